@@ -1,0 +1,373 @@
+"""The experiment schema: one immutable record for a whole experiment.
+
+`from_dict` validates everything that can be checked without loading data (names against the
+registries, types, ranges) and raises ConfigError naming the exact field path, e.g.
+``tasks[1].head[0].out_features: must be a positive integer, got -3``. `to_dict` writes the
+canonical form (every field, defaults filled in), so ``from_dict(to_dict(c)) == c`` and a saved
+preset reloads into exactly the same config. Checks that need the data (task targets, layer shapes)
+happen in `mtl_engine.build.check`.
+
+Layers are written flat: ``{type: linear, out_features: 64}``. Datasets, sharing schemes, strategies
+and schedules keep their parameters under ``params``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from . import catalog
+from .errors import ConfigError, UnknownNameError
+from .registry import (
+    DATASETS,
+    LAYERS,
+    LOSSES,
+    METRICS,
+    OPTIMIZERS,
+    SCHEDULES,
+    SHARING,
+    STRATEGIES,
+    Param,
+    Registry,
+    validate_params,
+)
+
+TASK_TYPES = ("classification", "binary", "regression")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+GRAD_MODES = ("shared", "representation")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, **self.params}
+
+
+@dataclass(frozen=True)
+class Named:
+    """A registry name with its validated parameters (dataset, sharing, strategy, schedule)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: str
+    params: dict[str, Any] = field(default_factory=dict)
+    val_fraction: float = 0.2
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    name: str
+    target: str | None = None  # the dataset's task this reads; None means the same as `name`
+    type: str | None = None  # None: as the dataset declares; if given it must agree
+    head: tuple[LayerSpec, ...] = ()
+    loss: str | None = None  # None: the dataset's suggestion for this task
+    metric: str | None = None  # the headline metric; None: the dataset's suggestion
+    weight: float = 1.0  # static weight, used by the "static" strategy
+    enabled: bool = True
+
+    @property
+    def source(self) -> str:
+        return self.target or self.name
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    name: str = "equal"
+    params: dict[str, Any] = field(default_factory=dict)
+    grad_mode: str = "shared"  # where per-task gradients are taken: shared params or representation
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    name: str = "adam"
+    lr: float = 1e-3
+    shared_lr: float | None = None  # None: same as lr
+    task_lr: float | None = None  # None: same as lr
+    weight_decay: float = 0.0
+    clip_grad_norm: float | None = None
+    l1: float = 0.0  # L1 penalty on shared parameters
+    l2: float = 0.0  # L2 penalty on shared parameters
+    params: dict[str, Any] = field(default_factory=dict)
+    schedule: Named = field(default_factory=lambda: Named("constant"))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 5
+    batch_size: int = 128
+    seed: int = 0
+    device: str = "auto"
+    log_every: int = 10
+    max_steps_per_epoch: int | None = None
+    diagnostics_every: int = 0  # gradient diagnostics every N steps; 0 = off
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    data: DataConfig
+    tasks: tuple[TaskConfig, ...]
+    trunk: tuple[LayerSpec, ...] = ()
+    sharing: Named = field(default_factory=lambda: Named("hard"))
+    strategy: StrategyConfig = field(default_factory=StrategyConfig)
+    optimizer: OptimConfig = field(default_factory=OptimConfig)
+    training: TrainConfig = field(default_factory=TrainConfig)
+    name: str = "untitled"
+    description: str = ""
+
+    @property
+    def enabled_tasks(self) -> tuple[TaskConfig, ...]:
+        return tuple(t for t in self.tasks if t.enabled)
+
+    def replace(self, **changes: Any) -> ExperimentConfig:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+_TOP = ("name", "description", "data", "trunk", "sharing", "tasks", "strategy", "optimizer",
+        "training")
+
+
+def from_dict(raw: Any) -> ExperimentConfig:
+    """Validate a plain dict (as loaded from YAML) into an ExperimentConfig."""
+    catalog.load_all()
+    d = _mapping(raw, "", _TOP)
+    if "data" not in d:
+        raise ConfigError("data", "is required (which dataset to train on)")
+    if "tasks" not in d:
+        raise ConfigError("tasks", "is required (at least one task)")
+    tasks = _tasks(d["tasks"])
+    return ExperimentConfig(
+        name=_str(d.get("name", "untitled"), "name"),
+        description=_str(d.get("description", ""), "description"),
+        data=_data(d["data"]),
+        trunk=_layers(d.get("trunk", []), "trunk"),
+        sharing=_sharing(d.get("sharing", {"scheme": "hard"})),
+        tasks=tasks,
+        strategy=_strategy(d.get("strategy", {"name": "equal"})),
+        optimizer=_optim(d.get("optimizer", {})),
+        training=_training(d.get("training", {})),
+    )
+
+
+def _mapping(raw: Any, path: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(path or "config", f"must be a mapping, got {_kind(raw)}")
+    for key in raw:
+        if key not in allowed:
+            raise UnknownNameError("field", key, allowed, _join(path, str(key)))
+    return dict(raw)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _kind(v: Any) -> str:
+    return {list: "a list", str: f"the text {v!r}", type(None): "nothing"}.get(type(v), repr(v))
+
+
+def _str(v: Any, path: str) -> str:
+    if not isinstance(v, str):
+        raise ConfigError(path, f"must be text, got {v!r}")
+    return v
+
+
+def _name(reg: Registry[Any], v: Any, path: str) -> str:
+    if not isinstance(v, str):
+        raise ConfigError(path, f"must be the name of a {reg.kind}, got {v!r}")
+    reg.get(v, path)
+    return v
+
+
+def _named(reg: Registry[Any], raw: Any, path: str, key: str) -> Named:
+    d = _mapping(raw, path, (key, "params"))
+    if key not in d:
+        raise ConfigError(_join(path, key), f"is required (one of: {', '.join(reg.names())})")
+    name = _name(reg, d[key], _join(path, key))
+    params = _params(reg, name, d.get("params"), _join(path, "params"))
+    return Named(name, params)
+
+
+def _params(reg: Registry[Any], name: str, raw: Any, path: str) -> dict[str, Any]:
+    if raw is not None and not isinstance(raw, Mapping):
+        raise ConfigError(path, f"must be a mapping of parameters, got {_kind(raw)}")
+    entry = reg.get(name)
+    params = validate_params(entry.params, raw, path)
+    for p in entry.params:  # nested layer lists (e.g. a private block per task)
+        if p.type == "layers":
+            layers = _layers(params[p.name], f"{path}.{p.name}")
+            params[p.name] = [spec.to_dict() for spec in layers]
+    return params
+
+
+def _layers(raw: Any, path: str) -> tuple[LayerSpec, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(path, f"must be a list of layers, got {_kind(raw)}")
+    out = []
+    for i, item in enumerate(raw):
+        p = f"{path}[{i}]"
+        if isinstance(item, str):
+            item = {"type": item}
+        if not isinstance(item, Mapping):
+            raise ConfigError(p, f"must be a layer like {{type: linear, out_features: 64}}, got "
+                                 f"{_kind(item)}")
+        if "type" not in item:
+            raise ConfigError(f"{p}.type", f"is required (one of: {', '.join(LAYERS.names())})")
+        kind = _name(LAYERS, item["type"], f"{p}.type")
+        rest = {k: v for k, v in item.items() if k != "type"}
+        out.append(LayerSpec(kind, validate_params(LAYERS.get(kind).params, rest, p)))
+    return tuple(out)
+
+
+def _data(raw: Any) -> DataConfig:
+    d = _mapping(raw, "data", ("dataset", "params", "val_fraction"))
+    if "dataset" not in d:
+        raise ConfigError("data.dataset", f"is required (one of: {', '.join(DATASETS.names())})")
+    name = _name(DATASETS, d["dataset"], "data.dataset")
+    vf = Param("val_fraction", "float", 0.2, low=0.0, high=0.9).check(
+        d.get("val_fraction", 0.2), "data.val_fraction")
+    return DataConfig(name, _params(DATASETS, name, d.get("params"), "data.params"), vf)
+
+
+def _sharing(raw: Any) -> Named:
+    return _named(SHARING, raw, "sharing", "scheme")
+
+
+_TASK_KEYS = ("name", "target", "type", "head", "loss", "metric", "weight", "enabled")
+
+
+def _tasks(raw: Any) -> tuple[TaskConfig, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("tasks", f"must be a non-empty list of tasks, got {_kind(raw)}")
+    tasks = []
+    for i, item in enumerate(raw):
+        p = f"tasks[{i}]"
+        d = _mapping(item, p, _TASK_KEYS)
+        if "name" not in d:
+            raise ConfigError(f"{p}.name", "is required")
+        name = _str(d["name"], f"{p}.name")
+        if not name.strip():
+            raise ConfigError(f"{p}.name", "must not be empty")
+        ttype = d.get("type")
+        if ttype is not None and ttype not in TASK_TYPES:
+            raise UnknownNameError("task type", ttype, TASK_TYPES, f"{p}.type")
+        target = d.get("target")
+        if target is not None:
+            target = _str(target, f"{p}.target")
+        loss = d.get("loss")
+        if loss is not None:
+            _name(LOSSES, loss, f"{p}.loss")
+        metric = d.get("metric")
+        if metric is not None:
+            _name(METRICS, metric, f"{p}.metric")
+        weight = Param("weight", "float", 1.0, low=0.0).check(d.get("weight", 1.0), f"{p}.weight")
+        enabled = Param("enabled", "bool", True).check(d.get("enabled", True), f"{p}.enabled")
+        tasks.append(TaskConfig(name, target, ttype, _layers(d.get("head", []), f"{p}.head"),
+                                loss, metric, weight, enabled))
+    names = [t.name for t in tasks]
+    for i, n in enumerate(names):
+        if n in names[:i]:
+            raise ConfigError(f"tasks[{i}].name", f"{n!r} is used by two tasks; names must differ")
+    if not any(t.enabled for t in tasks):
+        raise ConfigError("tasks", "at least one task must be enabled")
+    return tuple(tasks)
+
+
+def _strategy(raw: Any) -> StrategyConfig:
+    d = _mapping(raw, "strategy", ("name", "params", "grad_mode"))
+    if "name" not in d:
+        raise ConfigError("strategy.name", f"is required (one of: {', '.join(STRATEGIES.names())})")
+    name = _name(STRATEGIES, d["name"], "strategy.name")
+    mode = Param("grad_mode", "choice", "shared", choices=GRAD_MODES).check(
+        d.get("grad_mode", "shared"), "strategy.grad_mode")
+    return StrategyConfig(name, _params(STRATEGIES, name, d.get("params"), "strategy.params"), mode)
+
+
+_OPT_SCHEMA = (
+    Param("lr", "float", 1e-3, low=0.0),
+    Param("shared_lr", "float", None, low=0.0, optional=True),
+    Param("task_lr", "float", None, low=0.0, optional=True),
+    Param("weight_decay", "float", 0.0, low=0.0),
+    Param("clip_grad_norm", "float", None, low=0.0, optional=True),
+    Param("l1", "float", 0.0, low=0.0),
+    Param("l2", "float", 0.0, low=0.0),
+)
+
+
+def _optim(raw: Any) -> OptimConfig:
+    keys = ("name", "params", "schedule") + tuple(p.name for p in _OPT_SCHEMA)
+    d = _mapping(raw, "optimizer", keys)
+    name = _name(OPTIMIZERS, d.get("name", "adam"), "optimizer.name")
+    plain = {p.name: p.check(d.get(p.name, p.default), f"optimizer.{p.name}") for p in _OPT_SCHEMA}
+    params = _params(OPTIMIZERS, name, d.get("params"), "optimizer.params")
+    schedule = _named(SCHEDULES, d.get("schedule", {"name": "constant"}), "optimizer.schedule",
+                      "name")
+    return OptimConfig(name=name, params=params, schedule=schedule, **plain)
+
+
+_TRAIN_SCHEMA = (
+    Param("epochs", "int", 5, low=1),
+    Param("batch_size", "int", 128, low=1),
+    Param("seed", "int", 0, low=0),
+    Param("device", "choice", "auto", choices=DEVICES),
+    Param("log_every", "int", 10, low=1),
+    Param("max_steps_per_epoch", "int", None, low=1, optional=True),
+    Param("diagnostics_every", "int", 0, low=0),
+)
+
+
+def _training(raw: Any) -> TrainConfig:
+    d = _mapping(raw, "training", tuple(p.name for p in _TRAIN_SCHEMA))
+    return TrainConfig(**{p.name: p.check(d.get(p.name, p.default), f"training.{p.name}")
+                          for p in _TRAIN_SCHEMA})
+
+
+TRAIN_PARAMS = _TRAIN_SCHEMA
+OPTIM_PARAMS = _OPT_SCHEMA
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def to_dict(c: ExperimentConfig) -> dict[str, Any]:
+    """The canonical plain-data form: every field, in a fixed order, ready for YAML or JSON."""
+    o = c.optimizer
+    return {
+        "name": c.name,
+        "description": c.description,
+        "data": {"dataset": c.data.dataset, "params": dict(c.data.params),
+                 "val_fraction": c.data.val_fraction},
+        "trunk": [layer.to_dict() for layer in c.trunk],
+        "sharing": {"scheme": c.sharing.name, "params": dict(c.sharing.params)},
+        "tasks": [
+            {"name": t.name, "target": t.target, "type": t.type,
+             "head": [layer.to_dict() for layer in t.head], "loss": t.loss, "metric": t.metric,
+             "weight": t.weight, "enabled": t.enabled}
+            for t in c.tasks
+        ],
+        "strategy": {"name": c.strategy.name, "params": dict(c.strategy.params),
+                     "grad_mode": c.strategy.grad_mode},
+        "optimizer": {
+            "name": o.name, **{p.name: getattr(o, p.name) for p in _OPT_SCHEMA},
+            "params": dict(o.params),
+            "schedule": {"name": o.schedule.name, "params": dict(o.schedule.params)},
+        },
+        "training": {p.name: getattr(c.training, p.name) for p in _TRAIN_SCHEMA},
+    }

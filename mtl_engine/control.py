@@ -1,0 +1,37 @@
+"""The only thing besides a config that flows into a run: stop and pause requests."""
+
+from __future__ import annotations
+
+import threading
+
+
+class RunControl:
+    """Thread-safe stop/pause flags; the training loop checks them once per step."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # a paused run must wake up to stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self, poll: float = 0.1) -> None:
+        while not self._running.wait(poll):
+            if self._stop.is_set():
+                return

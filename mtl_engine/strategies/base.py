@@ -1,0 +1,143 @@
+"""The strategy interface: what a weighting method receives and what it returns.
+
+A strategy never calls ``.backward()``, never touches ``.grad``, the training optimiser or the model.
+Each step the training loop asks `wants(step)` which inputs it needs, computes exactly those
+(per-task gradients and their Gramian, detached predictions, Monte-Carlo passes), and calls
+`combine(losses, info)`. The strategy answers with the scalar the loop back-propagates and the
+per-task weights it effectively applied. For methods defined as an update direction
+d = sum_i alpha_i g_i (MGDA, PCGrad, CAGrad, ...) the answer is simply total = sum_i alpha_i L_i with
+alpha detached: back-propagating it puts exactly d on the shared parameters.
+
+Learnable strategies (uncertainty, IMTL-L, GradNorm) expose their own parameters through
+`parameters()`; the loop adds them to the optimiser as a separate group at `param_lr()` (or the
+task lr). A loss that must move only the strategy's parameters (GradNorm's L_grad) is returned as
+`aux`; the loop adds it to the back-propagated total and reports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+
+from ..events import TaskInfo
+
+# What a strategy may ask for in `wants()`. The loop computes nothing else.
+GRADS = "grads"  # per-task gradients G (T x P) in the run's grad_mode, and the Gramian K = G G^T
+LAST_SHARED_GRADS = "last_shared_grads"  # per-task gradients of the last shared layer (GradNorm)
+OUTPUTS = "outputs"  # detached model outputs per task for this batch (max entropy)
+MC_OUTPUTS = "mc_outputs"  # K stochastic forward passes with dropout active (Bayesian)
+LOSSES_AFTER = "losses_after"  # the same batch's losses after the optimiser step (FAMO)
+REQUESTS = frozenset({GRADS, LAST_SHARED_GRADS, OUTPUTS, MC_OUTPUTS, LOSSES_AFTER})
+
+
+@dataclass
+class StepInfo:
+    """Everything the loop computed for this step beyond the losses. Fields not asked for are None."""
+
+    step: int
+    epoch: int  # 0-based epoch in progress
+    grads: torch.Tensor | None = None  # T x P, detached
+    gramian: torch.Tensor | None = None  # T x T, detached
+    outputs: dict[str, torch.Tensor] | None = None
+    mc_outputs: list[dict[str, torch.Tensor]] | None = None
+    mc_passes: int = 0
+
+
+@dataclass
+class Combined:
+    """What a strategy returns for one step."""
+
+    total: torch.Tensor  # scalar to back-propagate (the strategy's own parameter terms included)
+    weights: torch.Tensor  # T effective weights, detached: what the GUI plots as task weights
+    aux: torch.Tensor | None = None  # a loss on the strategy's own parameters only (reported)
+
+
+@dataclass
+class EpochStats:
+    """Per-epoch summary the loop hands to `end_epoch` (plain numbers, task order)."""
+
+    epoch: int  # 1-based: epochs finished
+    train_loss: list[float]  # mean training loss per task over the epoch
+    val_loss: list[float]
+    val_metrics: list[dict[str, float]]  # per task: metric -> value
+    headline: list[float | None]  # per task: the headline metric's value (None if not computed)
+
+
+class Strategy:
+    """Base class. Subclasses override `combine` and whichever hooks they need.
+
+    Subclasses set the class attribute `requires` and read their validated parameters from
+    `self.params` (defaults already filled in from the registry schema).
+    """
+
+    #: the inputs this strategy needs every step (subclasses may vary it per step in `wants`)
+    requires: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(
+        self,
+        tasks: Sequence[TaskInfo],
+        params: dict[str, Any] | None = None,
+        static_weights: Sequence[float] = (),
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.tasks = tuple(tasks)
+        self.params = dict(params or {})
+        self.static_weights = tuple(static_weights) or tuple(1.0 for _ in self.tasks)
+        self.device = torch.device(device)
+        self.setup()
+
+    # -- hooks ------------------------------------------------------------------------------
+    def setup(self) -> None:
+        """Create state and learnable parameters (called once, on `device`)."""
+
+    @property
+    def n_tasks(self) -> int:
+        return len(self.tasks)
+
+    def wants(self, step: int) -> frozenset[str]:
+        return self.requires
+
+    def parameters(self) -> list[torch.nn.Parameter]:
+        return []
+
+    def param_lr(self) -> float | None:
+        """Learning rate for `parameters()`; None means the task learning rate."""
+        return None
+
+    def combine(self, losses: torch.Tensor, info: StepInfo) -> Combined:
+        raise NotImplementedError
+
+    def after_step(self, losses_after: torch.Tensor | None, info: StepInfo) -> None:
+        """Called after the optimiser step (with the same batch's new losses if asked for)."""
+
+    def end_epoch(self, stats: EpochStats) -> None:
+        """Called after each epoch's validation."""
+
+    def state(self) -> dict[str, Any]:
+        """Plain-data state worth saving with a model bundle (e.g. learned weights)."""
+        return {}
+
+    # -- helpers for subclasses ---------------------------------------------------------------
+    def weighted_sum(self, losses: torch.Tensor, weights: torch.Tensor) -> Combined:
+        w = weights.detach()
+        return Combined(total=(w * losses).sum(), weights=w)
+
+    def ones(self) -> torch.Tensor:
+        return torch.ones(self.n_tasks, device=self.device)
+
+
+def build_strategy(
+    name: str,
+    params: dict[str, Any],
+    tasks: Sequence[TaskInfo],
+    static_weights: Sequence[float],
+    device: torch.device,
+) -> Strategy:
+    from ..registry import STRATEGIES
+
+    cls = STRATEGIES.get(name, "strategy.name").obj
+    return cls(tasks=tuple(tasks), params=dict(params), static_weights=tuple(static_weights),
+               device=device)
