@@ -1,0 +1,73 @@
+"""From a validated config to the things a run needs: dataset, resolved tasks, model, strategy.
+
+Checks that need the data (which tasks the dataset has, whether the layers fit its input) live here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from . import catalog
+from .config import ExperimentConfig
+from .data.base import Dataset, DatasetSpec
+from .errors import ConfigError
+from .registry import DATASETS, LOSSES, METRICS
+
+
+@dataclass(frozen=True)
+class ResolvedTask:
+    """A config task joined with what the dataset declares for it."""
+
+    name: str  # display name (config)
+    source: str  # the dataset's task name
+    type: str
+    n_classes: int
+    n_outputs: int
+    loss: str
+    metric: str
+    weight: float
+    higher_is_better: bool
+
+
+def load_dataset(dataset: str, params: dict[str, Any], seed: int = 0) -> Dataset:
+    """Load (and cache) a dataset; generated datasets depend on `seed`."""
+    catalog.load_all()
+    return _load_cached(dataset, json.dumps(params, sort_keys=True), seed)
+
+
+@lru_cache(maxsize=8)
+def _load_cached(dataset: str, params_json: str, seed: int) -> Dataset:
+    loader = DATASETS.get(dataset, "data.dataset").obj
+    return loader(json.loads(params_json), seed)
+
+
+def dataset_for(config: ExperimentConfig) -> Dataset:
+    return load_dataset(config.data.dataset, dict(config.data.params), config.training.seed)
+
+
+def resolve_tasks(config: ExperimentConfig, spec: DatasetSpec) -> tuple[ResolvedTask, ...]:
+    """The enabled tasks, in config order, with losses/metrics filled in and checked against types."""
+    catalog.load_all()
+    out = []
+    for i, t in enumerate(config.tasks):
+        if not t.enabled:
+            continue
+        p = f"tasks[{i}]"
+        dt = spec.task(t.source, f"{p}.target" if t.target else f"{p}.name")
+        if t.type is not None and t.type != dt.type:
+            raise ConfigError(f"{p}.type", f"is {t.type!r} but dataset {spec.name!r} declares "
+                                           f"task {dt.name!r} as {dt.type!r}")
+        loss = t.loss or dt.loss
+        metric = t.metric or dt.metric
+        for kind, name, reg in (("loss", loss, LOSSES), ("metric", metric, METRICS)):
+            types = reg.get(name, f"{p}.{kind}").meta.get("task_types", ())
+            if types and dt.type not in types:
+                raise ConfigError(f"{p}.{kind}", f"{name!r} does not apply to a {dt.type} task "
+                                                 f"(it takes {', '.join(types)})")
+        hib = bool(METRICS.get(metric).meta.get("higher_is_better", True))
+        out.append(ResolvedTask(t.name, dt.name, dt.type, dt.n_classes, dt.n_outputs, loss,
+                                metric, t.weight, hib))
+    return tuple(out)

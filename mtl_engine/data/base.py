@@ -1,0 +1,58 @@
+"""What every dataset provides: arrays plus a declaration of its tasks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import UnknownNameError
+
+
+@dataclass(frozen=True)
+class DataTask:
+    """One task a dataset supports, with the loss and headline metric it suggests."""
+
+    name: str
+    type: str  # classification | binary | regression
+    n_classes: int = 1  # classes for classification, 2 for binary, 1 for regression
+    loss: str = "cross_entropy"
+    metric: str = "accuracy"
+    description: str = ""
+
+    @property
+    def n_outputs(self) -> int:
+        """Width of the head's output layer: one logit per class, or one value."""
+        return self.n_classes if self.type == "classification" else 1
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    input_shape: tuple[int, ...]  # one sample, no batch dimension
+    tasks: tuple[DataTask, ...]
+    n_samples: int
+    description: str = ""
+    source: str = ""  # where the bytes come from (file, package, or "generated")
+
+    def task(self, name: str, path: str = "") -> DataTask:
+        for t in self.tasks:
+            if t.name == name:
+                return t
+        raise UnknownNameError(f"task of dataset {self.name!r}", name,
+                               [t.name for t in self.tasks], path)
+
+
+@dataclass
+class Dataset:
+    """Arrays in memory. Targets: int64 class ids (-1 = missing) or float32 values (NaN = missing).
+
+    `val_index`, when set, is a split the dataset defines itself (e.g. a published test split);
+    otherwise the engine splits by the config's val_fraction with the run's seed.
+    """
+
+    spec: DatasetSpec
+    x: np.ndarray  # float32, shape (n_samples, *input_shape)
+    targets: dict[str, np.ndarray]
+    val_index: np.ndarray | None = None
+    feature_names: tuple[str, ...] = field(default_factory=tuple)

@@ -1,0 +1,1 @@
+"""MTL Explorer's desktop app: one client of mtl_engine. Never touches tensors."""
