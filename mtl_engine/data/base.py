@@ -19,6 +19,10 @@ class DataTask:
     loss: str = "cross_entropy"
     metric: str = "accuracy"
     description: str = ""
+    class_names: tuple[str, ...] = ()  # label of each class id, when the data has names for them
+    # Typical magnitude of a regression target (the GradNorm toy's sigma_i): L_i / scale**2 is the
+    # scale-free loss that toy is judged on. 1.0 where the data has no natural scale.
+    scale: float = 1.0
 
     @property
     def n_outputs(self) -> int:
