@@ -1,0 +1,160 @@
+"""Validation metrics, by name: ``fn(pred, target) -> float`` over a whole validation set.
+
+pred and target are tensors (any device) or numpy arrays, shaped as for the losses: classification
+(N, C) logits and int class ids; binary (N,) logits and 0/1 ids; regression (N,) values. Missing
+targets (-1 ids, NaN values) are skipped; a set with nothing left to score gives NaN. Each metric
+turns into a Python float once, at the end, which is the only host-device sync it causes.
+
+Conventions where definitions differ between libraries (these match scikit-learn's defaults):
+macro F1 averages over the classes that occur in the targets or the predictions; macro recall
+averages over the classes that occur in the targets (so it equals balanced accuracy); F1 with no
+positive target and no positive prediction is 0; R^2 of a constant target is 1 if predicted exactly,
+else 0; AUROC gives tied scores half credit (Mann-Whitney U) and is NaN with one class present.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from .registry import METRICS
+
+MetricFn = Callable[[Any, Any], float]
+_NAN = float("nan")
+
+
+def _tensors(pred: Any, target: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    p = torch.as_tensor(pred).detach()
+    t = torch.as_tensor(target, device=p.device).detach()
+    if p.dim() == t.dim() + 1 and p.shape[-1] == 1:
+        p = p.reshape(t.shape)
+    return p, t
+
+
+def _labels(pred: Any, target: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predicted and true class ids of the samples whose target is present."""
+    p, t = _tensors(pred, target)
+    t = t.double()
+    keep = t >= 0  # drops -1 and NaN alike
+    guess = p.argmax(dim=1) if p.dim() == 2 else (p > 0).long()
+    return guess[keep], t[keep].long()
+
+
+def _values(pred: Any, target: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    p, t = _tensors(pred, target)
+    p, t = p.double(), t.double()
+    keep = ~torch.isnan(t)
+    return p[keep], t[keep]
+
+
+def _register(name: str, summary: str, types: tuple[str, ...], higher: bool
+              ) -> Callable[[MetricFn], MetricFn]:
+    return METRICS.register(name, summary, task_types=types, higher_is_better=higher)
+
+
+@_register("accuracy", "Share of samples whose predicted class (argmax, or logit > 0) is right",
+           ("classification", "binary"), True)
+def accuracy(pred: Any, target: Any) -> float:
+    guess, true = _labels(pred, target)
+    if true.numel() == 0:
+        return _NAN
+    return float((guess == true).double().mean())
+
+
+def _counts(guess: torch.Tensor, true: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Per-class true positives, false positives, false negatives, and which classes occur."""
+    n = int(max(guess.max(), true.max())) + 1
+    tp = torch.bincount(true[guess == true], minlength=n).double()
+    pred_count = torch.bincount(guess, minlength=n).double()
+    true_count = torch.bincount(true, minlength=n).double()
+    return tp, pred_count - tp, true_count - tp, pred_count, true_count
+
+
+@_register("macro_f1", "F1 averaged over classes with equal weight (macro F1)",
+           ("classification",), True)
+def macro_f1(pred: Any, target: Any) -> float:
+    guess, true = _labels(pred, target)
+    if true.numel() == 0:
+        return _NAN
+    tp, fp, fn, pred_count, true_count = _counts(guess, true)
+    seen = (pred_count + true_count) > 0
+    f1 = 2 * tp / (2 * tp + fp + fn).clamp(min=1)
+    return float(f1[seen].mean())
+
+
+@_register("recall", "Recall averaged over the classes present (macro recall, balanced accuracy)",
+           ("classification",), True)
+def macro_recall(pred: Any, target: Any) -> float:
+    guess, true = _labels(pred, target)
+    if true.numel() == 0:
+        return _NAN
+    tp, _, _, _, true_count = _counts(guess, true)
+    seen = true_count > 0
+    return float((tp[seen] / true_count[seen]).mean())
+
+
+@_register("f1", "F1 of the positive class (logit > 0 predicts 1)", ("binary",), True)
+def f1(pred: Any, target: Any) -> float:
+    guess, true = _labels(pred, target)
+    if true.numel() == 0:
+        return _NAN
+    tp = ((guess == 1) & (true == 1)).sum()
+    denom = (guess == 1).sum() + (true == 1).sum()
+    return float(2 * tp / denom) if int(denom) > 0 else 0.0
+
+
+@_register("auroc", "Area under the ROC curve of the logits (Mann-Whitney U; ties count half)",
+           ("binary",), True)
+def auroc(pred: Any, target: Any) -> float:
+    score, true = _values(pred, target)
+    pos = true > 0.5
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    if n_pos == 0 or n_neg == 0:
+        return _NAN
+    # Average rank of each distinct score: tied samples share the mean of the ranks they span.
+    uniq, inverse, counts = torch.unique(score, return_inverse=True, return_counts=True)
+    ends = torch.cumsum(counts, 0).double()
+    ranks = (ends - (counts.double() - 1) / 2)[inverse]
+    u = ranks[pos].sum() - n_pos * (n_pos + 1) / 2
+    return float(u / (n_pos * n_neg))
+
+
+@_register("mse", "Mean squared error", ("regression",), False)
+def mse(pred: Any, target: Any) -> float:
+    p, t = _values(pred, target)
+    return float(((p - t) ** 2).mean()) if t.numel() else _NAN
+
+
+@_register("mae", "Mean absolute error", ("regression",), False)
+def mae(pred: Any, target: Any) -> float:
+    p, t = _values(pred, target)
+    return float((p - t).abs().mean()) if t.numel() else _NAN
+
+
+@_register("r2", "Coefficient of determination R^2 = 1 - SS_res / SS_tot", ("regression",), True)
+def r2(pred: Any, target: Any) -> float:
+    p, t = _values(pred, target)
+    if t.numel() == 0:
+        return _NAN
+    ss_res = float(((t - p) ** 2).sum())
+    ss_tot = float(((t - t.mean()) ** 2).sum())
+    if ss_tot == 0.0:
+        return 1.0 if ss_res == 0.0 else 0.0
+    return 1.0 - ss_res / ss_tot
+
+
+def metrics_for(task_type: str) -> list[str]:
+    """Every registered metric that applies to `task_type`, in registration order."""
+    return [e.name for e in METRICS if task_type in e.meta.get("task_types", ())]
+
+
+def is_better(name: str, new: float, old: float) -> bool:
+    """Whether `new` improves on `old` for metric `name` (NaN never improves)."""
+    if math.isnan(new):
+        return False
+    if math.isnan(old):
+        return True
+    return new > old if METRICS.get(name).meta.get("higher_is_better", True) else new < old
