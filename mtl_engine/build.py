@@ -49,7 +49,7 @@ def dataset_for(config: ExperimentConfig) -> Dataset:
 
 
 def resolve_tasks(config: ExperimentConfig, spec: DatasetSpec) -> tuple[ResolvedTask, ...]:
-    """The enabled tasks, in config order, with losses/metrics filled in and checked against types."""
+    """Enabled tasks in config order, losses/metrics filled in and checked against task types."""
     catalog.load_all()
     out = []
     for i, t in enumerate(config.tasks):
@@ -71,3 +71,34 @@ def resolve_tasks(config: ExperimentConfig, spec: DatasetSpec) -> tuple[Resolved
         out.append(ResolvedTask(t.name, dt.name, dt.type, dt.n_classes, dt.n_outputs, loss,
                                 metric, t.weight, hib))
     return tuple(out)
+
+
+def resolve_device(requested: str) -> Any:
+    """"auto" picks CUDA, then Apple MPS, then CPU; an explicit device that is absent errors."""
+    import torch
+
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("training.device", f"'cuda' was asked for, but torch {torch.__version__} "
+                                             "sees no CUDA device; use 'auto' or 'cpu'")
+    if requested == "mps" and not (getattr(torch.backends, "mps", None)
+                                   and torch.backends.mps.is_available()):
+        raise ConfigError("training.device", "'mps' was asked for, but no Apple GPU is available")
+    return torch.device(requested)
+
+
+def available_devices() -> list[str]:
+    """The choices for training.device that would work on this machine ("auto" first)."""
+    import torch
+
+    found = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        found.append("mps")
+    return found

@@ -41,7 +41,8 @@ class ShapeError(ConfigError):
     def __init__(self, path: str, layer: str, in_shape: tuple[int, ...], message: str) -> None:
         self.layer = layer
         self.in_shape = tuple(in_shape)
-        super().__init__(path, f"{layer} cannot take input of shape {fmt_shape(in_shape)}: {message}")
+        shape = fmt_shape(in_shape)
+        super().__init__(path, f"{layer} cannot take input of shape {shape}: {message}")
 
 
 class DataError(MTLError, ValueError):

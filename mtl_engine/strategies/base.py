@@ -1,11 +1,13 @@
 """The strategy interface: what a weighting method receives and what it returns.
 
-A strategy never calls ``.backward()``, never touches ``.grad``, the training optimiser or the model.
+A strategy never calls ``.backward()``, never touches ``.grad``, the training optimiser or the
+model.
 Each step the training loop asks `wants(step)` which inputs it needs, computes exactly those
 (per-task gradients and their Gramian, detached predictions, Monte-Carlo passes), and calls
 `combine(losses, info)`. The strategy answers with the scalar the loop back-propagates and the
 per-task weights it effectively applied. For methods defined as an update direction
-d = sum_i alpha_i g_i (MGDA, PCGrad, CAGrad, ...) the answer is simply total = sum_i alpha_i L_i with
+d = sum_i alpha_i g_i (MGDA, PCGrad, CAGrad, ...) the answer is simply
+total = sum_i alpha_i L_i with
 alpha detached: back-propagating it puts exactly d on the shared parameters.
 
 Learnable strategies (uncertainty, IMTL-L, GradNorm) expose their own parameters through
@@ -17,7 +19,7 @@ task lr). A loss that must move only the strategy's parameters (GradNorm's L_gra
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -35,7 +37,7 @@ REQUESTS = frozenset({GRADS, LAST_SHARED_GRADS, OUTPUTS, MC_OUTPUTS, LOSSES_AFTE
 
 @dataclass
 class StepInfo:
-    """Everything the loop computed for this step beyond the losses. Fields not asked for are None."""
+    """What the loop computed for this step beyond the losses; fields not asked for are None."""
 
     step: int
     epoch: int  # 0-based epoch in progress

@@ -1,0 +1,341 @@
+"""The one training loop: ``run(config, control) -> iterator of events``, top to bottom.
+
+Tensors become Python numbers in one place only (`_flush`), every `log_every` steps: per-step
+values are written into a small on-device buffer and copied to the host in one transfer. A NaN or
+infinite loss is found at that point; the model is then rolled back to the last step checked
+finite, and the run ends with RunFailed naming the task and the step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+from . import catalog
+from .config import ExperimentConfig
+from .control import RunControl
+from .errors import DivergedError
+from .events import (
+    EpochEnded,
+    Event,
+    GradientsMeasured,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    StepsLogged,
+)
+from .gradients import diagnostics, task_gradients
+from .optim import lr_factor
+from .session_setup import Setup, metric_fns, prepare
+from .strategies.base import (
+    GRADS,
+    LAST_SHARED_GRADS,
+    LOSSES_AFTER,
+    MC_OUTPUTS,
+    OUTPUTS,
+    EpochStats,
+    StepInfo,
+)
+
+
+def run(
+    config: ExperimentConfig, control: RunControl | None = None, out_dir: str | Path | None = None
+) -> Iterator[Event]:
+    """Train `config`, yielding events. Never raises for a failed run: it yields RunFailed.
+
+    With `out_dir`, the run folder (config, events, CSV curves, model bundle) is written as it goes.
+    """
+    catalog.load_all()
+    from .runs import RunRecorder
+
+    recorder = RunRecorder(out_dir) if out_dir is not None else None
+    loop = _Loop(config, control or RunControl())
+    for event in loop.events():
+        if recorder is not None:
+            recorder.record(event)
+            if isinstance(event, (RunFinished, RunFailed)) and loop.setup is not None:
+                recorder.save_model(loop.setup, event)
+        yield event
+
+
+class _Loop:
+    def __init__(self, config: ExperimentConfig, control: RunControl) -> None:
+        self.config = config
+        self.control = control
+        self.setup: Setup | None = None
+        self.step = 0
+        self.epoch = 0
+        self.last_metrics: dict[str, dict[str, float]] = {}
+
+    def events(self) -> Iterator[Event]:
+        t0 = time.perf_counter()
+        try:
+            self.setup = prepare(self.config)
+            yield self._started()
+            for epoch in range(self.config.training.epochs):
+                self.epoch = epoch
+                stopped = yield from self._epoch(t0)
+                if stopped:
+                    yield self._finished("stopped", t0)
+                    return
+            yield self._finished("completed", t0)
+        except DivergedError as exc:
+            yield RunFailed("DivergedError", str(exc), "", exc.step, self.epoch, exc.task,
+                            exc.restored_step)
+        except Exception as exc:  # the run's boundary: any failure becomes an event
+            yield RunFailed(type(exc).__name__, str(exc) or type(exc).__name__,
+                            traceback.format_exc(), self.step, self.epoch)
+
+    # ------------------------------------------------------------------ events
+    def _started(self) -> RunStarted:
+        s = self.setup
+        assert s is not None
+        tr = self.config.training
+        per_epoch = math.ceil(len(s.train) / tr.batch_size)
+        if tr.max_steps_per_epoch:
+            per_epoch = min(per_epoch, tr.max_steps_per_epoch)
+        summary = s.model.summary
+        counts = {"shared": summary.shared_params, **summary.task_params,
+                  "strategy": sum(p.numel() for p in s.strategy.parameters())}
+        counts["total"] = summary.total_params + counts["strategy"]
+        self.steps_per_epoch = per_epoch
+        return RunStarted(
+            config=self.config.to_dict(), tasks=s.infos, param_counts=counts, device=str(s.device),
+            steps_per_epoch=per_epoch, total_steps=per_epoch * tr.epochs, train_size=len(s.train),
+            val_size=len(s.val), layers=tuple(_layer_dict(li) for li in summary.layers),
+            started_at=time.time(),
+        )
+
+    def _finished(self, status: str, t0: float) -> RunFinished:
+        return RunFinished(status, self.step, self.epoch + (status == "completed"),
+                           time.perf_counter() - t0, self.last_metrics)
+
+    # ------------------------------------------------------------------ one epoch
+    def _epoch(self, t0: float) -> Iterator[Event]:
+        s = self.setup
+        assert s is not None
+        cfg = self.config
+        tr = cfg.training
+        factor = lr_factor(cfg.optimizer.schedule.name, self.epoch, tr.epochs,
+                           cfg.optimizer.schedule.params)
+        for group, base in zip(s.optimizer.param_groups, s.base_lrs):
+            group["lr"] = base * factor
+        s.model.train()
+        gen = torch.Generator().manual_seed(tr.seed * 100_003 + self.epoch)
+        perm = torch.randperm(len(s.train), generator=gen).to(s.device)
+        t_epoch = time.perf_counter()
+        buf = _StepBuffer(self, t0)
+        epoch_sum = torch.zeros(len(s.tasks), device=s.device)
+        n_steps = 0
+        for b in range(self.steps_per_epoch):
+            self.control.wait_while_paused()
+            if self.control.stop_requested:
+                yield from buf.flush()
+                return True
+            idx = perm[b * tr.batch_size:(b + 1) * tr.batch_size]
+            losses, weights, total, extras, diag = self._step(idx)
+            epoch_sum += losses.detach()
+            n_steps += 1
+            buf.add(losses, weights, total, extras, len(idx))
+            self.step += 1
+            if diag is not None:
+                yield self._gradients_event(diag)
+            if buf.full:
+                yield from buf.flush()
+        yield from buf.flush()
+        yield self._validate(epoch_sum / max(n_steps, 1), time.perf_counter() - t_epoch,
+                             n_steps * tr.batch_size)
+        return False
+
+    def _step(self, idx: torch.Tensor):
+        s = self.setup
+        assert s is not None
+        cfg = self.config
+        model, strategy = s.model, s.strategy
+        xb = s.train.x[idx]
+        yb = [s.train.y[t.source][idx] for t in s.tasks]
+        wants = strategy.wants(self.step)
+        every = cfg.training.diagnostics_every
+        diag_now = every > 0 and self.step % every == 0
+        need_grads = GRADS in wants or diag_now
+        use_rep = need_grads and cfg.strategy.grad_mode == "representation"
+        if use_rep:
+            outputs, rep = model.forward_with_representation(xb)
+        else:
+            outputs = model(xb)
+        losses = torch.stack([fn(outputs[t.name], y) for fn, t, y in zip(s.loss_fns, s.tasks, yb)])
+        info = StepInfo(step=self.step, epoch=self.epoch)
+        grads = None
+        if need_grads:
+            grads = task_gradients(losses, [rep] if use_rep else model.shared_parameters())
+            if GRADS in wants:
+                info.grads, info.gramian = grads, grads @ grads.T
+        if LAST_SHARED_GRADS in wants:
+            g = task_gradients(losses, model.last_shared_parameters())
+            info.grads, info.gramian = g, g @ g.T
+        if OUTPUTS in wants:
+            info.outputs = {k: v.detach() for k, v in outputs.items()}
+        if MC_OUTPUTS in wants:
+            passes = int(strategy.params.get("passes", 8))
+            with torch.no_grad():
+                info.mc_outputs = [model(xb) for _ in range(passes)]
+            info.mc_passes = passes
+        comb = strategy.combine(losses, info)
+        total = comb.total
+        extras: dict[str, torch.Tensor] = {}
+        penalty = model.penalty()
+        if penalty is not None:
+            extras[model.penalty_name] = penalty
+        o = cfg.optimizer
+        if o.l1 or o.l2:
+            shared = model.shared_parameters()
+            if o.l1:
+                extras["l1"] = o.l1 * sum(p.abs().sum() for p in shared)
+            if o.l2:
+                extras["l2"] = o.l2 * sum(p.pow(2).sum() for p in shared)
+        if comb.aux is not None:
+            extras["strategy_aux"] = comb.aux
+        for v in extras.values():
+            total = total + v
+        s.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        if o.clip_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), o.clip_grad_norm)
+        s.optimizer.step()
+        after = None
+        if LOSSES_AFTER in wants:
+            with torch.no_grad():
+                out2 = model(xb)
+                after = torch.stack([fn(out2[t.name], y)
+                                     for fn, t, y in zip(s.loss_fns, s.tasks, yb)])
+        strategy.after_step(after, info)
+        diag = diagnostics(grads, comb.weights) if diag_now and grads is not None else None
+        return losses.detach(), comb.weights.detach(), comb.total.detach(), extras, diag
+
+    def _gradients_event(self, diag: dict[str, torch.Tensor]) -> GradientsMeasured:
+        names = tuple(t.name for t in self.setup.tasks)  # type: ignore[union-attr]
+        norms = diag["norms"].tolist()
+        upd = diag["update_cosine"].tolist()
+        cos = tuple(tuple(row) for row in diag["cosine"].tolist())
+        return GradientsMeasured(self.step - 1, self.epoch, self.config.strategy.grad_mode,
+                                 dict(zip(names, norms)), cos, dict(zip(names, upd)), names)
+
+    # ------------------------------------------------------------------ validation
+    @torch.no_grad()
+    def _validate(self, train_mean: torch.Tensor, seconds: float, samples: int) -> EpochEnded:
+        s = self.setup
+        assert s is not None
+        t_val = time.perf_counter()
+        s.model.eval()
+        names = [t.name for t in s.tasks]
+        val_loss: dict[str, float] = {}
+        metrics: dict[str, dict[str, float]] = {}
+        if len(s.val):
+            bs = max(256, self.config.training.batch_size * 4)
+            outs = [s.model(s.val.x[i:i + bs]) for i in range(0, len(s.val), bs)]
+            for t, fn in zip(s.tasks, s.loss_fns):
+                pred = torch.cat([o[t.name] for o in outs])
+                target = s.val.y[t.source]
+                val_loss[t.name] = float(fn(pred, target))
+                metrics[t.name] = {m: float(f(pred, target)) for m, f in metric_fns(t).items()}
+        s.model.train()
+        train_loss = dict(zip(names, train_mean.tolist()))
+        self.last_metrics = metrics
+        headline = [metrics.get(t.name, {}).get(t.metric) for t in s.tasks]
+        good = [(v, t.weight) for v, t in zip(headline, s.tasks)
+                if v is not None and t.higher_is_better and t.weight > 0]
+        score = sum(v * w for v, w in good) / sum(w for _, w in good) if good else None
+        s.strategy.end_epoch(EpochStats(
+            self.epoch + 1, list(train_loss.values()), [val_loss.get(n, math.nan) for n in names],
+            [metrics.get(n, {}) for n in names], headline))
+        seconds += time.perf_counter() - t_val
+        return EpochEnded(self.epoch + 1, self.step, train_loss, val_loss, metrics, score,
+                          seconds, samples / max(seconds, 1e-9))
+
+
+def _layer_dict(li: object) -> dict[str, object]:
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(li) if is_dataclass(li) else dict(vars(li))  # type: ignore[arg-type]
+
+
+class _StepBuffer:
+    """Per-step values kept on the device; copied to the host once per `log_every` steps."""
+
+    def __init__(self, loop: _Loop, t0: float) -> None:
+        self.loop = loop
+        self.t0 = t0
+        self.rows: list[torch.Tensor] = []
+        self.steps: list[int] = []
+        self.walls: list[float] = []
+        self.extra_names: list[str] | None = None
+        self.samples = 0
+        self.t_last = time.perf_counter()
+        setup = loop.setup
+        assert setup is not None
+        self.model = setup.model
+        self.snapshot = [t.detach().clone() for t in self.model.state_dict().values()]
+        self.snapshot_step = loop.step
+
+    @property
+    def full(self) -> bool:
+        return len(self.rows) >= self.loop.config.training.log_every
+
+    def add(self, losses, weights, total, extras, n: int) -> None:
+        if self.extra_names is None:
+            self.extra_names = list(extras)
+        ex = [extras[k].detach().reshape(1) for k in self.extra_names]
+        self.rows.append(torch.cat([losses, weights, total.reshape(1), *ex]))
+        self.steps.append(self.loop.step)
+        self.walls.append(time.perf_counter() - self.t0)
+        self.samples += n
+
+    def flush(self) -> Iterator[StepsLogged]:
+        if not self.rows:
+            return
+        loop = self.loop
+        setup = loop.setup
+        assert setup is not None
+        T = len(setup.tasks)
+        values = torch.stack(self.rows).cpu().tolist()  # the one host transfer per log interval
+        names = [t.name for t in setup.tasks]
+        for r, row in enumerate(values):
+            bad = [i for i in range(T) if not math.isfinite(row[i])]
+            if bad or not math.isfinite(row[2 * T]):
+                self._restore()
+                task = names[bad[0]] if bad else "total"
+                value = row[bad[0]] if bad else row[2 * T]
+                raise DivergedError(task, self.steps[r], value, self.snapshot_step)
+        self._save_snapshot()
+        cols = list(zip(*values))
+        now = time.perf_counter()
+        rate = self.samples / max(now - self.t_last, 1e-9)
+        lr = setup.optimizer.param_groups[0]["lr"]
+        event = StepsLogged(
+            steps=tuple(self.steps), epoch=loop.epoch, wall=tuple(self.walls),
+            losses={n: cols[i] for i, n in enumerate(names)},
+            weights={n: cols[T + i] for i, n in enumerate(names)},
+            weighted={n: tuple(a * b for a, b in zip(cols[i], cols[T + i]))
+                      for i, n in enumerate(names)},
+            total=cols[2 * T], lr=tuple(lr for _ in self.steps),
+            extra={k: cols[2 * T + 1 + j] for j, k in enumerate(self.extra_names or [])},
+            samples_per_sec=rate,
+        )
+        self.rows, self.steps, self.walls, self.samples, self.t_last = [], [], [], 0, now
+        yield event
+
+    def _save_snapshot(self) -> None:
+        with torch.no_grad():
+            for dst, src in zip(self.snapshot, self.model.state_dict().values()):
+                dst.copy_(src)
+        self.snapshot_step = self.loop.step
+
+    def _restore(self) -> None:
+        with torch.no_grad():
+            for src, dst in zip(self.snapshot, self.model.state_dict().values()):
+                dst.copy_(src)
