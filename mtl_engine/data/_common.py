@@ -1,0 +1,77 @@
+"""Small helpers every dataset loader shares: shipped files, parameters, task records, scaling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+from ..registry import DATASETS, validate_params
+from .base import DataTask
+
+FILES = Path(__file__).resolve().parent / "files"
+
+# What each task type suggests when a user leaves loss and metric unset in a preset.
+SUGGESTED: dict[str, tuple[str, str]] = {
+    "classification": ("cross_entropy", "accuracy"),
+    "binary": ("bce", "accuracy"),
+    "regression": ("mse", "mse"),
+}
+
+
+def shipped(name: str) -> Path:
+    """Path of a data file shipped in mtl_engine/data/files (see DATA_LICENSES.md)."""
+    path = FILES / name
+    if not path.is_file():
+        raise DataError(str(path), "shipped data file is missing; reinstall the package or re-run "
+                                   "scripts/make_data_files.py")
+    return path
+
+
+def params_for(dataset: str, given: dict[str, Any] | None) -> dict[str, Any]:
+    """The loader's parameters with defaults filled in (the config has usually done this)."""
+    return validate_params(DATASETS.get(dataset).params, given, "data.params")
+
+
+def make_task(name: str, ttype: str, n_classes: int = 1, description: str = "",
+              class_names: tuple[str, ...] = (), scale: float = 1.0) -> DataTask:
+    loss, metric = SUGGESTED[ttype]
+    n = 2 if ttype == "binary" else (n_classes if ttype == "classification" else 1)
+    return DataTask(name, ttype, n, loss, metric, description, tuple(class_names), float(scale))
+
+
+def digit_tasks(labels: np.ndarray) -> tuple[dict[str, np.ndarray], tuple[DataTask, ...]]:
+    """The three tasks a digit label yields: the digit, its parity, and whether it is >= 5."""
+    labels = labels.astype(np.int64)
+    targets = {"digit": labels, "parity": labels % 2, "ge5": (labels >= 5).astype(np.int64)}
+    tasks = (
+        make_task("digit", "classification", 10, "which digit (0-9)",
+                  tuple(str(d) for d in range(10))),
+        make_task("parity", "binary", description="1 if the digit is odd",
+                  class_names=("even", "odd")),
+        make_task("ge5", "binary", description="1 if the digit is 5 or more",
+                  class_names=("< 5", ">= 5")),
+    )
+    return targets, tasks
+
+
+def standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Zero mean, unit variance per column (axis 0). Constant columns are only centred."""
+    mean = x.mean(axis=0)
+    std = x.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    return ((x - mean) / std).astype(np.float32), mean, std
+
+
+def impute_mean(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """Replace NaN by the column mean (0 for an all-NaN column); returns the count replaced."""
+    holes = np.isnan(x)
+    n = int(holes.sum())
+    if n:
+        counts = (~holes).sum(axis=0)
+        sums = np.where(holes, 0.0, x).sum(axis=0)
+        means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+        x = np.where(holes, means, x)
+    return x, n
