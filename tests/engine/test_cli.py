@@ -1,0 +1,78 @@
+"""The headless runner end to end, and its one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from mtl_engine.cli import main
+from mtl_engine.presets import save
+from mtl_engine.runs import read_run
+
+from .conftest import tiny
+
+
+def test_runs_a_preset_and_writes_a_folder(tmp_path, capsys) -> None:
+    preset = save(tiny(), tmp_path / "tiny.yaml")
+    out = tmp_path / "out"
+    assert main([str(preset), "--epochs", "1", "--out", str(out), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "completed after 10 steps" in err
+    assert "digit" in err and "parity" in err and "accuracy" in err
+    record = read_run(out)
+    assert record.config["training"]["epochs"] == 1  # the override is in the resolved config
+    assert (out / "model.pt").exists() and (out / "steps.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("data: [unclosed", "not valid YAML at line 1"),
+        ("", "the file is empty"),
+        ("data: {dataset: digits}\ntasks: [{name: digit}]\nstrategy: {name: uncertanty}",
+         "strategy.name: unknown strategy 'uncertanty'. Did you mean 'uncertainty'?"),
+        ("data: {dataset: digits}\ntasks: [{name: digit}]\ntraining: {epochs: -2}",
+         "training.epochs: must be a positive integer, got -2"),
+    ],
+)
+def test_broken_presets_give_one_line(tmp_path, capsys, text: str, expected: str) -> None:
+    p = tmp_path / "broken.yaml"
+    p.write_text(text)
+    assert main([str(p), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_shape_that_does_not_fit_is_one_line(tmp_path, capsys) -> None:
+    d = tiny().to_dict()
+    d["trunk"] = [{"type": "conv2d", "out_channels": 4, "kernel_size": 3}]
+    p = tmp_path / "shape.yaml"
+    from mtl_engine.config import from_dict
+
+    save(from_dict(d), p)
+    assert main([str(p), "--quiet", "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "trunk[0]" in err and "conv2d" in err and "(64)" in err
+    assert "Traceback" not in err
+
+
+def test_list_prints_every_registry(capsys) -> None:
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    for kind in ("strategies:", "datasets:", "layers:", "sharing:", "losses:", "metrics:",
+                 "optimizers:"):
+        assert kind in out
+    assert main(["--list", "strategies"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("uncertainty ") and "Kendall" in line for line in lines)
+    assert main(["--list", "strategy"]) == 2
+    assert "Did you mean 'strategies'?" in capsys.readouterr().err
+
+
+def test_console_script_entry_point_runs() -> None:
+    res = subprocess.run([sys.executable, "-m", "mtl_engine", "--list", "sharing"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "hard" in res.stdout
