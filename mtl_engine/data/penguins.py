@@ -1,0 +1,69 @@
+"""Palmer penguins (Horst, Hill & Gorman, palmerpenguins R package, 2020; data from Gorman, Williams
+& Fraser, PLoS ONE 2014): 344 penguins with three tasks of different types and missing values.
+
+Source: palmerpenguins 0.1.6 wheel's palmerpenguins/data/penguins.csv (package MIT; data CC0),
+shipped as mtl_engine/data/files/penguins.csv by scripts/make_data_files.py.
+
+Tasks: species (3 classes: Adelie, Chinstrap, Gentoo), sex (binary: female 0, male 1; 11 missing
+-> -1) and body_mass (regression, standardised; 2 missing -> NaN). Inputs: bill length, bill depth
+and flipper length (2 missing each, filled with the column mean, then standardised) and the island
+one-hot (Biscoe, Dream, Torgersen; left as 0/1). Body mass is a target, never an input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..registry import DATASETS
+from ._common import impute_mean, make_task, params_for, shipped, standardise
+from .base import Dataset, DatasetSpec
+from .tabular import encode_labels, is_missing, read_csv, to_float
+
+NUMERIC = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm")
+
+
+@DATASETS.register(
+    "penguins",
+    "Palmer penguins: species (3 classes), sex (binary) and body mass (regression), with gaps",
+    paper="Gorman, Williams & Fraser, PLoS ONE 2014",
+)
+def load_penguins(params: dict[str, Any], seed: int) -> Dataset:
+    params_for("penguins", params)
+    table = read_csv(shipped("penguins.csv"))
+    src = table.source
+
+    def row_of(i: int) -> int:
+        return table.lines[i]
+
+    numeric = np.stack([to_float(table.column(c), src, c, row_of) for c in NUMERIC], axis=1)
+    numeric, n_filled = impute_mean(numeric)
+    numeric, _, _ = standardise(numeric)
+    island = np.array(table.column("island"))
+    islands = sorted(set(island.tolist()))
+    onehot = (island[:, None] == np.array(islands)[None, :]).astype(np.float32)
+    x = np.concatenate([numeric, onehot], axis=1)
+
+    targets: dict[str, np.ndarray] = {}
+    tasks = []
+    for column, name, ttype in (("species", "species", "classification"),
+                                ("sex", "sex", "binary")):
+        cells = table.column(column)
+        missing = np.array([is_missing(c) for c in cells])
+        ids, names = encode_labels(np.array(cells), missing, ttype, src, column)
+        targets[name] = ids
+        tasks.append(make_task(name, ttype, len(names), f"{column}: {', '.join(names)}"
+                               f" ({int(missing.sum())} missing)", names))
+    mass = to_float(table.column("body_mass_g"), src, "body_mass_g", row_of)
+    mean, std = np.nanmean(mass), np.nanstd(mass)
+    targets["body_mass"] = ((mass - mean) / std).astype(np.float32)
+    tasks.append(make_task("body_mass", "regression", description=(
+        f"body mass standardised: grams = {mean:.1f} + {std:.1f} * value "
+        f"({int(np.isnan(mass).sum())} missing)")))
+
+    spec = DatasetSpec("penguins", (x.shape[1],), tuple(tasks), x.shape[0],
+                       f"Palmer penguins: {x.shape[0]} birds, {n_filled} missing measurements "
+                       "filled with column means", "penguins.csv from palmerpenguins 0.1.6 (CC0)")
+    names = NUMERIC + tuple(f"island_{i}" for i in islands)
+    return Dataset(spec, x.astype(np.float32), targets, feature_names=names)

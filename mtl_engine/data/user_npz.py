@@ -1,0 +1,149 @@
+"""A user's own NPZ file: an array named ``x`` (samples first) and one array per task.
+
+Tasks use the CSV notation ``"name:type"``, where name is the array's name. Files are opened with
+``allow_pickle=False``, so they never run code; object arrays are refused. Missing targets are -1 in
+integer label arrays, NaN in float arrays, and "" in text arrays. NaN inputs are filled with that
+feature's mean; infinite inputs are an error. Inputs keep their scale unless ``standardize`` is on
+(images usually want it off). Errors name the file, the array (as the column) and the 1-based
+sample (as the row).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+from ..registry import DATASETS, Param
+from ._common import impute_mean, params_for, standardise
+from .base import Dataset, DatasetSpec
+from .tabular import make_target, parse_task_specs
+from .user_csv import TASKS_HELP, require_path
+
+NUMERIC = "biuf"  # bool, signed, unsigned, float dtype kinds
+
+
+def open_npz(path: str | Path) -> tuple[str, dict[str, np.ndarray]]:
+    """Every array of an .npz file, read without pickle; errors name the file and array."""
+    p = Path(path).expanduser()
+    source = str(p)
+    if not p.is_file():
+        raise DataError(source, "file not found" if not p.exists() else "is not a file")
+    try:
+        archive = np.load(p, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise DataError(source, f"is not a readable NPZ file ({e})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataError(source, "holds a single array (.npy); save arrays by name with "
+                                "np.savez(path, x=..., task=...)")
+    arrays: dict[str, np.ndarray] = {}
+    with archive:
+        for name in archive.files:
+            try:
+                arrays[name] = archive[name]
+            except ValueError:
+                raise DataError(source, "holds Python objects, which are not loaded for safety; "
+                                        "save numbers or fixed-width text", column=name) from None
+            except (OSError, zipfile.BadZipFile, EOFError) as e:
+                raise DataError(source, f"array cannot be read ({e})", column=name) from None
+    return source, arrays
+
+
+def describe_npz(path: str | Path) -> list[list[str]]:
+    """[name, shape, dtype] of each array, for the import dialog's preview."""
+    _, arrays = open_npz(path)
+    return [[name, str(tuple(a.shape)), str(a.dtype)] for name, a in arrays.items()]
+
+
+def _first_bad_row(bad: np.ndarray) -> int:
+    return int(np.argmax(bad.reshape(bad.shape[0], -1).any(axis=1))) + 1
+
+
+@DATASETS.register(
+    "npz",
+    "Your own NPZ file: an array x of inputs and one array per task",
+    params=(
+        Param("path", "str", "", "NPZ file holding x and one array per task"),
+        Param("tasks", "strs", [], TASKS_HELP.replace("column", "array")),
+        Param("standardize", "bool", False, "scale each input feature to zero mean and unit "
+              "variance"),
+    ),
+)
+def load_npz(params: dict[str, Any], seed: int) -> Dataset:
+    p = params_for("npz", params)
+    tasks = parse_task_specs(p["tasks"])
+    src, arrays = open_npz(require_path(p["path"], "NPZ"))
+    x = _inputs(arrays, src)
+    n = x.shape[0]
+    if p["standardize"]:
+        x = standardise(x.reshape(n, -1))[0].reshape(x.shape)
+    targets: dict[str, np.ndarray] = {}
+    declared = []
+    for name, ttype in tasks:
+        y = _task_array(arrays, name, n, src)
+        if ttype == "regression":
+            if y.dtype.kind not in NUMERIC:
+                raise DataError(src, f"a regression target must be numeric, got dtype {y.dtype}",
+                                column=name)
+            y = y.astype(np.float64)
+            if np.isinf(y).any():
+                raise DataError(src, "holds an infinite value", column=name,
+                                row=_first_bad_row(np.isinf(y)))
+            missing = np.isnan(y)
+        else:
+            if y.dtype.kind not in NUMERIC + "US":
+                raise DataError(src, f"labels must be numbers or text, got dtype {y.dtype}",
+                                column=name)
+            missing = _missing_labels(y)
+        targets[name], task = make_target(name, ttype, y, missing, src)
+        declared.append(task)
+    spec = DatasetSpec("npz", tuple(x.shape[1:]), tuple(declared), n,
+                       f"{n} samples of shape {tuple(x.shape[1:])} from {src}", src)
+    return Dataset(spec, x, targets)
+
+
+def _inputs(arrays: dict[str, np.ndarray], src: str) -> np.ndarray:
+    if "x" not in arrays:
+        raise DataError(src, f"has no array named 'x' (the inputs); arrays: "
+                             f"{', '.join(arrays) or 'none'}", column="x")
+    x = arrays["x"]
+    if x.dtype.kind not in NUMERIC:
+        raise DataError(src, f"inputs must be numeric, got dtype {x.dtype}", column="x")
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise DataError(src, f"must hold at least one sample, got shape {x.shape}", column="x")
+    x = x.astype(np.float64).reshape(x.shape[0], -1) if x.ndim == 1 else x.astype(np.float64)
+    if np.isinf(x).any():
+        raise DataError(src, "holds an infinite value", column="x",
+                        row=_first_bad_row(np.isinf(x)))
+    if np.isnan(x).all():
+        raise DataError(src, "every input value is NaN", column="x")
+    shape = x.shape
+    flat, _ = impute_mean(x.reshape(shape[0], -1))
+    return flat.reshape(shape).astype(np.float32)
+
+
+def _task_array(arrays: dict[str, np.ndarray], name: str, n: int, src: str) -> np.ndarray:
+    if name not in arrays:
+        raise DataError(src, f"has no array named {name!r}; arrays: {', '.join(arrays)}",
+                        column=name)
+    y = arrays[name]
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise DataError(src, f"must hold one value per sample, got shape {y.shape}", column=name)
+    if y.shape[0] != n:
+        raise DataError(src, f"has {y.shape[0]} values but x has {n} samples", column=name)
+    return y
+
+
+def _missing_labels(y: np.ndarray) -> np.ndarray:
+    if y.dtype.kind == "f":
+        return np.isnan(y)
+    if y.dtype.kind in "iu":
+        return y == -1
+    if y.dtype.kind in "US":
+        return np.char.strip(y) == ("" if y.dtype.kind == "U" else b"")
+    return np.zeros(y.shape, dtype=bool)
