@@ -24,6 +24,10 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # Lazy, so `import mtl_engine` stays cheap and torch loads only when something needs it.
+    # Other names (submodules being imported, probes like __wrapped__ from inspect or shiboken)
+    # must fail fast: importing here for them recurses through the import system.
+    if name not in __all__:
+        raise AttributeError(f"module 'mtl_engine' has no attribute {name!r}")
     from . import config, control, export, presets, runs, training
 
     table = {
