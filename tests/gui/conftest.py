@@ -1,0 +1,102 @@
+"""GUI test setup: offscreen Qt, private settings and run folders, and fake event streams."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import mtl_engine.events as ev
+from mtl_engine.control import RunControl
+
+
+@pytest.fixture(autouse=True)
+def _private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+                  ) -> Path:
+    """Settings and run folders of the app under test never touch the user's own."""
+    home = tmp_path_factory.mktemp("mtl-home")
+    monkeypatch.setenv("MTL_EXPLORER_HOME", str(home))
+    return home
+
+
+def fake_events(tasks: tuple[str, ...] = ("left", "right"), epochs: int = 3,
+                steps_per_epoch: int = 20, log_every: int = 5, grads_every: int = 10,
+                fail_at: int | None = None, seconds_per_step: float = 0.01
+                ) -> list[ev.Event]:
+    """A realistic run: losses decaying at different rates, weights drifting, val metrics rising,
+    and the two tasks' gradients turning conflicting (cosine < 0) from step 30 on."""
+    infos = tuple(ev.TaskInfo(t, "classification", 10, "cross_entropy", "accuracy", True,
+                              ("accuracy", "f1")) for t in tasks)
+    total_steps = epochs * steps_per_epoch
+    out: list[ev.Event] = [ev.RunStarted(
+        config={"name": "fake"}, tasks=infos, param_counts={"shared": 100, "total": 130},
+        device="cpu", steps_per_epoch=steps_per_epoch, total_steps=total_steps,
+        train_size=steps_per_epoch * 32, val_size=64, started_at=time.time())]
+
+    def loss(k: int, s: int) -> float:
+        return 2.3 * math.exp(-s / (15.0 * (k + 1))) + 0.1
+
+    step = 0
+    for epoch in range(epochs):
+        while step < (epoch + 1) * steps_per_epoch:
+            block = list(range(step + 1, min(step + log_every, (epoch + 1) * steps_per_epoch)
+                               + 1))
+            if fail_at is not None and block[-1] >= fail_at:
+                out.append(ev.RunFailed("DivergedError", f"loss of task {tasks[0]!r} became nan",
+                                        "details of the failure", fail_at, epoch, tasks[0],
+                                        fail_at - 1))
+                return out
+            losses = {t: tuple(loss(k, s) for s in block) for k, t in enumerate(tasks)}
+            weights = {t: tuple(1.0 + 0.01 * k * s for s in block) for k, t in enumerate(tasks)}
+            weighted = {t: tuple(w * x for w, x in zip(weights[t], losses[t])) for t in tasks}
+            out.append(ev.StepsLogged(
+                steps=tuple(block), epoch=epoch, wall=tuple(s * seconds_per_step for s in block),
+                losses=losses, weights=weights, weighted=weighted,
+                total=tuple(sum(weighted[t][i] for t in tasks) for i in range(len(block))),
+                lr=tuple(1e-3 for _ in block), samples_per_sec=3200.0))
+            step = block[-1]
+            if grads_every and step % grads_every == 0:
+                c = 0.5 - step / 40.0
+                cos = tuple(tuple(1.0 if i == j else c for j in range(len(tasks)))
+                            for i in range(len(tasks)))
+                out.append(ev.GradientsMeasured(step, epoch, "shared",
+                                                {t: 1.0 / (k + 1) for k, t in enumerate(tasks)},
+                                                cos, {t: 0.5 for t in tasks}, tuple(tasks)))
+        acc = {t: 0.5 + 0.1 * (epoch + 1) - 0.05 * k for k, t in enumerate(tasks)}
+        out.append(ev.EpochEnded(
+            epoch=epoch + 1, step=step, train_loss={t: loss(k, step) for k, t in enumerate(tasks)},
+            val_loss={t: loss(k, step) + 0.05 for k, t in enumerate(tasks)},
+            val_metrics={t: {"accuracy": acc[t], "f1": acc[t] - 0.02} for t in tasks},
+            score=sum(acc.values()) / len(tasks), seconds=steps_per_epoch * seconds_per_step,
+            samples_per_sec=3200.0))
+    out.append(ev.RunFinished("completed", step, epochs, total_steps * seconds_per_step,
+                              {t: {"accuracy": 0.5 + 0.1 * epochs - 0.05 * k}
+                               for k, t in enumerate(tasks)}))
+    return out
+
+
+def replay(events: list[ev.Event], delay: float = 0.0
+           ) -> Callable[[RunControl], Iterator[ev.Event]]:
+    """An event source that honours pause and stop like the engine's loop does."""
+
+    def source(control: RunControl) -> Iterator[ev.Event]:
+        step = 0
+        for e in events:
+            control.wait_while_paused(0.01)
+            if control.stop_requested:
+                yield ev.RunFinished("stopped", step, 0, 0.0, {})
+                return
+            if delay:
+                time.sleep(delay)
+            if isinstance(e, ev.StepsLogged):
+                step = e.steps[-1]
+            yield e
+
+    return source
