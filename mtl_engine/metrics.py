@@ -109,13 +109,15 @@ def f1(pred: Any, target: Any) -> float:
 @_register("auroc", "Area under the ROC curve of the logits (Mann-Whitney U; ties count half)",
            ("binary",), True)
 def auroc(pred: Any, target: Any) -> float:
-    score, true = _values(pred, target)
-    pos = true > 0.5
+    p, t = _tensors(pred, target)
+    t = t.double()
+    keep = t >= 0  # drops -1 and NaN alike
+    score, pos = p.double()[keep], t[keep] > 0.5
     n_pos, n_neg = int(pos.sum()), int((~pos).sum())
     if n_pos == 0 or n_neg == 0:
         return _NAN
     # Average rank of each distinct score: tied samples share the mean of the ranks they span.
-    uniq, inverse, counts = torch.unique(score, return_inverse=True, return_counts=True)
+    _, inverse, counts = torch.unique(score, return_inverse=True, return_counts=True)
     ends = torch.cumsum(counts, 0).double()
     ranks = (ends - (counts.double() - 1) / 2)[inverse]
     u = ranks[pos].sum() - n_pos * (n_pos + 1) / 2
