@@ -49,6 +49,8 @@ def open_npz(path: str | Path) -> tuple[str, dict[str, np.ndarray]]:
                                         "save numbers or fixed-width text", column=name) from None
             except (OSError, zipfile.BadZipFile, EOFError) as e:
                 raise DataError(source, f"array cannot be read ({e})", column=name) from None
+            if not isinstance(arrays[name], np.ndarray):  # numpy hands back raw bytes then
+                raise DataError(source, "member is not a NumPy array (.npy)", column=name)
     return source, arrays
 
 
