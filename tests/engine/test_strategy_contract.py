@@ -1,0 +1,207 @@
+"""Contract tests run against EVERY registered strategy (loss- and gradient-based alike).
+
+A tiny hand-made two-layer model with dropout drives each strategy through a few epochs exactly as
+the training loop would (wants -> inputs -> combine -> backward -> step -> after_step -> end_epoch),
+so a new registry entry is checked here without anyone writing a test for it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import fields
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import mtl_engine.strategies  # noqa: F401  (registers every strategy)
+from mtl_engine.errors import ConfigError, SolverError
+from mtl_engine.events import TaskInfo
+from mtl_engine.registry import STRATEGIES, Param, validate_params
+from mtl_engine.strategies.base import (
+    GRADS,
+    LAST_SHARED_GRADS,
+    LOSSES_AFTER,
+    MC_OUTPUTS,
+    OUTPUTS,
+    REQUESTS,
+    Combined,
+    EpochStats,
+    StepInfo,
+    build_strategy,
+)
+
+NAMES = STRATEGIES.names()
+TYPES = ("classification", "binary", "regression")
+EPOCHS, STEPS = 5, 2  # past STCH's default 4 warm-up epochs and DWA's two epochs of history
+
+
+def make_tasks(n: int, types: tuple[str, ...] = TYPES) -> tuple[TaskInfo, ...]:
+    out = []
+    for i in range(n):
+        kind = types[i % len(types)]
+        metric, hib = ("mse", False) if kind == "regression" else ("accuracy", True)
+        out.append(TaskInfo(f"task{i}", kind, 3 if kind == "classification" else 1,
+                            "mse" if kind == "regression" else "cross_entropy", metric, hib))
+    return tuple(out)
+
+
+class TinyModel(torch.nn.Module):
+    def __init__(self, tasks: tuple[TaskInfo, ...]) -> None:
+        super().__init__()
+        self.tasks = tasks
+        self.shared = torch.nn.Linear(6, 8)
+        self.heads = torch.nn.ModuleList(
+            torch.nn.Linear(8, 3 if t.type == "classification" else 1) for t in tasks)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        h = torch.tanh(F.dropout(self.shared(x), p=0.3, training=True))
+        outs = {}
+        for t, head in zip(self.tasks, self.heads):
+            o = head(h)
+            outs[t.name] = o if t.type == "classification" else o.squeeze(-1)
+        return outs
+
+
+def task_losses(outs: dict[str, torch.Tensor], tasks: tuple[TaskInfo, ...],
+                ys: list[torch.Tensor]) -> torch.Tensor:
+    fns = {"classification": F.cross_entropy, "binary": F.binary_cross_entropy_with_logits,
+           "regression": F.mse_loss}
+    return torch.stack([fns[t.type](outs[t.name], y) for t, y in zip(tasks, ys)])
+
+
+def targets(tasks: tuple[TaskInfo, ...], n: int, gen: torch.Generator) -> list[torch.Tensor]:
+    ys = []
+    for t in tasks:
+        if t.type == "classification":
+            ys.append(torch.randint(0, 3, (n,), generator=gen))
+        elif t.type == "binary":
+            ys.append(torch.randint(0, 2, (n,), generator=gen).float())
+        else:
+            ys.append(torch.randn(n, generator=gen))
+    return ys
+
+
+def step_info(strategy, model: TinyModel, x: torch.Tensor, losses: torch.Tensor,
+              outs: dict[str, torch.Tensor], step: int, epoch: int) -> StepInfo:
+    wants = strategy.wants(step)
+    assert wants <= REQUESTS, f"unknown requests {set(wants) - REQUESTS}"
+    info = StepInfo(step=step, epoch=epoch)
+    if wants & {GRADS, LAST_SHARED_GRADS}:
+        shared = list(model.shared.parameters())
+        rows = [torch.cat([g.reshape(-1) for g in torch.autograd.grad(li, shared,
+                                                                      retain_graph=True)])
+                for li in losses]
+        info.grads = torch.stack(rows)
+        info.gramian = info.grads @ info.grads.T
+        if LAST_SHARED_GRADS in wants and "last_shared_grads" in {f.name for f in fields(info)}:
+            info.last_shared_grads = info.grads  # type: ignore[attr-defined]
+    if OUTPUTS in wants:
+        info.outputs = {k: v.detach() for k, v in outs.items()}
+    if MC_OUTPUTS in wants:
+        passes = int(strategy.params.get("passes", 4))
+        with torch.no_grad():
+            info.mc_outputs = [model(x) for _ in range(passes)]
+        info.mc_passes = passes
+    return info
+
+
+def drive(name: str, tasks: tuple[TaskInfo, ...]) -> list[Combined]:
+    """Train the tiny model with strategy `name` for a few epochs; check every step's answer."""
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(1)
+    entry = STRATEGIES.get(name)
+    params = validate_params(entry.params, {}, "strategy.params")
+    strategy = build_strategy(name, params, tasks, [1.0] * len(tasks), torch.device("cpu"))
+    model = TinyModel(tasks)
+    for p in strategy.parameters():
+        assert isinstance(p, torch.Tensor) and p.is_leaf and p.requires_grad, \
+            f"{name}: parameters() must be leaf tensors that require grad"
+    opt = torch.optim.SGD([*model.parameters(), *strategy.parameters()], lr=0.05)
+    x = torch.randn(16, 6, generator=gen)
+    ys = targets(tasks, 16, gen)
+    answers, step = [], 0
+    for epoch in range(EPOCHS):
+        sums = torch.zeros(len(tasks))
+        for _ in range(STEPS):
+            outs = model(x)
+            losses = task_losses(outs, tasks, ys)
+            info = step_info(strategy, model, x, losses, outs, step, epoch)
+            comb = strategy.combine(losses, info)
+            check_answer(name, comb, len(tasks))
+            total = comb.total if comb.aux is None else comb.total + comb.aux
+            opt.zero_grad()
+            total.backward()
+            grads = [p.grad for p in model.shared.parameters()]
+            assert all(g is not None and torch.isfinite(g).all() for g in grads), \
+                f"{name}: the total must back-propagate finite gradients to the shared layer"
+            opt.step()
+            after = None
+            if LOSSES_AFTER in strategy.wants(step):
+                with torch.no_grad():
+                    after = task_losses(model(x), tasks, ys)
+            strategy.after_step(after, info)
+            sums += losses.detach()
+            answers.append(comb)
+            step += 1
+        means = (sums / STEPS).tolist()
+        metrics = [{"mse": m, "r2": 0.1} if t.type == "regression" else {"accuracy": 0.5 + 0.05 * i}
+                   for i, (t, m) in enumerate(zip(tasks, means))]
+        headline = [m[t.metric] for t, m in zip(tasks, metrics)]
+        strategy.end_epoch(EpochStats(epoch + 1, means, means, metrics, headline))
+    json.dumps(strategy.state())  # plain data only: it goes into a model bundle
+    return answers
+
+
+def check_answer(name: str, comb: Combined, n: int) -> None:
+    assert isinstance(comb, Combined)
+    assert comb.total.dim() == 0, f"{name}: total must be a scalar"
+    assert torch.isfinite(comb.total), f"{name}: total not finite"
+    assert comb.total.requires_grad, f"{name}: the total must back-propagate"
+    w = comb.weights
+    assert tuple(w.shape) == (n,), f"{name}: weights of shape {tuple(w.shape)}, expected ({n},)"
+    assert torch.isfinite(w).all(), f"{name}: weights not finite: {w}"
+    assert not w.requires_grad, f"{name}: weights must be detached"
+    if comb.aux is not None:
+        assert comb.aux.dim() == 0 and torch.isfinite(comb.aux)
+
+
+def build_or_skip(name: str, tasks: tuple[TaskInfo, ...]) -> list[Combined]:
+    try:
+        return drive(name, tasks)
+    except SolverError as exc:  # an optional solver that is not installed must say so
+        assert str(exc), f"{name}: a SolverError must say which package is missing"
+        pytest.skip(f"{name}: {exc}")
+
+
+@pytest.mark.parametrize("n_tasks", [1, 2, 5])
+@pytest.mark.parametrize("name", NAMES)
+def test_strategy_runs_and_reports_finite_weights(name: str, n_tasks: int) -> None:
+    answers = build_or_skip(name, make_tasks(n_tasks))
+    assert len(answers) == EPOCHS * STEPS
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_regression_only_tasks_work_or_are_refused_by_name(name: str) -> None:
+    tasks = make_tasks(2, ("regression",))
+    try:
+        build_or_skip(name, tasks)
+    except ConfigError as exc:
+        assert exc.path.startswith("strategy"), exc.path
+        assert "task0" in str(exc) or "task1" in str(exc), f"{name}: error names no task: {exc}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_registry_entry_is_complete(name: str) -> None:
+    entry = STRATEGIES.get(name)
+    assert entry.summary.strip() and "\n" not in entry.summary
+    assert entry.paper.strip(), f"{name}: cite the paper (or the seed) it comes from"
+    assert entry.meta.get("family") in ("loss", "gradient")
+    assert entry.obj.requires <= REQUESTS
+    for p in entry.params:
+        assert isinstance(p, Param) and p.help.strip(), f"{name}.{p.name}: needs help text"
+        if p.type in ("int", "float") and p.default is not None:
+            assert not math.isnan(float(p.default))
+    filled = validate_params(entry.params, {}, f"strategy.params[{name}]")
+    assert filled == entry.defaults()
