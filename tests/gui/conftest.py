@@ -63,7 +63,7 @@ def fake_events(tasks: tuple[str, ...] = ("left", "right"), epochs: int = 3,
                 lr=tuple(1e-3 for _ in block), samples_per_sec=3200.0))
             step = block[-1]
             if grads_every and step % grads_every == 0:
-                c = 0.5 - step / 40.0
+                c = max(-1.0, 0.5 - step / 40.0)
                 cos = tuple(tuple(1.0 if i == j else c for j in range(len(tasks)))
                             for i in range(len(tasks)))
                 out.append(ev.GradientsMeasured(step, epoch, "shared",

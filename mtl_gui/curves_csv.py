@@ -1,0 +1,55 @@
+"""Curves of a run as CSV (one file per step series, one per epoch series). No Qt here."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+
+from mtl_engine.fileio import atomic_write_text
+
+from .history import RunHistory
+
+
+def _write(path: Path, header: list[str], columns: list[np.ndarray]) -> Path:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(header)
+    n = min((c.size for c in columns), default=0)
+    for i in range(n):
+        w.writerow([_cell(c[i]) for c in columns])
+    atomic_write_text(path, out.getvalue())
+    return path
+
+
+def _cell(v: object) -> str:
+    if isinstance(v, (np.integer, int)):
+        return str(int(v))
+    f = float(v)  # type: ignore[arg-type]
+    return repr(f) if np.isfinite(f) else ""
+
+
+def export_curves(h: RunHistory, folder: str | Path, prefix: str = "") -> list[Path]:
+    """Write ``steps.csv`` and ``epochs.csv`` (tidy, one row per step / epoch) into `folder`."""
+    folder = Path(folder)
+    header = ["step", "epoch", "wall", "total", "lr"]
+    cols = [h.step.view, h.step_epoch.view, h.wall.view, h.total.view, h.lr.view]
+    for kind, store in (("loss", h.loss), ("weight", h.weight), ("weighted", h.weighted)):
+        for t in h.tasks:
+            header.append(f"{kind}/{t}")
+            cols.append(store[t].view)
+    paths = [_write(folder / f"{prefix}steps.csv", header, cols)]
+    header = ["epoch", "step", "wall"]
+    cols = [h.ep_index.view, h.ep_step.view, h.ep_wall.view]
+    for t in h.tasks:
+        header += [f"train_loss/{t}", f"val_loss/{t}"]
+        cols += [h.train_loss[t].view, h.val_loss[t].view]
+        for m, buf in h.val_metrics[t].items():
+            header.append(f"val/{t}/{m}")
+            cols.append(buf.view)
+    header.append("score")
+    cols.append(h.score.view)
+    paths.append(_write(folder / f"{prefix}epochs.csv", header, cols))
+    return paths

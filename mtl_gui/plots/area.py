@@ -1,0 +1,130 @@
+"""The plot area: the four training plots, the gradient tab, shared options, one redraw timer.
+
+Plots never redraw per event. A 25 Hz timer asks the visible ones to refresh from the histories;
+each skips the work when no history version changed since its last draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..run_entry import RunEntry
+from .base import PlotOptions
+from .curves import LossPlot, MetricPlot, WeightPlot
+from .gradients import GradientPanel
+from .shares import SharePlot
+
+REDRAW_MS = 40
+
+
+class PlotArea(QWidget):
+    options_changed = Signal()
+
+    def __init__(self, runs: Callable[[], list[RunEntry]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._runs = runs
+        self.options = PlotOptions()
+        self.loss_plot = LossPlot(self.options, self)
+        self.metric_plot = MetricPlot(self.options, self)
+        self.weight_plot = WeightPlot(self.options, self)
+        self.share_plot = SharePlot(self.options, self)
+        self.grad_panel = GradientPanel(self.options, self)
+
+        training = QWidget(self)
+        grid = QGridLayout(training)
+        grid.setContentsMargins(2, 2, 2, 2)
+        grid.setSpacing(4)
+        grid.addWidget(self.loss_plot, 0, 0)
+        grid.addWidget(self.metric_plot, 0, 1)
+        grid.addWidget(self.weight_plot, 1, 0)
+        grid.addWidget(self.share_plot, 1, 1)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(training, "Training curves")
+        self.tabs.addTab(self.grad_panel, "Gradient conflict")
+        self.tabs.currentChanged.connect(lambda _: self.refresh(force=True))
+
+        self.x_combo = QComboBox(self)
+        self.x_combo.addItems(["step", "epoch", "time"])
+        self.x_combo.setToolTip("x axis: optimiser steps, epochs, or wall-clock seconds")
+        self.smooth_slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.smooth_slider.setRange(0, 99)
+        self.smooth_slider.setFixedWidth(140)
+        self.smooth_slider.setToolTip("exponential moving average weight (debiased, like "
+                                      "TensorBoard); the raw curve stays faint underneath")
+        self.smooth_label = QLabel(self)
+        self.smooth_label.setMinimumWidth(32)
+        self.log_box = QCheckBox("log y", self)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 0, 4, 0)
+        bar.addWidget(QLabel("x axis", self))
+        bar.addWidget(self.x_combo)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("smoothing", self))
+        bar.addWidget(self.smooth_slider)
+        bar.addWidget(self.smooth_label)
+        bar.addSpacing(12)
+        bar.addWidget(self.log_box)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("metric", self))
+        bar.addWidget(self.metric_plot.metric_combo)
+        bar.addStretch(1)
+        self.bar = bar
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(bar)
+        lay.addWidget(self.tabs, 1)
+
+        self.set_options(self.options.x_mode, self.options.smoothing, self.options.log_y)
+        self.x_combo.currentTextChanged.connect(self._ui_changed)
+        self.smooth_slider.valueChanged.connect(self._ui_changed)
+        self.log_box.toggled.connect(self._ui_changed)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(REDRAW_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+
+    def plots(self) -> dict[str, QWidget]:
+        """Every plot by a file-friendly name (used by export)."""
+        return {"loss": self.loss_plot, "metric": self.metric_plot, "weights": self.weight_plot,
+                "loss_shares": self.share_plot, "gradient_conflict": self.grad_panel.heat,
+                "gradient_cosine": self.grad_panel.cosine, "gradient_norms": self.grad_panel.norms}
+
+    def set_options(self, x_mode: str, smoothing: float, log_y: bool) -> None:
+        for w in (self.x_combo, self.smooth_slider, self.log_box):
+            w.blockSignals(True)
+        self.x_combo.setCurrentText(x_mode)
+        self.smooth_slider.setValue(round(smoothing * 100))
+        self.log_box.setChecked(log_y)
+        for w in (self.x_combo, self.smooth_slider, self.log_box):
+            w.blockSignals(False)
+        self._ui_changed()
+
+    def _ui_changed(self) -> None:
+        self.options.x_mode = self.x_combo.currentText()
+        self.options.smoothing = self.smooth_slider.value() / 100.0
+        self.options.log_y = self.log_box.isChecked()
+        self.smooth_label.setText(f"{self.options.smoothing:.2f}")
+        self.refresh()
+        self.options_changed.emit()
+
+    def refresh(self, force: bool = False) -> None:
+        runs = self._runs()
+        if self.tabs.currentIndex() == 0:
+            for plot in (self.loss_plot, self.metric_plot, self.weight_plot, self.share_plot):
+                plot.refresh(runs, force)
+        else:
+            self.grad_panel.refresh(runs, force)

@@ -1,0 +1,122 @@
+"""Runs an engine event stream on a QThread and hands events to the GUI in ~50 ms batches.
+
+The thread only appends to a deque; a QTimer on the GUI thread drains it and emits one
+`events_arrived(list)` per tick, so a training loop logging thousands of steps a second costs the
+event loop one signal per 50 ms and nothing is ever held back longer than that. The worker is one
+of the two places that catch broad exceptions: anything the stream raises becomes a RunFailed.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+import traceback
+from collections.abc import Callable, Iterator
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
+
+import mtl_engine.events as ev
+from mtl_engine.control import RunControl
+
+# A source is anything that, given the control flags, yields events: engine.training.run bound to
+# a config, a replay of a run folder, or a fake stream in tests.
+EventSource = Callable[[RunControl], Iterator[ev.Event]]
+
+BATCH_MS = 50
+
+
+class _StreamThread(QThread):
+    def __init__(self, source: EventSource, control: RunControl, sink: collections.deque) -> None:
+        super().__init__()
+        self._source = source
+        self._control = control
+        self._sink = sink
+        self.setObjectName("mtl-run")
+
+    def run(self) -> None:  # runs on the worker thread
+        last_step, last_epoch, ended = 0, 0, False
+        try:
+            for event in self._source(self._control):
+                self._sink.append(event)
+                last_step = getattr(event, "step", last_step)
+                if isinstance(last_step, tuple):  # StepsLogged carries a tuple of steps
+                    last_step = last_step[-1] if last_step else 0
+                last_epoch = getattr(event, "epoch", last_epoch)
+                ended = isinstance(event, (ev.RunFinished, ev.RunFailed))
+        except BaseException as exc:  # noqa: BLE001 - the worker turns anything into RunFailed
+            self._sink.append(ev.RunFailed(
+                error_type=type(exc).__name__, message=str(exc) or type(exc).__name__,
+                details=traceback.format_exc(), step=int(last_step), epoch=int(last_epoch),
+                task=getattr(exc, "task", None), restored_step=getattr(exc, "restored_step", None),
+            ))
+            return
+        if not ended:  # a stream that stops without saying why was stopped
+            status = "stopped" if self._control.stop_requested else "completed"
+            self._sink.append(ev.RunFinished(status=status, step=int(last_step),
+                                             epoch=int(last_epoch), seconds=0.0,
+                                             final_metrics={}))
+
+
+class RunWorker(QObject):
+    """One run: start it, pause/resume/stop it, and receive its events in batches."""
+
+    events_arrived = Signal(list)
+    finished = Signal()
+
+    def __init__(self, source: EventSource, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.control = RunControl()
+        self._queue: collections.deque[ev.Event] = collections.deque()
+        self._thread = _StreamThread(source, self.control, self._queue)
+        self._thread.finished.connect(self._on_thread_finished)
+        self._timer = QTimer(self)
+        self._timer.setInterval(BATCH_MS)
+        self._timer.timeout.connect(self._drain)
+        self._done = False
+
+    def start(self) -> None:
+        self._timer.start()
+        self._thread.start()
+
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume(self) -> None:
+        self.control.resume()
+
+    def stop(self) -> None:
+        self.control.stop()
+
+    @property
+    def paused(self) -> bool:
+        return self.control.paused
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+    def shutdown(self, timeout_s: float = 30.0) -> bool:
+        """Stop, join the thread and deliver what is left; True if the thread ended in time."""
+        self.control.stop()
+        deadline = time.monotonic() + timeout_s
+        while self._thread.isRunning() and time.monotonic() < deadline:
+            self._thread.wait(50)
+        joined = not self._thread.isRunning()
+        if joined:
+            self._on_thread_finished()
+        return joined
+
+    def _drain(self) -> None:
+        if not self._queue:
+            return
+        batch = []
+        while self._queue:
+            batch.append(self._queue.popleft())
+        self.events_arrived.emit(batch)
+
+    def _on_thread_finished(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._timer.stop()
+        self._drain()
+        self.finished.emit()
