@@ -1,0 +1,99 @@
+"""What every entry of the layer catalogue (registry.LAYERS) offers, and how stacks are built.
+
+An entry's `obj` is a `LayerType`: `infer` maps an input shape (no batch dimension) to the output
+shape or raises errors.ShapeError naming the layer's path, `build` makes the torch module, and
+`count` gives its parameter count without allocating anything (the module is built once on the
+meta device and the count is cached), so the GUI can re-check a whole model on every keystroke.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import ShapeError
+from ..registry import LAYERS, Param
+
+Shape = tuple[int, ...]
+
+
+class LayerType:
+    """Base class of a layer entry. Subclasses set `params` and override `infer` and `build`."""
+
+    name: str = ""
+    params: tuple[Param, ...] = ()
+
+    def infer(self, in_shape: Shape, params: dict[str, Any], path: str) -> Shape:
+        raise NotImplementedError
+
+    def build(self, in_shape: Shape, params: dict[str, Any]) -> nn.Module:
+        raise NotImplementedError
+
+    def count(self, in_shape: Shape, params: dict[str, Any]) -> int:
+        """Number of parameters of the module `build` would make for this input."""
+        full = self.full(params)
+        key = tuple(sorted(full.items()))
+        return _count(self.name, tuple(in_shape), key)
+
+    # -- helpers for subclasses --------------------------------------------------------------
+    def full(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` with schema defaults (configs arrive complete, direct calls may not)."""
+        return {**{p.name: p.default for p in self.params}, **params}
+
+    def fail(self, path: str, in_shape: Shape, message: str) -> ShapeError:
+        return ShapeError(path, self.name, in_shape, message)
+
+    def need_map(self, in_shape: Shape, path: str) -> Shape:
+        """Require a (C, H, W) feature map; tell the user how to get one otherwise."""
+        if len(in_shape) == 3:
+            return in_shape
+        if len(in_shape) == 1:
+            hint = "add an unflatten layer before it to read the features as (C, H, W)"
+        else:
+            hint = "it works on images, not on tokens (L, D)"
+        raise self.fail(path, in_shape, f"{self.name} needs a feature map (C, H, W); {hint}")
+
+    def need_flat(self, in_shape: Shape, path: str) -> Shape:
+        if len(in_shape) == 1:
+            return in_shape
+        raise self.fail(path, in_shape, f"{self.name} needs a flat input (features,); add a "
+                                        "flatten layer before it")
+
+
+def register_layer(name: str, summary: str, paper: str = "") -> Callable[[type], type]:
+    """Class decorator: instantiate the LayerType and put it in LAYERS with its schema."""
+
+    def deco(cls: type) -> type:
+        obj = cls()
+        obj.name = name
+        LAYERS.register(name, summary, params=cls.params, paper=paper)(obj)
+        return cls
+
+    return deco
+
+
+@lru_cache(maxsize=4096)
+def _count(name: str, in_shape: Shape, params_key: tuple[tuple[str, Any], ...]) -> int:
+    # The meta device gives shapes without memory, so a 100M-parameter layer costs nothing here.
+    with torch.device("meta"):
+        module = LAYERS.get(name).obj.build(in_shape, dict(params_key))
+    return sum(p.numel() for p in module.parameters())
+
+
+def layer_type(name: str, path: str = "") -> LayerType:
+    return LAYERS.get(name, path).obj
+
+
+def build_stack(specs: Sequence[Any], in_shape: Shape) -> tuple[nn.Sequential, Shape]:
+    """Build a list of config.LayerSpec into one Sequential; shapes must already be checked."""
+    modules = []
+    shape = tuple(in_shape)
+    for spec in specs:
+        lt = layer_type(spec.type)
+        modules.append(lt.build(shape, lt.full(spec.params)))
+        shape = lt.infer(shape, lt.full(spec.params), "")
+    return nn.Sequential(*modules), shape

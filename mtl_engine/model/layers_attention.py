@@ -1,0 +1,67 @@
+"""Multi-head self-attention over tokens (Vaswani et al., "Attention is all you need", NeurIPS 2017,
+eq. 1 and section 3.2.2): softmax(Q K^T / sqrt(d_k)) V per head, heads concatenated and projected.
+
+A (C, H, W) map is read as H*W tokens of width C (the seeds' attention over flattened spatial
+tokens), an (L, D) input as L tokens of width D. With `residual` (the default) the block returns
+x + attention(x), as in the Transformer's sub-layers; the output shape always equals the input's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor, nn
+
+from ..registry import Param
+from .base import LayerType, Shape, register_layer
+
+
+class _SelfAttention(nn.Module):
+    def __init__(self, width: int, heads: int, dropout: float, residual: bool) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(width, heads, dropout=dropout, batch_first=True)
+        self.residual = residual
+
+    def forward(self, x: Tensor) -> Tensor:
+        image = x.dim() == 4
+        if image:
+            b, c, h, w = x.shape
+            tokens = x.flatten(2).transpose(1, 2)  # (B, H*W, C)
+        else:
+            tokens = x
+        out, _ = self.attn(tokens, tokens, tokens, need_weights=False)
+        if self.residual:
+            out = out + tokens
+        if image:
+            out = out.transpose(1, 2).reshape(b, c, h, w)
+        return out
+
+
+@register_layer("self_attention", "Multi-head self-attention over tokens ((C, H, W) read as H*W "
+                                  "tokens of width C); adds the input back (residual) unless "
+                                  "residual is off (Vaswani et al., NeurIPS 2017)",
+                paper="Vaswani et al., NeurIPS 2017")
+class SelfAttention(LayerType):
+    params = (
+        Param("num_heads", "int", 1, "attention heads; must divide the token width", low=1),
+        Param("dropout", "float", 0.0, "dropout on the attention weights", low=0.0, high=1.0),
+        Param("residual", "bool", True, "return x + attention(x) instead of attention(x)"),
+    )
+
+    def infer(self, in_shape: Shape, params: dict[str, Any], path: str) -> Shape:
+        if len(in_shape) == 3:
+            width, what = in_shape[0], "channels C"
+        elif len(in_shape) == 2:
+            width, what = in_shape[1], "token width D"
+        else:
+            raise self.fail(path, in_shape, "self_attention needs tokens (L, D) or a feature map "
+                                            "(C, H, W); a flat (features,) input is one token")
+        heads = int(self.full(params)["num_heads"])
+        if width % heads:
+            raise self.fail(path, in_shape, f"num_heads {heads} must divide the {what} = {width}")
+        return tuple(in_shape)
+
+    def build(self, in_shape: Shape, params: dict[str, Any]) -> nn.Module:
+        p = self.full(params)
+        width = in_shape[0] if len(in_shape) == 3 else in_shape[1]
+        return _SelfAttention(width, p["num_heads"], p["dropout"], p["residual"])
