@@ -1,0 +1,141 @@
+"""The multi-task model: a sharing scheme's body plus one head per task, and its summary.
+
+Each task's head is the user's head layers followed by an output linear layer sized to the task
+(classes for classification, 1 for binary and regression), added here and listed as
+"tasks[i].output". Outputs: classification (B, C) logits, binary (B,) logits, regression (B,).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ..build import ResolvedTask, resolve_tasks
+from ..config import ExperimentConfig
+from ..data.base import DatasetSpec
+from ..errors import ConfigError
+from ..registry import SHARING
+from .base import Shape, build_stack, layer_type
+from .scheme import Body, Context, SchemePlan
+from .summary import LayerInfo, ModelSummary, Planner
+
+
+class MultiTaskModel(nn.Module):
+    def __init__(self, body: Body, heads: list[nn.Module], tasks: tuple[ResolvedTask, ...],
+                 summary: ModelSummary) -> None:
+        super().__init__()
+        self.body = body
+        self.heads = nn.ModuleList(heads)
+        self.task_names: tuple[str, ...] = tuple(t.name for t in tasks)
+        self._squeeze = tuple(t.type != "classification" for t in tasks)
+        self.summary = summary
+        self.penalty_name: str = body.penalty_name
+
+    def _named(self, raw: list[Tensor]) -> dict[str, Tensor]:
+        return {name: out.squeeze(-1) if sq else out
+                for name, out, sq in zip(self.task_names, raw, self._squeeze)}
+
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
+        raw, _ = self.body.run(x, self.heads, False)
+        return self._named(raw)
+
+    def forward_with_representation(self, x: Tensor) -> tuple[dict[str, Tensor], Tensor]:
+        """Outputs plus the shared tensor the heads read (gradients w.r.t. it can be taken)."""
+        if not self.body.has_representation:
+            raise ConfigError("strategy.grad_mode", f"sharing scheme {self.summary.scheme!r} has "
+                              "no single shared representation (each task has its own trunk "
+                              "copy); use 'shared'")
+        raw, rep = self.body.run(x, self.heads, True)
+        assert rep is not None
+        return self._named(raw), rep
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return self.body.shared_parameters()
+
+    def task_parameters_of(self, name: str) -> list[nn.Parameter]:
+        i = self.task_names.index(name)
+        return list(self.heads[i].parameters()) + self.body.task_parameters(i)
+
+    def task_parameters(self) -> list[nn.Parameter]:
+        return [p for name in self.task_names for p in self.task_parameters_of(name)]
+
+    def last_shared_parameters(self) -> list[nn.Parameter]:
+        """The last shared layer with parameters (every copy of it, for multi-copy schemes).
+
+        Empty when the shared part has no parameters (e.g. an empty trunk under hard sharing).
+        """
+        return self.body.last_shared_parameters()
+
+    def penalty(self) -> Tensor | None:
+        return self.body.penalty()
+
+
+def _context(config: ExperimentConfig, spec: DatasetSpec) -> Context:
+    tasks = resolve_tasks(config, spec)
+    paths = tuple(f"tasks[{i}]" for i, t in enumerate(config.tasks) if t.enabled)
+    entry = SHARING.get(config.sharing.name, "sharing.scheme")
+    params = {**entry.defaults(), **config.sharing.params}
+    return Context(tuple(config.trunk), tasks, paths, tuple(spec.input_shape), params,
+                   tuple(t.name for t in config.tasks))
+
+
+def _plan(config: ExperimentConfig, spec: DatasetSpec
+          ) -> tuple[ModelSummary, Context | None, SchemePlan | None, list[Shape | None]]:
+    try:
+        ctx = _context(config, spec)
+    except ConfigError as exc:
+        failed = ModelSummary(config.sharing.name, tuple(spec.input_shape), (), 0, {}, None,
+                              str(exc), exc.path, exc)
+        return failed, None, None, []
+    planner = Planner(ctx.names)
+    plan = SHARING.get(config.sharing.name).obj.plan(ctx, planner)
+    out_inputs: list[Shape | None] = []
+    heads = [t.head for t in config.tasks if t.enabled]
+    for task, path, head, shape in zip(ctx.tasks, ctx.paths, heads, plan.head_inputs):
+        shape = planner.stack(head, shape, f"{path}.head", tasks=(task.name,), owner=task.name)
+        out_inputs.append(shape)
+        _output_row(planner, task, path, shape)
+    return planner.result(config.sharing.name, ctx.input_shape, plan.representation), ctx, plan, \
+        out_inputs
+
+
+def _output_row(planner: Planner, task: ResolvedTask, path: str, shape: Shape | None) -> None:
+    where, linear = f"{path}.output", layer_type("linear")
+    params = {"out_features": task.n_outputs, "bias": True}
+    if shape is None:
+        planner.add(LayerInfo(where, "linear", None, None, 0, owner=task.name), (task.name,))
+        return
+    try:
+        out = linear.infer(shape, params, where)
+    except ConfigError as exc:
+        planner.fail(exc)
+        planner.add(LayerInfo(where, "linear", shape, None, 0, exc.message, owner=task.name),
+                    (task.name,))
+        return
+    n = shape[0] * task.n_outputs + task.n_outputs
+    planner.add(LayerInfo(where, "linear", shape, out, n, owner=task.name), (task.name,))
+
+
+def summarize(config: ExperimentConfig, spec: DatasetSpec) -> ModelSummary:
+    """Shapes and parameter counts of the model `config` describes; never raises for bad shapes.
+
+    Problems are reported in the rows and in `error`/`error_path` (the first one found).
+    """
+    return _plan(config, spec)[0]
+
+
+def build_model(config: ExperimentConfig, spec: DatasetSpec,
+                device: torch.device | str = "cpu") -> MultiTaskModel:
+    """Build the model on `device`; raises the first ShapeError/ConfigError `summarize` finds."""
+    summary, ctx, plan, out_inputs = _plan(config, spec)
+    if summary.exception is not None:
+        raise summary.exception
+    assert ctx is not None and plan is not None
+    body = SHARING.get(config.sharing.name).obj.build_body(ctx, plan)
+    heads: list[nn.Module] = []
+    enabled = [t for t in config.tasks if t.enabled]
+    for task, tc, shape, out_in in zip(ctx.tasks, enabled, plan.head_inputs, out_inputs):
+        assert shape is not None and out_in is not None
+        stack, _ = build_stack(tc.head, shape)
+        heads.append(nn.Sequential(*stack, nn.Linear(out_in[0], task.n_outputs)))
+    return MultiTaskModel(body, heads, ctx.tasks, summary).to(device)
