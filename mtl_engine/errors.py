@@ -26,8 +26,8 @@ class UnknownNameError(ConfigError, KeyError):
         self.kind = kind
         self.name = name
         self.choices = sorted(choices)
-        close = difflib.get_close_matches(str(name), self.choices, n=3, cutoff=0.5)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        close = difflib.get_close_matches(str(name), self.choices, n=1, cutoff=0.5)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
         message = f"unknown {kind} {name!r}.{hint} Choices: {', '.join(self.choices)}"
         super().__init__(path, message)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import pickle
 import shutil
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -125,13 +126,40 @@ class _TupleOutputs(torch.nn.Module):
 
 
 def export_torchscript(bundle: str | Path, dest: str | Path) -> Path:
-    """Trace the bundle's model into a TorchScript file: outputs are a tuple in task order."""
+    """Trace the bundle's model into a TorchScript file: outputs are a tuple in task order.
+
+    torch 2.13 marks TorchScript deprecated; it still loads in C++ (libtorch) and in older
+    Pythons, which is what this export is for. `export_program` is the forward-looking format.
+    """
     loaded = load_bundle(bundle)
     names = tuple(t.name for t in loaded.tasks)
     example = torch.zeros((2, *loaded.spec.input_shape))
-    traced = torch.jit.trace(_TupleOutputs(loaded.model, names).eval(), example)
     buf = io.BytesIO()
-    torch.jit.save(traced, buf)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        traced = torch.jit.trace(_TupleOutputs(loaded.model, names).eval(), example)
+        torch.jit.save(traced, buf)
+    dest = Path(dest)
+    atomic_write_bytes(dest, buf.getvalue())
+    return dest
+
+
+def export_program(bundle: str | Path, dest: str | Path) -> Path:
+    """A ``torch.export`` program (.pt2) with a dynamic batch size; load it with
+    ``torch.export.load(path).module()(x)``, which returns a tuple in task order."""
+    loaded = load_bundle(bundle)
+    names = tuple(t.name for t in loaded.tasks)
+    example = torch.zeros((2, *loaded.spec.input_shape))
+    wrapper = _TupleOutputs(loaded.model, names).eval()
+    try:
+        program = torch.export.export(wrapper, (example,),
+                                      dynamic_shapes=({0: torch.export.Dim("batch")},))
+    except Exception as exc:  # torch raises many kinds here; the user needs one clear line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BundleError(f"{bundle}: torch.export could not export this model ({first}); "
+                          "use the TorchScript export instead") from None
+    buf = io.BytesIO()
+    torch.export.save(program, buf)
     dest = Path(dest)
     atomic_write_bytes(dest, buf.getvalue())
     return dest

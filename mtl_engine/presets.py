@@ -57,10 +57,40 @@ def load(path: str | os.PathLike[str]) -> ExperimentConfig:
     return loads(text, str(p))
 
 
+class _Dumper(yaml.SafeDumper):
+    """Presets people read: small leaf mappings (a layer, a few params) on one line, everything
+    else in block style; long text folded."""
+
+
+def _is_scalar(v: Any) -> bool:
+    return v is None or isinstance(v, (str, int, float, bool))
+
+
+def _dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
+    leaf = all(_is_scalar(v) or (isinstance(v, list) and all(map(_is_scalar, v)))
+               for v in data.values())
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(),
+                                    flow_style=leaf and len(data) <= 6)
+
+
+def _list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data,
+                                     flow_style=all(map(_is_scalar, data)))
+
+
+def _str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    style = ">" if len(data) > 80 and "\n" not in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(dict, _dict)
+_Dumper.add_representer(list, _list)
+_Dumper.add_representer(str, _str)
+
+
 def dumps(config: ExperimentConfig | dict[str, Any]) -> str:
     data = to_dict(config) if isinstance(config, ExperimentConfig) else config
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100,
-                          allow_unicode=True)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
 
 
 def save(config: ExperimentConfig, path: str | os.PathLike[str]) -> Path:

@@ -20,7 +20,7 @@ def test_json_round_trip_of_every_kind() -> None:
     events = [
         RunStarted({"name": "x"}, (TaskInfo("a", "binary", 2, "bce", "accuracy", True,
                                             ("accuracy", "f1")),), {"shared": 3, "total": 3},
-                   "cpu", 10, 20, 100, 25, ({"where": "trunk[0]", "out_shape": [4]},), 1.5),
+                   "cpu", 10, 20, 100, 25, ({"where": "trunk[0]", "out_shape": (4,)},), 1.5),
         StepsLogged((0, 1), 0, (0.1, 0.2), {"a": (1.0, 0.5)}, {"a": (1.0, 1.0)},
                     {"a": (1.0, 0.5)}, (1.0, 0.5), (0.01, 0.01), {"soft": (0.1, 0.2)}, 99.0),
         EpochEnded(1, 10, {"a": 0.7}, {"a": 0.8}, {"a": {"accuracy": 0.5}}, 0.5, 1.0, 100.0),

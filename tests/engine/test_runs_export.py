@@ -12,7 +12,7 @@ import torch
 from mtl_engine.build import dataset_for
 from mtl_engine.errors import BundleError
 from mtl_engine.events import EpochEnded, RunFinished, StepsLogged
-from mtl_engine.export import copy_bundle, export_torchscript, load_bundle
+from mtl_engine.export import copy_bundle, export_program, export_torchscript, load_bundle
 from mtl_engine.presets import load
 from mtl_engine.runs import read_run
 from mtl_engine.training import run
@@ -76,6 +76,18 @@ def test_torchscript_export_matches(run_folder, tmp_path) -> None:
     loaded = load_bundle(out / "model.pt")
     x = dataset_for(tiny()).x[:7]
     got = scripted(torch.from_numpy(x))
+    want = loaded.predict(x)
+    for i, t in enumerate(("digit", "parity", "ge5")):
+        np.testing.assert_allclose(got[i].detach().numpy(), want[t], rtol=1e-5, atol=1e-6)
+
+
+def test_torch_export_program_matches(run_folder, tmp_path) -> None:
+    out, _ = run_folder
+    dest = export_program(out / "model.pt", tmp_path / "model.pt2")
+    program = torch.export.load(str(dest)).module()
+    loaded = load_bundle(out / "model.pt")
+    x = dataset_for(tiny()).x[:9]  # a batch size other than the one used to export
+    got = program(torch.from_numpy(x))
     want = loaded.predict(x)
     for i, t in enumerate(("digit", "parity", "ge5")):
         np.testing.assert_allclose(got[i].detach().numpy(), want[t], rtol=1e-5, atol=1e-6)
