@@ -6,8 +6,8 @@ mnist_5k.csv.gz (500 digits a class). MNIST: Y. LeCun and C. Cortes, CC BY-SA 3.
 
 MultiMNIST overlay, as in the paper: a 36x36 canvas, the "left" digit at rows/cols [0:28], a random
 partner digit at [6:34], pixel-wise maximum where they overlap, then a nearest-neighbour resize back
-to 28x28. Output pixel i reads canvas pixel floor((i + 0.5) * 36 / 28), the centre-aligned rule of
-PIL's NEAREST filter that the paper's scipy.misc.imresize used.
+to 28x28. Output pixel i reads canvas pixel floor((i + 0.5) * 36 / 28): the centre-aligned rule,
+mapping pixel centres to pixel centres (the paper does not spell out its rounding).
 """
 
 from __future__ import annotations
