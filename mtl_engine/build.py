@@ -6,6 +6,7 @@ Checks that need the data (which tasks the dataset has, whether the layers fit i
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -35,11 +36,23 @@ class ResolvedTask:
 def load_dataset(dataset: str, params: dict[str, Any], seed: int = 0) -> Dataset:
     """Load (and cache) a dataset; generated datasets depend on `seed`."""
     catalog.load_all()
-    return _load_cached(dataset, json.dumps(params, sort_keys=True), seed)
+    return _load_cached(dataset, json.dumps(params, sort_keys=True), seed, _file_stamp(params))
+
+
+def _file_stamp(params: dict[str, Any]) -> tuple[float, int] | None:
+    """A user file's modification time and size: an edited file is read again, not cached."""
+    path = params.get("path")
+    if not isinstance(path, str) or not path:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime, st.st_size
 
 
 @lru_cache(maxsize=8)
-def _load_cached(dataset: str, params_json: str, seed: int) -> Dataset:
+def _load_cached(dataset: str, params_json: str, seed: int, stamp: object) -> Dataset:
     loader = DATASETS.get(dataset, "data.dataset").obj
     return loader(json.loads(params_json), seed)
 

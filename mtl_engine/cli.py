@@ -118,10 +118,12 @@ def train(config: ExperimentConfig, out: Path, quiet: bool = False,
         elif isinstance(event, (RunFinished, RunFailed)):
             last = event
     bar.clear()
+    if isinstance(last, RunFailed) and started is None:  # the setup was refused: one line
+        print(f"mtl-run: {last.message}", file=stream)
+        return 2 if last.error_type in _USER_ERRORS else 1
     if isinstance(last, RunFailed):
         print(f"mtl-run: run failed at step {last.step}: {last.message}", file=stream)
-        if last.details and last.error_type not in ("ConfigError", "UnknownNameError",
-                                                    "ShapeError", "DataError", "DivergedError"):
+        if last.details and last.error_type not in _USER_ERRORS:
             (out / "error.txt").write_text(last.details, encoding="utf-8")
             print(f"  details: {out / 'error.txt'}", file=stream)
         return 1
@@ -129,6 +131,9 @@ def train(config: ExperimentConfig, out: Path, quiet: bool = False,
     print(_summary(started, epochs, last), file=stream)
     print(f"run folder: {out}", file=stream)
     return 0
+
+
+_USER_ERRORS = ("ConfigError", "UnknownNameError", "ShapeError", "DataError", "DivergedError")
 
 
 def _epoch_line(e: EpochEnded, epochs: int) -> str:

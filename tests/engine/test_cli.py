@@ -53,10 +53,32 @@ def test_shape_that_does_not_fit_is_one_line(tmp_path, capsys) -> None:
     from mtl_engine.config import from_dict
 
     save(from_dict(d), p)
-    assert main([str(p), "--quiet", "--out", str(tmp_path / "o")]) == 1
-    err = capsys.readouterr().err
-    assert "trunk[0]" in err and "conv2d" in err and "(64)" in err
-    assert "Traceback" not in err
+    assert main([str(p), "--quiet", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("mtl-run: trunk[0]: conv2d cannot take input of shape (64)")
+    assert not any("Traceback" in line for line in err)
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "expected"),
+    [
+        ("a,b,y\n1,2,0\n3,x,1\n4,5,0\n", "column 'b', row 3"),
+        ("a,b,y\n1,2,0\n3,4\n", "row 3"),
+        ("a,b\n1,2\n", "'y'"),
+    ],
+)
+def test_broken_csv_is_one_line_naming_file_column_row(tmp_path, capsys, csv_text: str,
+                                                        expected: str) -> None:
+    data = tmp_path / "mine.csv"
+    data.write_text(csv_text)
+    preset = tmp_path / "csv.yaml"
+    preset.write_text(
+        f"data: {{dataset: csv, params: {{path: '{data}', tasks: ['y:binary']}}}}\n"
+        "tasks: [{name: y}]\ntraining: {epochs: 1, device: cpu}\n")
+    assert main([str(preset), "--quiet", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("mtl-run: ") and "mine.csv" in err[-1] and expected in err[-1]
+    assert not any("Traceback" in line for line in err)
 
 
 def test_list_prints_every_registry(capsys) -> None:
@@ -76,3 +98,18 @@ def test_console_script_entry_point_runs() -> None:
     res = subprocess.run([sys.executable, "-m", "mtl_engine", "--list", "sharing"],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "hard" in res.stdout
+
+
+def test_an_edited_csv_is_read_again(tmp_path) -> None:
+    import os
+
+    from mtl_engine.build import load_dataset
+
+    data = tmp_path / "mine.csv"
+    data.write_text("a,y\n1,0\n2,1\n3,0\n")
+    params = {"path": str(data), "tasks": ["y:binary"], "inputs": [], "delimiter": ",",
+              "standardize": False}
+    assert load_dataset("csv", params).spec.n_samples == 3
+    data.write_text("a,y\n1,0\n2,1\n3,0\n4,1\n")
+    os.utime(data, (1e9, 1e9))  # a different mtime even on coarse file systems
+    assert load_dataset("csv", params).spec.n_samples == 4
