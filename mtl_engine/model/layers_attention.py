@@ -11,30 +11,35 @@ from __future__ import annotations
 from typing import Any
 
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from ..registry import Param
 from .base import LayerType, Shape, register_layer
 
 
 class _SelfAttention(nn.Module):
+    # Written out with scaled_dot_product_attention rather than nn.MultiheadAttention, whose
+    # evaluation fast path changes the graph between runs and fails TorchScript's trace check.
     def __init__(self, width: int, heads: int, dropout: float, residual: bool) -> None:
         super().__init__()
-        self.attn = nn.MultiheadAttention(width, heads, dropout=dropout, batch_first=True)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.out = nn.Linear(width, width)
+        self.heads = heads
+        self.dropout = dropout
         self.residual = residual
 
     def forward(self, x: Tensor) -> Tensor:
         image = x.dim() == 4
-        if image:
-            b, c, h, w = x.shape
-            tokens = x.flatten(2).transpose(1, 2)  # (B, H*W, C)
-        else:
-            tokens = x
-        out, _ = self.attn(tokens, tokens, tokens, need_weights=False)
+        tokens = x.flatten(2).transpose(1, 2) if image else x  # (B, L, D); L = H*W for a map
+        b, n, d = tokens.shape
+        q, k, v = (t.reshape(b, n, self.heads, d // self.heads).transpose(1, 2)
+                   for t in self.qkv(tokens).chunk(3, dim=-1))
+        mixed = F.scaled_dot_product_attention(q, k, v,
+                                               dropout_p=self.dropout if self.training else 0.0)
+        out = self.out(mixed.transpose(1, 2).reshape(b, n, d))
         if self.residual:
             out = out + tokens
-        if image:
-            out = out.transpose(1, 2).reshape(b, c, h, w)
-        return out
+        return out.transpose(1, 2).reshape(x.shape) if image else out
 
 
 @register_layer("self_attention", "Multi-head self-attention over tokens ((C, H, W) read as H*W "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -38,6 +39,22 @@ def test_every_layer_builds_and_matches_its_inferred_shape(name: str) -> None:
         assert tuple(y.shape) == (2, *out), f"{name} on {shape}"
         assert lt.count(shape, params) == sum(p.numel() for p in module.parameters())
     assert fitted, f"{name} accepts none of {CANDIDATE_SHAPES} with its defaults"
+
+
+@pytest.mark.parametrize("name", LAYERS.names())
+def test_every_layer_traces_for_the_torchscript_export(name: str) -> None:
+    entry = LAYERS.get(name)
+    for shape in CANDIDATE_SHAPES:
+        try:
+            entry.obj.infer(shape, entry.defaults(), "trunk[0]")
+        except ShapeError:
+            continue
+        module = entry.obj.build(shape, entry.defaults()).eval()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TorchScript's deprecation notice
+            traced = torch.jit.trace(module, torch.randn(2, *shape))  # checks a re-run too
+        x = torch.randn(3, *shape)
+        torch.testing.assert_close(traced(x), module(x))
 
 
 @pytest.mark.parametrize("name", LAYERS.names())
@@ -141,9 +158,22 @@ def test_self_attention_residual_adds_the_input_back() -> None:
     for residual, expected in ((True, x), (False, torch.zeros_like(x))):
         module = lt.build((4, 2, 5), {"num_heads": 2, "residual": residual})
         with torch.no_grad():  # a zero output projection makes attention(x) exactly 0
-            module.attn.out_proj.weight.zero_()
-            module.attn.out_proj.bias.zero_()
+            module.out.weight.zero_()
+            module.out.bias.zero_()
         torch.testing.assert_close(module(x), expected)
+
+
+def test_self_attention_equals_softmax_qk_v_by_hand() -> None:
+    torch.manual_seed(1)
+    module = LAYERS.get("self_attention").obj.build((3, 4), {"num_heads": 2, "residual": False})
+    x = torch.randn(2, 3, 4)
+    q, k, v = module.qkv(x).chunk(3, dim=-1)
+    heads = []
+    for h in range(2):  # each head sees 2 of the 4 features
+        cols = slice(2 * h, 2 * h + 2)
+        scores = q[..., cols] @ k[..., cols].transpose(1, 2) / math.sqrt(2)
+        heads.append(torch.softmax(scores, dim=-1) @ v[..., cols])
+    torch.testing.assert_close(module(x), module.out(torch.cat(heads, dim=-1)))
 
 
 def test_self_attention_mixes_positions_of_a_feature_map() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from typing import Any
 
 import numpy as np
@@ -68,6 +69,33 @@ def test_summary_counts_equal_the_built_model(scheme: str) -> None:
     assert s.shared_params == sum(p.numel() for p in model.shared_parameters())
     for name in model.task_names:
         assert s.task_params[name] == sum(p.numel() for p in model.task_parameters_of(name))
+
+
+class _TupleOutputs(torch.nn.Module):
+    """Tracing needs a fixed output structure, as in the export: a tuple in task order."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out = self.model(x)
+        return tuple(out[n] for n in self.model.task_names)
+
+
+@pytest.mark.parametrize("scheme", SHARING.names())
+def test_every_scheme_traces_for_the_torchscript_export(scheme: str) -> None:
+    trunk = [{"type": "unflatten", "channels": 1, "height": 2, "width": 3},
+             {"type": "conv2d", "out_channels": 4, "kernel_size": 1},
+             {"type": "self_attention", "num_heads": 2}, {"type": "flatten"},
+             {"type": "linear", "out_features": 5}, {"type": "relu"}]
+    as_tuple = _TupleOutputs(build_model(make(scheme, trunk), SPEC, "cpu")).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TorchScript's deprecation notice
+        traced = torch.jit.trace(as_tuple, torch.randn(2, 6))  # checks a re-run too
+    x = torch.randn(5, 6)
+    for got, want in zip(traced(x), as_tuple(x)):
+        torch.testing.assert_close(got, want)
 
 
 @pytest.mark.parametrize("scheme", SHARING.names())
