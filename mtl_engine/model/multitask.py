@@ -95,8 +95,8 @@ def _plan(config: ExperimentConfig, spec: DatasetSpec
         shape = planner.stack(head, shape, f"{path}.head", tasks=(task.name,), owner=task.name)
         out_inputs.append(shape)
         _output_row(planner, task, path, shape)
-    return planner.result(config.sharing.name, ctx.input_shape, plan.representation), ctx, plan, \
-        out_inputs
+    summary = planner.result(config.sharing.name, ctx.input_shape, plan.representation)
+    return summary, ctx, plan, out_inputs
 
 
 def _output_row(planner: Planner, task: ResolvedTask, path: str, shape: Shape | None) -> None:
