@@ -130,6 +130,11 @@ def drive(name: str, tasks: tuple[TaskInfo, ...]) -> list[Combined]:
             info = step_info(strategy, model, x, losses, outs, step, epoch)
             comb = strategy.combine(losses, info)
             check_answer(name, comb, len(tasks))
+            # the reported weights are the effective ones: d total / d L_i
+            applied = torch.autograd.grad(comb.total, losses, retain_graph=True)[0]
+            assert torch.allclose(applied, comb.weights.to(applied.dtype), rtol=1e-4,
+                                  atol=1e-6), \
+                f"{name}: weights {comb.weights} are not d total / d L_i = {applied} (step {step})"
             total = comb.total if comb.aux is None else comb.total + comb.aux
             opt.zero_grad()
             total.backward()
