@@ -38,9 +38,8 @@ def task_score(task: TaskInfo, headline: float | None, metrics: dict[str, float]
 
 @STRATEGIES.register(
     "performance",
-    "Performance weighting: w_i = T a_i / sum_j a_j from each task's last validation score "
-    "(R^2 clipped to [0, 1] or 1/(1+error) for lower-is-better metrics); w = 1 until the first "
-    "validation (weights sum to T)",
+    "Performance weighting: w_i = T a_i / sum_j a_j, a_i task i's last validation score "
+    "(R^2 or 1/(1+error) if lower is better); 1 until then (weights sum to T)",
     params=(),
     paper="Project seed 004 (performance-based task weighting)",
     family="loss",
