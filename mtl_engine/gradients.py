@@ -1,31 +1,162 @@
-"""Per-task gradients and gradient diagnostics (first simple version; see issue 4)."""
+"""Per-task gradients and the gradient-conflict diagnostics computed from them.
+
+`task_gradients(losses, wrt)` returns G (T x P): row i is the gradient of task i's loss w.r.t. the
+tensors in `wrt`, flattened and concatenated, on the losses' device. The graph is retained, so
+the caller can still back-propagate the combined loss. How it is computed depends on what `wrt`
+is, and never on timings:
+
+* parameters (grad_mode "shared"): one vmapped backward pass (`is_grads_batched`) with the rows of
+  the T x T identity as cotangents, so the trunk's backward runs once for all tasks, batched.
+* non-leaf tensors (grad_mode "representation": the shared tensor the heads read): one
+  `autograd.grad` per task. Each loss reaches the representation only through its own head, so
+  the T calls together cost one backward pass through the heads; a vmapped call would run every
+  head's backward T times.
+* `through` (optional): the tensors the heads read from the trunk. The cotangents on them are
+  taken per task as above, then pushed through the trunk in one vmapped pass. This is the fastest
+  route when heads are large; `through` must carry every path from `wrt` to the losses.
+
+Some graphs cannot be vmapped (a custom autograd.Function without a vmap rule, `.item()` inside a
+backward). Then the same call falls back to one backward per task: the same numbers, only slower.
+The fallback is announced once with a GradientFallbackWarning and remembered for those tensors,
+so later steps go straight to the loop instead of failing again (`fallback_notes()` lists them).
+"""
 
 from __future__ import annotations
 
+import warnings
+import weakref
 from collections.abc import Sequence
 
 import torch
 
+_BATCH_ERRORS = (RuntimeError, NotImplementedError)
+# id(wrt tensors) -> (the first tensor, why vmapping failed there); the weak reference tells a
+# reused id of a dead tensor from the same tensor seen again.
+_no_vmap: dict[tuple[int, ...], tuple[weakref.ref[torch.Tensor], str]] = {}
 
-def task_gradients(losses: torch.Tensor, wrt: Sequence[torch.Tensor]) -> torch.Tensor:
-    """G (T x P): row i is the gradient of losses[i] w.r.t. the tensors in `wrt`, flattened.
 
-    The graph is retained so the caller can still back-propagate the combined loss.
-    """
-    rows = []
-    for i in range(losses.shape[0]):
-        grads = torch.autograd.grad(losses[i], list(wrt), retain_graph=True, allow_unused=True)
-        rows.append(torch.cat([
-            (g if g is not None else torch.zeros_like(t)).reshape(-1)
-            for g, t in zip(grads, wrt)
-        ]))
-    return torch.stack(rows)
+class GradientFallbackWarning(UserWarning):
+    """Per-task gradients fell back from one batched pass to one pass per task."""
+
+
+def task_gradients(
+    losses: torch.Tensor,
+    wrt: Sequence[torch.Tensor],
+    *,
+    through: Sequence[torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """G (T x P): row i is d losses[i] / d wrt, flattened; the graph is retained."""
+    wrt = list(wrt)
+    n_tasks = int(losses.shape[0])
+    if not wrt:
+        return losses.new_zeros(n_tasks, 0)
+    if not losses.requires_grad:
+        return _zeros(wrt, n_tasks, losses)
+    if through is not None:
+        return _two_stage(losses, wrt, list(through))
+    if all(not t.is_leaf for t in wrt):
+        return _per_task(losses, wrt)
+    return _batched_or_loop(losses, wrt, _eye(losses), key=tuple(id(t) for t in wrt), loop=losses)
+
+
+def fallback_notes() -> list[str]:
+    """Why the batched pass was given up, per set of tensors, for this process."""
+    return [note for ref, note in _no_vmap.values() if ref() is not None]
 
 
 def diagnostics(grads: torch.Tensor, weights: torch.Tensor) -> dict[str, torch.Tensor]:
     """Norms, pairwise cosine and cosine with the applied update d = sum_i w_i g_i (tensors)."""
-    norms = grads.norm(dim=1)
-    unit = grads / norms.clamp_min(1e-12)[:, None]
-    update = weights.to(grads.dtype) @ grads
-    update_unit = update / update.norm().clamp_min(1e-12)
-    return {"norms": norms, "cosine": unit @ unit.T, "update_cosine": unit @ update_unit}
+    return diagnostics_from_gramian(grads @ grads.T, weights)
+
+
+def diagnostics_from_gramian(gramian: torch.Tensor, weights: torch.Tensor
+                             ) -> dict[str, torch.Tensor]:
+    """The same three quantities from K = G G^T alone: every one is an inner product of rows.
+
+    norms_i = sqrt(K_ii), cosine_ij = K_ij / (norm_i norm_j), and with d = G^T w:
+    d . g_i = (K w)_i and |d| = sqrt(w^T K w). A zero gradient has cosine 0 with everything.
+    """
+    k = gramian
+    w = weights.to(k.dtype).reshape(-1)
+    norms = k.diagonal().clamp_min(0).sqrt()
+    inv = torch.where(norms > 0, 1.0 / norms.clamp_min(1e-30), torch.zeros_like(norms))
+    cosine = (k * inv[:, None] * inv[None, :]).clamp(-1.0, 1.0)
+    kw = k @ w
+    d_norm = (w @ kw).clamp_min(0).sqrt()
+    d_inv = torch.where(d_norm > 0, 1.0 / d_norm.clamp_min(1e-30), torch.zeros_like(d_norm))
+    update = (kw * inv * d_inv).clamp(-1.0, 1.0)
+    return {"norms": norms, "cosine": cosine, "update_cosine": update}
+
+
+# --------------------------------------------------------------------------- the three routes
+
+
+def _eye(losses: torch.Tensor) -> torch.Tensor:
+    n = losses.shape[0]
+    return torch.eye(n, dtype=losses.dtype, device=losses.device)
+
+
+def _rows(grads: Sequence[torch.Tensor | None], wrt: Sequence[torch.Tensor], n: int
+          ) -> torch.Tensor:
+    """Batched grads (n, *shape) per tensor -> (n, P); unused tensors give zero columns."""
+    cols = [(g if g is not None else t.new_zeros((n, *t.shape))).reshape(n, -1)
+            for g, t in zip(grads, wrt)]
+    return torch.cat(cols, dim=1)
+
+
+def _zeros(wrt: Sequence[torch.Tensor], n: int, like: torch.Tensor) -> torch.Tensor:
+    return like.new_zeros(n, sum(t.numel() for t in wrt))
+
+
+def _per_task(losses: torch.Tensor, wrt: Sequence[torch.Tensor]) -> torch.Tensor:
+    rows = []
+    for i in range(losses.shape[0]):
+        if not losses[i].requires_grad:
+            rows.append(_zeros(wrt, 1, losses)[0])
+            continue
+        grads = torch.autograd.grad(losses[i], wrt, retain_graph=True, allow_unused=True)
+        rows.append(_rows([None if g is None else g.unsqueeze(0) for g in grads], wrt, 1)[0])
+    return torch.stack(rows)
+
+
+def _batched_or_loop(outputs: torch.Tensor | Sequence[torch.Tensor], wrt: list[torch.Tensor],
+                     cotangents: torch.Tensor | Sequence[torch.Tensor], key: tuple[int, ...],
+                     loop: torch.Tensor | None = None) -> torch.Tensor:
+    """One vmapped backward of `outputs` with batched `cotangents`, or the per-task loop."""
+    first = cotangents if isinstance(cotangents, torch.Tensor) else cotangents[0]
+    n = int(first.shape[0])
+    known = _no_vmap.get(key)
+    if known is None or known[0]() is not wrt[0]:
+        try:
+            grads = torch.autograd.grad(outputs, wrt, grad_outputs=cotangents,
+                                        retain_graph=True, allow_unused=True,
+                                        is_grads_batched=True)
+            return _rows(grads, wrt, n)
+        except _BATCH_ERRORS as exc:
+            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else repr(exc)
+            note = (f"per-task gradients: the batched (vmapped) backward pass failed "
+                    f"({type(exc).__name__}: {reason}); using one backward pass per task "
+                    f"instead (same result, slower)")
+            _no_vmap[key] = (weakref.ref(wrt[0]), note)
+            warnings.warn(note, GradientFallbackWarning, stacklevel=3)
+    if loop is not None:
+        return _per_task(loop, wrt)
+    rows = []
+    for i in range(n):
+        cot = cotangents[i] if isinstance(cotangents, torch.Tensor) else [c[i] for c in cotangents]
+        grads = torch.autograd.grad(outputs, wrt, grad_outputs=cot, retain_graph=True,
+                                    allow_unused=True)
+        rows.append(_rows([None if g is None else g.unsqueeze(0) for g in grads], wrt, 1)[0])
+    return torch.stack(rows)
+
+
+def _two_stage(losses: torch.Tensor, wrt: list[torch.Tensor], through: list[torch.Tensor]
+               ) -> torch.Tensor:
+    n = int(losses.shape[0])
+    per_rep = _per_task(losses, through)  # (T, sum of through sizes), cheap: heads only
+    cots, start = [], 0
+    for t in through:
+        cots.append(per_rep[:, start:start + t.numel()].reshape(n, *t.shape))
+        start += t.numel()
+    key = (-1, *(id(t) for t in wrt))
+    return _batched_or_loop(through, wrt, cots, key=key)

@@ -1,0 +1,64 @@
+"""DB-MTL, dual balancing: Lin, Ye, Xu, Zhang & Kwok, "Dual-Balancing for Multi-Task Learning",
+2023 (arXiv:2308.12029, section 3, Algorithm 1).
+
+Loss-scale balancing: each task is trained on log L_i, whose gradient is g_i / L_i.
+Gradient-magnitude balancing: an exponential moving average of each task's log-loss gradient,
+    h_i <- (1 - beta_t) g_i / L_i + beta_t h_i,   beta_t = beta / t^beta_sigma,
+sets how much each one is scaled: a_i = max_j |h_j| / |h_i|, so every task pulls as hard as the
+strongest. Here the scaled gradients are the current ones, d = sum_i a_i g_i / L_i, reported as
+alpha_i = a_i / L_i; the paper (and LibMTL) applies a_i to the averaged h_i themselves, a form of
+momentum our weight interface cannot express. The averages live on the device, T x P.
+
+The averages compare gradients from step to step, so DB-MTL needs grad_mode "shared": the shared
+representation belongs to a different batch at each step.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..errors import ConfigError
+from ..registry import STRATEGIES, Param
+from .base import GRADS, Combined, StepInfo, Strategy
+
+_EPS = 1e-8  # as in the paper's code: log(L + eps)
+
+
+@STRATEGIES.register(
+    "db_mtl",
+    "DB-MTL: log-losses, each gradient scaled up to the largest running-average gradient norm",
+    params=(
+        Param("beta", "float", 0.9, "EMA rate of the gradient averages", low=0.0, high=1.0),
+        Param("beta_sigma", "float", 0.0, "decay of beta with the step: beta / t^beta_sigma",
+              low=0.0, high=5.0),
+    ),
+    paper="Lin et al., Dual-Balancing for Multi-Task Learning, 2023",
+    family="gradient",
+    grad_modes=("shared",),
+)
+class DBMTL(Strategy):
+    requires = frozenset({GRADS})
+
+    def setup(self) -> None:
+        self._avg: torch.Tensor | None = None
+        self._t = 0
+
+    def combine(self, losses: torch.Tensor, info: StepInfo) -> Combined:
+        if info.grads is None:
+            raise ValueError("db_mtl needs per-task gradients (GRADS) but the step carries none")
+        current = losses.detach()
+        scaled = info.grads.detach() / (current + _EPS)[:, None].to(info.grads.dtype)
+        if self._avg is None:
+            self._avg = torch.zeros_like(scaled)
+        elif self._avg.shape != scaled.shape:
+            raise ConfigError("strategy.grad_mode", "db_mtl averages each task's gradient over "
+                              "steps, which needs grad_mode 'shared' (the representation "
+                              "changes with every batch)")
+        self._t += 1
+        beta = float(self.params.get("beta", 0.9)) / self._t ** float(
+            self.params.get("beta_sigma", 0.0))
+        self._avg = scaled + beta * (self._avg - scaled)
+        norms = self._avg.norm(dim=1)
+        a = norms.max() / (norms + _EPS)
+        alpha = (a / (current + _EPS)).to(losses.dtype)
+        return self.weighted_sum(losses, alpha)

@@ -1,0 +1,34 @@
+"""DualProj: Quinton & Rey, "Jacobian Descent for Multi-Objective Optimization", 2024
+(arXiv:2406.16232; the projection of eq. 11 of Lopez-Paz & Ranzato, GEM, NeurIPS 2017).
+
+The mean gradient (or a preference-weighted combination) is projected onto the dual cone of the
+task gradients, so the update conflicts with no task. Same projection and parameters as UPGrad
+(upgrad.py), applied once to the combination instead of to every gradient.
+"""
+
+from __future__ import annotations
+
+import torch
+from torchjd.aggregation import DualProjWeighting
+
+from ..registry import STRATEGIES
+from ._gramian import GramianStrategy
+from .upgrad import PARAMS, pref_vector, projector
+
+
+@STRATEGIES.register(
+    "dualproj",
+    "DualProj: the mean gradient projected onto the cone of non-conflicting directions",
+    params=PARAMS,
+    paper="Quinton & Rey, Jacobian Descent for Multi-Objective Optimization, 2024",
+    family="gradient",
+    grad_modes=("shared", "representation"),
+)
+class DualProj(GramianStrategy):
+    label = "dualproj"
+
+    def setup(self) -> None:
+        self._weighting = DualProjWeighting(pref_vector(self), projector=projector(self))
+
+    def weigh(self, k: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
+        return self._weighting(k)

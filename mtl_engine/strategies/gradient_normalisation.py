@@ -1,0 +1,35 @@
+"""Gradient normalisation weighting (seed 004): w_i = |g_i| / sum_j |g_j|.
+
+Each task's loss is weighted by its share of the total gradient norm (taken on the shared
+parameters, or on the shared representation with grad_mode "representation"), so the weights sum
+to 1. Seed 004 gives the definition without a paper; the norms come from the Gramian's diagonal
+and the weights are computed on the device, without waiting for the host.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..registry import STRATEGIES
+from ._gramian import gramian_of
+from .base import GRADS, Combined, StepInfo, Strategy
+
+
+@STRATEGIES.register(
+    "gradient_normalisation",
+    "Gradient normalisation: w_i = |g_i| / sum_j |g_j| (weights sum to 1)",
+    params=(),
+    paper="Seed 004 (course notes on MTL loss balancing)",
+    family="gradient",
+    grad_modes=("shared", "representation"),
+)
+class GradientNormalisation(Strategy):
+    requires = frozenset({GRADS})
+
+    def combine(self, losses: torch.Tensor, info: StepInfo) -> Combined:
+        norms = gramian_of(info, "gradient_normalisation").detach().diagonal().clamp_min(0).sqrt()
+        norms = norms.to(losses.dtype)
+        total = norms.sum()
+        equal = torch.full_like(norms, 1.0 / self.n_tasks)
+        return self.weighted_sum(losses, torch.where(total > 0, norms / total.clamp_min(1e-30),
+                                                     equal))

@@ -1,0 +1,99 @@
+"""Nash-MTL: Navon et al., "Multi-Task Learning as a Bargaining Game", ICML 2022 (Algorithm 1,
+eq. 4).
+
+The tasks bargain over the update d = sum_i alpha_i g_i; the Nash bargaining solution satisfies
+    K alpha = 1 / alpha,  alpha > 0   (so alpha_i (g_i . d) = 1 and |d|^2 = T).
+The official code solves it on K / |K|_F for conditioning, with the scale put back through its
+constraint, by 20 sequential convex programs in cvxpy/ECOS; torchjd's port silently keeps the
+previous alpha when ECOS fails (or is missing). We solve the same equation by Newton's method on
+its convex potential (mtl_engine/strategies/_gramian.power_balance), warm-started from the last
+step: it converges in a few iterations, and a failure to converge is a SolverError, never a
+silent reuse. A task whose gradient is exactly zero has no bargaining position (the equation has
+no solution): it gets weight 0 for that step. A ridge of 1e-8 keeps K positive definite when the
+gradients are exactly opposed (a Pareto-stationary point), where the weights then grow large and
+max_norm bounds the update.
+
+As in the paper, the weights are recomputed every `update_weights_every` steps and the update is
+scaled down when |d| exceeds `max_norm` (0 turns this off).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..errors import SolverError
+from ..registry import STRATEGIES, Param
+from ._gramian import TINY, GramianStrategy, power_balance, tensor
+from .base import Combined, StepInfo
+
+
+@STRATEGIES.register(
+    "nash_mtl",
+    "Nash-MTL: weights of the Nash bargaining solution, K alpha = 1 / alpha (solved by Newton)",
+    params=(
+        Param("optim_niter", "int", 20, "Newton iterations at most per solve", low=1, high=1000),
+        Param("update_weights_every", "int", 1, "recompute the weights every N steps", low=1),
+        Param("max_norm", "float", 1.0, "scale the update down to this norm (0 = off)", low=0.0),
+    ),
+    paper="Navon et al., ICML 2022",
+    family="gradient",
+    grad_modes=("shared", "representation"),
+)
+class NashMTL(GramianStrategy):
+    label = "nash_mtl"
+
+    def setup(self) -> None:
+        self._alpha: np.ndarray | None = None  # the last solution, before max_norm scaling
+        self._step = 0
+
+    def wants(self, step: int) -> frozenset[str]:
+        every = int(self.params.get("update_weights_every", 1))
+        clip = float(self.params.get("max_norm", 1.0)) > 0
+        return self.requires if clip or self._step % every == 0 else frozenset()
+
+    def combine(self, losses: torch.Tensor, info: StepInfo) -> Combined:
+        if info.gramian is None and info.grads is None:  # a step between updates, no clipping
+            self._step += 1
+            assert self._alpha is not None
+            w = tensor(self._alpha).to(device=losses.device, dtype=losses.dtype)
+            return self.weighted_sum(losses, w)
+        return super().combine(losses, info)
+
+    def weigh(self, k: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
+        every = int(self.params.get("update_weights_every", 1))
+        if self._alpha is None or self._step % every == 0:
+            self._alpha = nash_weights(k.numpy(), self._alpha,
+                                       int(self.params.get("optim_niter", 20)))
+        self._step += 1
+        alpha = self._alpha
+        max_norm = float(self.params.get("max_norm", 1.0))
+        norm = float(np.sqrt(max(alpha @ k.numpy() @ alpha, 0.0)))
+        if max_norm > 0 and norm > max_norm:
+            alpha = alpha * (max_norm / norm)
+        return tensor(alpha)
+
+
+def nash_weights(k: np.ndarray, start: np.ndarray | None, max_iter: int) -> np.ndarray:
+    """alpha > 0 with K alpha = 1 / alpha (zero-gradient tasks get 0).
+
+    Solved on K / s, s = |K|_F, whose solution is sqrt(s) alpha; `start` is a previous alpha.
+    """
+    t = k.shape[0]
+    alpha = np.zeros(t)
+    diag = np.diag(k)
+    live = np.flatnonzero(diag > TINY * max(float(diag.max()), 0.0))
+    if live.size == 0:
+        return alpha
+    sub = k[np.ix_(live, live)]
+    scale = float(np.linalg.norm(sub))
+    sub = sub / scale + 1e-8 * np.eye(live.size)
+    x0 = start[live] * np.sqrt(scale) if start is not None and start.shape == (t,) else None
+    x, residual = power_balance(sub, 1.0, x0, max_iter=max_iter)
+    if not np.all(np.isfinite(x)) or residual > 1e-6:
+        raise SolverError(f"nash_mtl: Newton's method stopped {residual:.2g} away from "
+                          f"K alpha = 1/alpha after {max_iter} iterations; raise "
+                          "strategy.params.optim_niter")
+    alpha[live] = x / np.sqrt(scale)
+    return alpha
+

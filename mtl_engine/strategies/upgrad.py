@@ -1,0 +1,66 @@
+"""UPGrad, unconflicting projection of gradients: Quinton & Rey, "Jacobian Descent for
+Multi-Objective Optimization", 2024 (arXiv:2406.16232, section 5, eq. 5).
+
+Each task gradient g_i is projected onto the dual cone of the rows of G, {x : g_j . x >= 0 for all
+j}, and the projections are averaged (weighted by a preference vector, uniform by default). The
+result never conflicts with any task (d . g_j >= 0). By the paper's Proposition 1 the projection of
+G^T u has weights v = argmin v^T K v subject to v >= u; torchjd's UPGradWeighting sets this up and
+our active-set solver (_gramian.ActiveSetProjector) solves it, so quadprog is not needed. As in
+torchjd, K is first divided by its trace (unless below norm_eps), then reg_eps is added to its
+diagonal.
+"""
+
+from __future__ import annotations
+
+import torch
+from torchjd.aggregation import UPGradWeighting
+
+from ..errors import ConfigError
+from ..registry import STRATEGIES, Param
+from ._gramian import ActiveSetProjector, GramianStrategy
+
+PARAMS = (
+    Param("pref_vector", "floats", None, "relative weight of each task's projection (empty: "
+          "uniform); one entry per enabled task", low=0.0, optional=True),
+    Param("norm_eps", "float", 1e-4, "below this trace the Gramian is treated as zero",
+          low=0.0, high=1.0),
+    Param("reg_eps", "float", 1e-4, "ridge added to the normalised Gramian's diagonal",
+          low=0.0, high=1.0),
+)
+
+
+def pref_vector(strategy: GramianStrategy) -> torch.Tensor | None:
+    """The user's preference vector as weights summing to 1, checked against the task count."""
+    raw = strategy.params.get("pref_vector")
+    if not raw:
+        return None
+    if len(raw) != strategy.n_tasks:
+        raise ConfigError("strategy.params.pref_vector", f"has {len(raw)} entries but there are "
+                          f"{strategy.n_tasks} tasks ({', '.join(t.name for t in strategy.tasks)})")
+    v = torch.tensor([float(x) for x in raw], dtype=torch.float64)
+    if float(v.sum()) <= 0:
+        raise ConfigError("strategy.params.pref_vector", "must have a positive entry")
+    return v / v.sum()
+
+
+def projector(strategy: GramianStrategy) -> ActiveSetProjector:
+    return ActiveSetProjector(float(strategy.params.get("norm_eps", 1e-4)),
+                              float(strategy.params.get("reg_eps", 1e-4)))
+
+
+@STRATEGIES.register(
+    "upgrad",
+    "UPGrad: average of each task gradient projected onto the cone of non-conflicting directions",
+    params=PARAMS,
+    paper="Quinton & Rey, Jacobian Descent for Multi-Objective Optimization, 2024",
+    family="gradient",
+    grad_modes=("shared", "representation"),
+)
+class UPGrad(GramianStrategy):
+    label = "upgrad"
+
+    def setup(self) -> None:
+        self._weighting = UPGradWeighting(pref_vector(self), projector=projector(self))
+
+    def weigh(self, k: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
+        return self._weighting(k)
