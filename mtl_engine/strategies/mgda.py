@@ -41,8 +41,8 @@ def normalisers(k: torch.Tensor, losses: torch.Tensor, mode: str) -> torch.Tenso
 
 @STRATEGIES.register(
     "mgda",
-    "MGDA: the minimum-norm convex combination of the task gradients (Frank-Wolfe); never "
-    "conflicts with any task. With grad_mode 'representation' this is MGDA-UB",
+    "MGDA: the minimum-norm convex combination of the task gradients, which conflicts with no "
+    "task (MGDA-UB with grad_mode 'representation')",
     params=(
         Param("normalization", "choice", "none", "divide each gradient by 1, its norm, its loss "
               "or both before solving (paper's code)", choices=NORMALISATIONS),

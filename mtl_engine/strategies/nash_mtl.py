@@ -45,17 +45,17 @@ class NashMTL(GramianStrategy):
 
     def setup(self) -> None:
         self._alpha: np.ndarray | None = None  # the last solution, before max_norm scaling
-        self._step = 0
+        self._step = 0  # the step being combined (the loop's step number)
 
     def wants(self, step: int) -> frozenset[str]:
         every = int(self.params.get("update_weights_every", 1))
         clip = float(self.params.get("max_norm", 1.0)) > 0
-        return self.requires if clip or self._step % every == 0 else frozenset()
+        return self.requires if clip or step % every == 0 or self._alpha is None else frozenset()
 
     def combine(self, losses: torch.Tensor, info: StepInfo) -> Combined:
-        if info.gramian is None and info.grads is None:  # a step between updates, no clipping
-            self._step += 1
-            assert self._alpha is not None
+        self._step = info.step
+        if info.gramian is None and info.grads is None and self._alpha is not None:
+            # a step between updates, without clipping: the last weights as they were
             w = tensor(self._alpha).to(device=losses.device, dtype=losses.dtype)
             return self.weighted_sum(losses, w)
         return super().combine(losses, info)
@@ -65,7 +65,6 @@ class NashMTL(GramianStrategy):
         if self._alpha is None or self._step % every == 0:
             self._alpha = nash_weights(k.numpy(), self._alpha,
                                        int(self.params.get("optim_niter", 20)))
-        self._step += 1
         alpha = self._alpha
         max_norm = float(self.params.get("max_norm", 1.0))
         norm = float(np.sqrt(max(alpha @ k.numpy() @ alpha, 0.0)))
