@@ -5,7 +5,7 @@ on-device tensors with the same optimiser, batch size and number of steps. The p
 forward, sum of task losses, backward, step and nothing else; the engine does everything a real run
 does (event buffer, NaN checks, snapshots, events) except validation (val_fraction 0).
 
-    python benchmarks/bench_engine.py [--preset multimnist_equal] [--steps 200] [--device cpu]
+    python benchmarks/bench_engine.py [--preset multimnist_uncertainty] [--epochs 2] [--device cpu]
 
 Prints samples/s for each and the ratio engine / plain (goal: >= 0.95 with equal weighting).
 """
@@ -27,12 +27,12 @@ from mtl_engine.session_setup import prepare
 from mtl_engine.training import run
 
 
-def bench_config(preset: str, steps: int, batch: int, device: str) -> ExperimentConfig:
+def bench_config(preset: str, epochs: int, batch: int, device: str) -> ExperimentConfig:
     d = load(preset).to_dict()
     d["strategy"] = {"name": "equal", "params": {}, "grad_mode": "shared"}
     d["data"]["val_fraction"] = 0.0
-    d["training"].update(epochs=1, max_steps_per_epoch=steps, batch_size=batch, device=device,
-                         diagnostics_every=0)
+    d["training"].update(epochs=epochs, max_steps_per_epoch=None, batch_size=batch,
+                         device=device, diagnostics_every=0)
     return from_dict(d)
 
 
@@ -45,28 +45,30 @@ def plain_loop(config: ExperimentConfig) -> float:
     """Samples per second of the hand-written loop."""
     s = prepare(config)  # same model, data tensors and optimiser as the engine builds
     model, opt, device = s.model, s.optimizer, s.device
-    bs, steps = config.training.batch_size, config.training.max_steps_per_epoch or 1
-    gen = torch.Generator().manual_seed(config.training.seed)
-    perm = torch.randperm(len(s.train), generator=gen).to(device)
+    bs, n = config.training.batch_size, len(s.train)
     pairs = list(zip(s.loss_fns, s.tasks))
     model.train()
     sync(device)
     t0 = time.perf_counter()
-    for b in range(steps):
-        idx = perm[b * bs:(b + 1) * bs]
-        out = model(s.train.x[idx])
-        loss = sum(fn(out[t.name], s.train.y[t.source][idx]) for fn, t in pairs)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    for epoch in range(config.training.epochs):
+        gen = torch.Generator().manual_seed(epoch)
+        perm = torch.randperm(n, generator=gen).to(device)
+        for b in range(0, n, bs):
+            idx = perm[b:b + bs]
+            out = model(s.train.x[idx])
+            loss = sum(fn(out[t.name], s.train.y[t.source][idx]) for fn, t in pairs)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
     sync(device)
-    return steps * bs / (time.perf_counter() - t0)
+    return config.training.epochs * n / (time.perf_counter() - t0)
 
 
 def engine_loop(config: ExperimentConfig) -> float:
-    t0 = 0.0
+    t0, samples = 0.0, 0
     for event in run(config):
         if isinstance(event, RunStarted):
+            samples = event.train_size
             sync(resolve_device(config.training.device))
             t0 = time.perf_counter()
         elif isinstance(event, RunFinished):
@@ -74,24 +76,24 @@ def engine_loop(config: ExperimentConfig) -> float:
             elapsed = time.perf_counter() - t0
         elif event.kind == "RunFailed":
             raise SystemExit(f"engine run failed: {event.message}")  # type: ignore[attr-defined]
-    steps = config.training.max_steps_per_epoch or 1
-    return steps * config.training.batch_size / elapsed
+    return config.training.epochs * samples / elapsed
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--preset", default="multimnist_uncertainty")
-    p.add_argument("--steps", type=int, default=150)
+    p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--device", default="cpu")
     p.add_argument("--repeats", type=int, default=5)
     a = p.parse_args()
-    config = bench_config(a.preset, a.steps, a.batch, a.device)
+    config = bench_config(a.preset, a.epochs, a.batch, a.device)
     dev = resolve_device(a.device)
     name = torch.cuda.get_device_name() if dev.type == "cuda" else platform.processor() or "cpu"
     print(f"machine: {platform.node()} {name}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, device {dev}")
-    print(f"preset {a.preset}, {a.steps} steps of batch {a.batch}, equal weighting")
+    print(f"preset {a.preset}, {a.epochs} epochs of batch {a.batch}, equal weighting, "
+          "no validation")
     engine_loop(config)  # warm-up both paths (allocator, kernels, data cache)
     plain_loop(config)
     eng, pl = [], []
