@@ -81,7 +81,7 @@ def list_registries(kind: str, out: TextIO) -> int:
         if kind == "all":
             print(f"{k}:", file=out)
         width = max((len(e.name) for e in reg), default=0)
-        for e in reg:
+        for e in sorted(reg, key=lambda e: e.name):
             family = e.meta.get("family")
             tag = f"[{family}] " if family else ""
             paper = f" ({e.paper})" if e.paper and e.paper not in e.summary else ""

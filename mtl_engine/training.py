@@ -28,8 +28,9 @@ from .events import (
     RunFinished,
     RunStarted,
     StepsLogged,
+    Warned,
 )
-from .gradients import diagnostics, task_gradients
+from .gradients import diagnostics, fallback_notes, task_gradients
 from .optim import lr_factor
 from .session_setup import Setup, metric_fns, prepare
 from .strategies.base import (
@@ -71,6 +72,7 @@ class _Loop:
         self.step = 0
         self.epoch = 0
         self.last_metrics: dict[str, dict[str, float]] = {}
+        self.notes_seen = set(fallback_notes())
 
     def events(self) -> Iterator[Event]:
         t0 = time.perf_counter()
@@ -147,7 +149,9 @@ class _Loop:
                 yield self._gradients_event(diag)
             if buf.full:
                 yield from buf.flush()
+                yield from self._new_warnings()
         yield from buf.flush()
+        yield from self._new_warnings()
         yield self._validate(epoch_sum / max(n_steps, 1), time.perf_counter() - t_epoch,
                              n_steps * tr.batch_size)
         return False
@@ -216,6 +220,13 @@ class _Loop:
         strategy.after_step(after, info)
         diag = diagnostics(grads, comb.weights) if diag_now and grads is not None else None
         return losses.detach(), comb.weights.detach(), comb.total.detach(), extras, diag
+
+    def _new_warnings(self) -> Iterator[Warned]:
+        """Things the user must see that do not stop the run (a slower gradient route, say)."""
+        for note in fallback_notes():
+            if note not in self.notes_seen:
+                self.notes_seen.add(note)
+                yield Warned(self.step, note)
 
     def _gradients_event(self, diag: dict[str, torch.Tensor]) -> GradientsMeasured:
         names = tuple(t.name for t in self.setup.tasks)  # type: ignore[union-attr]
