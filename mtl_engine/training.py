@@ -79,6 +79,7 @@ class _Loop:
         try:
             self.setup = prepare(self.config)
             yield self._started()
+            self.buffer = _StepBuffer(self, t0)
             for epoch in range(self.config.training.epochs):
                 self.epoch = epoch
                 stopped = yield from self._epoch(t0)
@@ -131,7 +132,7 @@ class _Loop:
         gen = torch.Generator().manual_seed(tr.seed * 100_003 + self.epoch)
         perm = torch.randperm(len(s.train), generator=gen).to(s.device)
         t_epoch = time.perf_counter()
-        buf = _StepBuffer(self, t0)
+        buf = self.buffer
         epoch_sum = torch.zeros(len(s.tasks), device=s.device)
         n_steps = 0
         for b in range(self.steps_per_epoch):
@@ -276,7 +277,11 @@ def _layer_dict(li: object) -> dict[str, object]:
 
 
 class _StepBuffer:
-    """Per-step values kept on the device; copied to the host once per `log_every` steps."""
+    """Per-step values kept on the device; copied to the host once per `log_every` steps.
+
+    It also keeps a copy of the weights as of the last step checked finite (refreshed at each
+    flush, in place), so a diverged run can hand back a usable model.
+    """
 
     def __init__(self, loop: _Loop, t0: float) -> None:
         self.loop = loop
@@ -289,8 +294,10 @@ class _StepBuffer:
         self.t_last = time.perf_counter()
         setup = loop.setup
         assert setup is not None
-        self.model = setup.model
-        self.snapshot = [t.detach().clone() for t in self.model.state_dict().values()]
+        # state_dict() tensors alias the live parameters and buffers; keep them to skip rebuilding
+        # the dict at every flush
+        self.live = list(setup.model.state_dict(keep_vars=False).values())
+        self.snapshot = [t.detach().clone() for t in self.live]
         self.snapshot_step = loop.step
 
     @property
@@ -300,8 +307,8 @@ class _StepBuffer:
     def add(self, losses, weights, total, extras, n: int) -> None:
         if self.extra_names is None:
             self.extra_names = list(extras)
-        ex = [extras[k].detach().reshape(1) for k in self.extra_names]
-        self.rows.append(torch.cat([losses, weights, total.reshape(1), *ex]))
+        self.rows.append(torch.cat([losses, weights, total.reshape(1),
+                                    *(extras[k].detach().reshape(1) for k in self.extra_names)]))
         self.steps.append(self.loop.step)
         self.walls.append(time.perf_counter() - self.t0)
         self.samples += n
@@ -318,11 +325,12 @@ class _StepBuffer:
         for r, row in enumerate(values):
             bad = [i for i in range(T) if not math.isfinite(row[i])]
             if bad or not math.isfinite(row[2 * T]):
-                self._restore()
+                self._copy(self.snapshot, self.live)
                 task = names[bad[0]] if bad else "total"
                 value = row[bad[0]] if bad else row[2 * T]
                 raise DivergedError(task, self.steps[r], value, self.snapshot_step)
-        self._save_snapshot()
+        self._copy(self.live, self.snapshot)
+        self.snapshot_step = loop.step
         cols = list(zip(*values))
         now = time.perf_counter()
         rate = self.samples / max(now - self.t_last, 1e-9)
@@ -340,13 +348,7 @@ class _StepBuffer:
         self.rows, self.steps, self.walls, self.samples, self.t_last = [], [], [], 0, now
         yield event
 
-    def _save_snapshot(self) -> None:
+    @staticmethod
+    def _copy(src: list[torch.Tensor], dst: list[torch.Tensor]) -> None:
         with torch.no_grad():
-            for dst, src in zip(self.snapshot, self.model.state_dict().values()):
-                dst.copy_(src)
-        self.snapshot_step = self.loop.step
-
-    def _restore(self) -> None:
-        with torch.no_grad():
-            for src, dst in zip(self.snapshot, self.model.state_dict().values()):
-                dst.copy_(src)
+            torch._foreach_copy_(dst, src)
