@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("The MTL Explorer window is not built yet; use `mtl-run` for headless runs.")
-    return 0
+    parser = argparse.ArgumentParser(prog="mtl-explorer",
+                                     description="MTL Explorer: build, train and compare "
+                                                 "multi-task models")
+    parser.add_argument("preset", nargs="?", help="a preset file or a built-in preset name "
+                        "(default: the last one used)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    from .app import run_app  # Qt loads only once the arguments are fine
+
+    return run_app(args.preset)
 
 
 if __name__ == "__main__":

@@ -204,17 +204,22 @@ class RunHistory:
 
     @property
     def last_step(self) -> int:
+        """The index of the last logged step (the engine counts steps from 0)."""
         return int(self.step.view[-1]) if len(self.step) else 0
+
+    @property
+    def steps_done(self) -> int:
+        return self.last_step + 1 if len(self.step) else 0
 
     def progress(self) -> float:
         """Fraction of the planned steps done, in [0, 1]."""
         if self.status == "completed":
             return 1.0
-        return min(1.0, self.last_step / self.total_steps) if self.total_steps else 0.0
+        return min(1.0, self.steps_done / self.total_steps) if self.total_steps else 0.0
 
     def seconds_left(self) -> float | None:
         """Linear extrapolation from the wall time so far; None until there is a rate."""
-        done = self.last_step
+        done = self.steps_done
         if not done or not self.total_steps or self.seconds <= 0:
             return None
         return max(0.0, self.seconds * (self.total_steps - done) / done)

@@ -25,6 +25,7 @@ EventSource = Callable[[RunControl], Iterator[ev.Event]]
 BATCH_MS = 50
 
 
+
 class _StreamThread(QThread):
     def __init__(self, source: EventSource, control: RunControl, sink: collections.deque) -> None:
         super().__init__()

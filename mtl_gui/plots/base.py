@@ -84,6 +84,8 @@ class CurvePlot(QWidget):
         self.plot.setTitle(self.title)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("left", self.y_label)
+        for axis in ("left", "bottom"):  # "metric (x0.001)" confuses more than it helps
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)
         self.plot.setLabel("bottom", X_LABELS[options.x_mode])
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")

@@ -43,11 +43,10 @@ def fake_events(tasks: tuple[str, ...] = ("left", "right"), epochs: int = 3,
     def loss(k: int, s: int) -> float:
         return 2.3 * math.exp(-s / (15.0 * (k + 1))) + 0.1
 
-    step = 0
+    step = 0  # steps done; step indices are 0-based like the engine's
     for epoch in range(epochs):
         while step < (epoch + 1) * steps_per_epoch:
-            block = list(range(step + 1, min(step + log_every, (epoch + 1) * steps_per_epoch)
-                               + 1))
+            block = list(range(step, min(step + log_every, (epoch + 1) * steps_per_epoch)))
             if fail_at is not None and block[-1] >= fail_at:
                 out.append(ev.RunFailed("DivergedError", f"loss of task {tasks[0]!r} became nan",
                                         "details of the failure", fail_at, epoch, tasks[0],
@@ -57,16 +56,17 @@ def fake_events(tasks: tuple[str, ...] = ("left", "right"), epochs: int = 3,
             weights = {t: tuple(1.0 + 0.01 * k * s for s in block) for k, t in enumerate(tasks)}
             weighted = {t: tuple(w * x for w, x in zip(weights[t], losses[t])) for t in tasks}
             out.append(ev.StepsLogged(
-                steps=tuple(block), epoch=epoch, wall=tuple(s * seconds_per_step for s in block),
+                steps=tuple(block), epoch=epoch,
+                wall=tuple((s + 1) * seconds_per_step for s in block),
                 losses=losses, weights=weights, weighted=weighted,
                 total=tuple(sum(weighted[t][i] for t in tasks) for i in range(len(block))),
                 lr=tuple(1e-3 for _ in block), samples_per_sec=3200.0))
-            step = block[-1]
+            step = block[-1] + 1
             if grads_every and step % grads_every == 0:
                 c = max(-1.0, 0.5 - step / 40.0)
                 cos = tuple(tuple(1.0 if i == j else c for j in range(len(tasks)))
                             for i in range(len(tasks)))
-                out.append(ev.GradientsMeasured(step, epoch, "shared",
+                out.append(ev.GradientsMeasured(step - 1, epoch, "shared",
                                                 {t: 1.0 / (k + 1) for k, t in enumerate(tasks)},
                                                 cos, {t: 0.5 for t in tasks}, tuple(tasks)))
         acc = {t: 0.5 + 0.1 * (epoch + 1) - 0.05 * k for k, t in enumerate(tasks)}

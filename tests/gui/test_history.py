@@ -24,14 +24,14 @@ def test_history_collects_every_step_epoch_and_gradient() -> None:
     h = history_from_events(fake_events(epochs=3, steps_per_epoch=20, log_every=5,
                                         grads_every=10))
     assert h.tasks == ["left", "right"]
-    assert h.step.view.tolist() == list(range(1, 61))
+    assert h.step.view.tolist() == list(range(60))
     # loss of task k at step s is 2.3 exp(-s / (15 (k + 1))) + 0.1
-    assert h.loss["right"].view[9] == pytest.approx(2.3 * math.exp(-10 / 30) + 0.1)
+    assert h.loss["right"].view[9] == pytest.approx(2.3 * math.exp(-9 / 30) + 0.1)
     assert h.weighted["left"].view[-1] == pytest.approx(h.loss["left"].view[-1] * 1.0)
     assert h.ep_index.view.tolist() == [1, 2, 3]
     assert h.ep_step.view.tolist() == [20, 40, 60]
     assert h.val_metrics["right"]["accuracy"].view.tolist() == pytest.approx([0.55, 0.65, 0.75])
-    assert h.g_step.view.tolist() == [10, 20, 30, 40, 50, 60]
+    assert h.g_step.view.tolist() == [9, 19, 29, 39, 49, 59]
     # cosine = 0.5 - step / 40: turns negative after step 20
     assert h.cosine_series(0, 1).tolist() == pytest.approx([0.25, 0.0, -0.25, -0.5, -0.75, -1.0])
     assert h.status == "completed"
@@ -52,8 +52,8 @@ def test_history_reorders_cosine_to_run_task_order() -> None:
 
 def test_time_left_extrapolates_linearly() -> None:
     events = fake_events(epochs=2, steps_per_epoch=20, seconds_per_step=0.5)
-    h = history_from_events(events[:3])  # started + two step batches: steps 1..10, 5 s
-    assert h.last_step == 10
+    h = history_from_events(events[:3])  # started + two step batches: steps 0..9, 5 s
+    assert h.steps_done == 10
     assert h.seconds_left() == pytest.approx(5.0 * 30 / 10)
 
 

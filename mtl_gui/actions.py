@@ -1,0 +1,260 @@
+"""Menus and file handling of the main window: presets, run folders, export, theme.
+
+A mixin so main_window.py stays about layout. Every file operation reports failures in the
+message bar and leaves the app as it was; the user-facing prompts (file pickers, "save changes?")
+are single methods, which tests replace.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+import mtl_engine.presets as presets
+from mtl_engine.config import from_dict
+from mtl_engine.errors import MTLError
+
+from .curves_csv import export_curves
+from .plots.export import export_all
+from .plots.style import THEMES, apply_theme
+from .run_entry import RunEntry
+
+YAML_FILTER = "Presets (*.yaml *.yml)"
+
+
+class FileActions:
+    """Mixed into MainWindow; relies on its session, settings, plots and message_bar."""
+
+    session: Any
+    settings: Any
+    plots: Any
+    message_bar: Any
+    theme: str
+
+    # ------------------------------------------------------------------ menus
+    def build_menus(self) -> None:
+        bar = self.menuBar()  # type: ignore[attr-defined]
+        file = bar.addMenu("&File")
+        self.new_menu = file.addMenu("&New from built-in preset")
+        for name in presets.builtin_presets():
+            self.new_menu.addAction(name, lambda n=name: self.new_from(n))
+        self._add(file, "&Open preset\u2026", self.open_dialog, QKeySequence.StandardKey.Open)
+        self.recent_menu = file.addMenu("Open &recent")
+        self._add(file, "&Save", self.save, QKeySequence.StandardKey.Save)
+        self._add(file, "Save &as\u2026", self.save_as, QKeySequence.StandardKey.SaveAs)
+        file.addSeparator()
+        self._add(file, "&Import data (CSV / NPZ)\u2026", lambda: self.dataset_panel.open_import())
+        self._add(file, "Open run &folder\u2026", self.open_run_folder)
+        file.addSeparator()
+        export = file.addMenu("&Export")
+        self._add(export, "Model bundle of the latest run\u2026", lambda: self.export_model(None))
+        self._add(export, "TorchScript of the latest run\u2026",
+                  lambda: self.export_model(None, torchscript=True))
+        self._add(export, "All plots (PNG and SVG)\u2026", self.export_plots)
+        self._add(export, "Curves of the shown runs (CSV)\u2026", self.export_csv)
+        file.addSeparator()
+        self._add(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)  # type: ignore
+        view = bar.addMenu("&View")
+        theme = view.addMenu("&Theme")
+        for name in THEMES:
+            theme.addAction(name.title(), lambda n=name: self.set_theme(n))
+        self.tools_menu = bar.addMenu("&Tools")
+        self._add_toy()
+        self.update_recent_menu()
+
+    def _add(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
+        action = menu.addAction(text, slot)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        return action
+
+    def _add_toy(self) -> None:
+        try:
+            from . import toy  # another engineer's optional playground
+        except ImportError:
+            self.tools_menu.setEnabled(False)
+            return
+        opener = getattr(toy, "open_window", None) or getattr(toy, "show", None)
+        if opener is not None:
+            self.tools_menu.addAction("2-D toy playground\u2026", lambda: opener(self))
+
+    def update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.recent()
+        for path in recent:
+            self.recent_menu.addAction(path, lambda p=path: self.open_preset(Path(p)))
+        self.recent_menu.setEnabled(bool(recent))
+
+    # ------------------------------------------------------------------ prompts (tests swap)
+    def ask_unsaved(self) -> str:
+        """"save", "discard" or "cancel"."""
+        answer = QMessageBox.question(
+            self, "Unsaved changes",  # type: ignore[arg-type]
+            "The current setup has changes that are not saved. Save them first?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        return {QMessageBox.StandardButton.Save: "save",
+                QMessageBox.StandardButton.Discard: "discard"}.get(answer, "cancel")
+
+    def ask_open_path(self, title: str, filter_: str, folder: bool = False) -> Path | None:
+        if folder:
+            path = QFileDialog.getExistingDirectory(self, title, str(self.settings.runs_dir))
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, title, "", filter_)
+        return Path(path) if path else None
+
+    def ask_save_path(self, title: str, filter_: str, suggested: str = "") -> Path | None:
+        path, _ = QFileDialog.getSaveFileName(self, title, suggested, filter_)
+        return Path(path) if path else None
+
+    def ask_folder(self, title: str) -> Path | None:
+        path = QFileDialog.getExistingDirectory(self, title)
+        return Path(path) if path else None
+
+    # ------------------------------------------------------------------ presets
+    def maybe_keep_changes(self) -> bool:
+        """True when it is fine to replace the current setup (saved, discarded or clean)."""
+        if not self.session.draft or not self.session.dirty:
+            return True
+        answer = self.ask_unsaved()
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def new_from(self, name: str) -> bool:
+        if not self.maybe_keep_changes():
+            return False
+        return self._load(name, remember=False)
+
+    def open_dialog(self) -> bool:
+        path = self.ask_open_path("Open preset", YAML_FILTER)
+        return path is not None and self.open_preset(path)
+
+    def open_preset(self, path: Path | str) -> bool:
+        if not self.maybe_keep_changes():
+            return False
+        return self._load(path, remember=True)
+
+    def _load(self, name_or_path: Path | str, remember: bool) -> bool:
+        try:
+            self.session.open(name_or_path)
+        except (MTLError, OSError) as exc:
+            self.message_bar.show_message("error", f"Could not open {name_or_path}: {exc}")
+            return False
+        self.message_bar.hide()
+        self.settings.set("last_preset", str(name_or_path))
+        if remember and self.session.path is not None:
+            self.settings.add_recent(self.session.path)
+            self.update_recent_menu()
+        return True
+
+    def save(self) -> bool:
+        if self.session.path is None:
+            return self.save_as()
+        return self._save(self.session.path)
+
+    def save_as(self) -> bool:
+        name = str(self.session.draft.get("name", "preset")).replace(" ", "_").lower()
+        path = self.ask_save_path("Save preset as", YAML_FILTER, f"{name}.yaml")
+        if path is None:
+            return False
+        if path.suffix.lower() not in (".yaml", ".yml"):
+            path = path.with_suffix(".yaml")
+        return self._save(path)
+
+    def _save(self, path: Path) -> bool:
+        try:
+            self.session.save(path)
+        except (MTLError, OSError) as exc:
+            self.message_bar.show_message("error", f"Not saved: {exc}")
+            return False
+        self.settings.set("last_preset", str(path))
+        self.settings.add_recent(path)
+        self.update_recent_menu()
+        self.statusBar().showMessage(f"saved {path}", 5000)  # type: ignore[attr-defined]
+        return True
+
+    # ------------------------------------------------------------------ runs
+    def open_run_folder(self, folder: Path | None = None) -> RunEntry | None:
+        folder = folder or self.ask_open_path("Open run folder", "", folder=True)
+        if folder is None:
+            return None
+        try:
+            return self.session.open_run(folder)
+        except (MTLError, OSError) as exc:
+            self.message_bar.show_message("error", f"Could not open run folder: {exc}")
+            return None
+
+    def load_run_setup(self, entry: RunEntry) -> bool:
+        if not self.maybe_keep_changes():
+            return False
+        try:
+            self.session.load_config(from_dict(entry.config), None)
+        except MTLError as exc:
+            self.message_bar.show_message("error", f"{entry.label}'s setup cannot be loaded: {exc}")
+            return False
+        return True
+
+    # ------------------------------------------------------------------ export
+    def _latest_with_model(self) -> RunEntry | None:
+        for entry in reversed(self.session.runs):
+            if entry.model_file is not None:
+                return entry
+        return None
+
+    def export_model(self, entry: RunEntry | None, torchscript: bool = False,
+                     dest: Path | None = None) -> Path | None:
+        from mtl_engine.export import copy_bundle, export_torchscript
+
+        entry = entry or self._latest_with_model()
+        if entry is None or entry.model_file is None:
+            self.message_bar.show_message("info", "No finished run with a saved model yet.")
+            return None
+        ext, what = (".ts", "TorchScript (*.ts *.pt)") if torchscript else (".pt", "Model "
+                                                                              "bundle (*.pt)")
+        dest = dest or self.ask_save_path("Export model", what, f"{entry.name}{ext}")
+        if dest is None:
+            return None
+        try:
+            out = (export_torchscript if torchscript else copy_bundle)(entry.model_file, dest)
+        except (MTLError, OSError, RuntimeError) as exc:
+            self.message_bar.show_message("error", f"Export failed: {exc}")
+            return None
+        self.statusBar().showMessage(f"exported {out}", 5000)  # type: ignore[attr-defined]
+        return out
+
+    def export_plots(self, folder: Path | None = None) -> list[Path]:
+        folder = folder or self.ask_folder("Export plots to folder")
+        if folder is None:
+            return []
+        try:
+            return export_all(self.plots.plots(), folder)
+        except (OSError, ValueError) as exc:
+            self.message_bar.show_message("error", f"Plot export failed: {exc}")
+            return []
+
+    def export_csv(self, folder: Path | None = None) -> list[Path]:
+        runs = self.session.shown_runs()
+        if not runs:
+            self.message_bar.show_message("info", "No run to export yet.")
+            return []
+        folder = folder or self.ask_folder("Export curves to folder")
+        if folder is None:
+            return []
+        out: list[Path] = []
+        try:
+            for r in runs:
+                out += export_curves(r.history, folder, f"run{r.number}_")
+        except OSError as exc:
+            self.message_bar.show_message("error", f"CSV export failed: {exc}")
+        return out
+
+    def set_theme(self, name: str) -> None:
+        self.theme = name
+        self.settings.set("theme", name)
+        apply_theme(name)
+        self.message_bar.show_message("info", f"{name.title()} theme: plots created from now on "
+                                      "use it; restart to restyle every plot.")

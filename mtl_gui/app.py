@@ -1,0 +1,72 @@
+"""Application set-up: the QApplication, the crash handler, and the first preset to show."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from datetime import datetime
+from types import TracebackType
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+import mtl_engine.presets as presets
+
+from .main_window import MainWindow
+from .settings import Settings, app_home
+
+
+def install_excepthook() -> None:
+    """The app's one broad handler besides the worker: log the error and show it, keep running."""
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        text = "".join(traceback.format_exception(kind, exc, tb))
+        log = app_home() / "errors.log"
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "a", encoding="utf-8") as f:
+                f.write(f"--- {datetime.now().isoformat(timespec='seconds')}\n{text}\n")
+        except OSError:
+            pass
+        sys.__stderr__.write(text)
+        if QApplication.instance() is not None:
+            box = QMessageBox(QMessageBox.Icon.Critical, "Unexpected error",
+                              f"{kind.__name__}: {exc}\n\nThe app keeps running; the details are "
+                              f"also in {log}.")
+            box.setDetailedText(text)
+            box.exec()
+
+    sys.excepthook = hook
+
+
+def first_preset(argv_preset: str | None, settings: Settings) -> str:
+    """The preset named on the command line, else the last one used, else the default."""
+    if argv_preset:
+        return argv_preset
+    last = str(settings.get("last_preset", "") or "")
+    try:
+        if last:
+            presets.resolve(last)
+            return last
+    except Exception:  # noqa: BLE001 - a vanished file just falls back to the default
+        pass
+    return presets.DEFAULT_PRESET
+
+
+def create_window(preset: str | None = None, settings: Settings | None = None) -> MainWindow:
+    settings = settings or Settings()
+    window = MainWindow(settings)
+    name = first_preset(preset, settings)
+    if not window._load(name, remember=preset is not None) and name != presets.DEFAULT_PRESET:
+        window._load(presets.DEFAULT_PRESET, remember=False)  # message bar says what failed
+        window.message_bar.show()
+    return window
+
+
+def run_app(preset: str | None = None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("MTL Explorer")
+    app.setOrganizationName("MTL Explorer")
+    install_excepthook()
+    window = create_window(preset)
+    window.show()
+    return app.exec()

@@ -1,0 +1,155 @@
+"""The main window: config panels on the left, live plots and the runs table on the right, run
+controls on top. File handling and export live in `actions.py`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from mtl_engine import catalog
+
+from .actions import FileActions
+from .panels.base import scrolling
+from .panels.dataset import DatasetPanel
+from .panels.model import ModelPanel
+from .panels.run_controls import RunControls
+from .panels.runs import RunsPanel
+from .panels.strategy import StrategyPanel
+from .panels.tasks import TasksPanel
+from .panels.training import TrainingPanel
+from .plots.area import PlotArea
+from .plots.style import apply_theme
+from .session import Session
+from .settings import Settings
+from .widgets.message_bar import MessageBar
+
+PRESET_SUFFIXES = (".yaml", ".yml")
+
+
+class MainWindow(QMainWindow, FileActions):
+    def __init__(self, settings: Settings | None = None, session: Session | None = None) -> None:
+        super().__init__()
+        catalog.load_all()  # panels build their pickers from complete registries
+        self.settings = settings or Settings()
+        self.theme = str(self.settings.get("theme", "light"))
+        apply_theme(self.theme)
+        self.session = session or Session(self.settings.runs_dir)
+        s = self.session
+        self.setWindowTitle("MTL Explorer")
+        self.setAcceptDrops(True)
+
+        self.message_bar = MessageBar(self)
+        self.controls = RunControls(s, self)
+        self.dataset_panel = DatasetPanel(s)
+        self.model_panel = ModelPanel(s)
+        self.tasks_panel = TasksPanel(s)
+        self.strategy_panel = StrategyPanel(s)
+        self.training_panel = TrainingPanel(s)
+        self.config_tabs = QTabWidget(self)
+        for title, panel in (("Data", self.dataset_panel), ("Model", self.model_panel),
+                             ("Tasks && heads", self.tasks_panel),
+                             ("Strategy", self.strategy_panel),
+                             ("Training", self.training_panel)):
+            self.config_tabs.addTab(scrolling(panel), title)
+        self.config_tabs.setMinimumWidth(380)
+        self.plots = PlotArea(s.shown_runs, self)
+        self.runs_panel = RunsPanel(s, self)
+        self.right = QSplitter(Qt.Orientation.Vertical, self)
+        self.right.addWidget(self.plots)
+        self.right.addWidget(self.runs_panel)
+        self.right.setStretchFactor(0, 4)
+        self.right.setStretchFactor(1, 1)
+        self.right.setSizes([640, 170])
+        self.split = QSplitter(Qt.Orientation.Horizontal, self)
+        self.split.addWidget(self.config_tabs)
+        self.split.addWidget(self.right)
+        self.split.setStretchFactor(1, 1)
+        self.split.setSizes([450, 950])
+
+        central = QWidget(self)
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(4, 0, 4, 4)
+        lay.setSpacing(2)
+        lay.addWidget(self.controls)
+        lay.addWidget(self.message_bar)
+        lay.addWidget(self.split, 1)
+        self.setCentralWidget(central)
+
+        s.message.connect(self.message_bar.show_message)
+        s.file_changed.connect(self.update_title)
+        s.run_started.connect(lambda _: self.plots.refresh(force=True))
+        s.runs_changed.connect(lambda: self.plots.refresh(force=True))
+        s.run_finished.connect(self._run_finished)
+        self.runs_panel.open_folder_requested.connect(self.open_run_folder)
+        self.runs_panel.load_setup_requested.connect(self.load_run_setup)
+        self.runs_panel.export_requested.connect(self.export_model)
+        self.build_menus()
+        self.restore_settings()
+        self.update_title()
+
+    # ------------------------------------------------------------------ state
+    def update_title(self) -> None:
+        s = self.session
+        name = (s.draft.get("name") if s.draft else None) or "untitled"
+        where = f" \u2014 {s.path}" if s.path else ""
+        self.setWindowTitle(f"{'*' if s.dirty and s.draft else ''}{name}{where} \u2014 "
+                            "MTL Explorer")
+        self.setWindowModified(bool(s.draft) and s.dirty)
+
+    def _run_finished(self, entry: object) -> None:
+        self.plots.refresh(force=True)
+        status = getattr(getattr(entry, "history", None), "status", "")
+        if status == "completed":
+            self.statusBar().showMessage(f"{getattr(entry, 'label', 'run')} completed", 8000)
+
+    def restore_settings(self) -> None:
+        geometry = self.settings.get_bytes("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        for key, splitter in (("split", self.split), ("right_split", self.right)):
+            state = self.settings.get_bytes(key)
+            if state is not None:
+                splitter.restoreState(state)
+        self.plots.set_options(str(self.settings.get("x_mode", "step")),
+                               self.settings.get_float("smoothing", 0.6),
+                               self.settings.get_bool("log_y", False))
+
+    def save_settings(self) -> None:
+        st = self.settings
+        st.set("geometry", self.saveGeometry())
+        st.set("split", self.split.saveState())
+        st.set("right_split", self.right.saveState())
+        st.set("theme", self.theme)
+        o = self.plots.options
+        st.set("x_mode", o.x_mode)
+        st.set("smoothing", o.smoothing)
+        st.set("log_y", o.log_y)
+        st.sync()
+
+    # ------------------------------------------------------------------ closing, dropping
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if not self.maybe_keep_changes():
+            event.ignore()
+            return
+        self.plots.timer.stop()
+        self.session.shutdown()
+        self.save_settings()
+        event.accept()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if any(u.toLocalFile().lower().endswith(PRESET_SUFFIXES)
+               for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        for url in event.mimeData().urls():
+            path = url.toLocalFile()
+            if path.lower().endswith(PRESET_SUFFIXES):
+                self.open_preset(Path(path))
+                event.acceptProposedAction()
+                return

@@ -1,0 +1,159 @@
+"""Dataset panel: pick a built-in dataset or import a file; see what it holds and its tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mtl_engine.errors import MTLError
+from mtl_engine.registry import DATASETS
+
+from ..session import Session
+from ..widgets.param_form import ParamForm
+from .base import Panel, error_label, form_row, heading, hint
+
+FILE_DATASETS = ("csv", "npz")  # chosen through the import dialog, which fills their params
+
+
+class DatasetPanel(Panel):
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(session, parent)
+        self.combo = QComboBox(self)
+        for entry in DATASETS.entries():
+            self.combo.addItem(entry.name)
+            self.combo.setItemData(self.combo.count() - 1, entry.summary,
+                                   Qt.ItemDataRole.ToolTipRole)
+        self.combo.activated.connect(self._picked)
+        self.import_btn = QPushButton("Import CSV / NPZ\u2026", self)
+        self.import_btn.setToolTip("use your own data: map file columns to inputs and tasks")
+        self.import_btn.clicked.connect(self.open_import)
+        self.summary = hint()
+        self.form = ParamForm((), self)
+        self.form.values_changed.connect(self._params_edited)
+        self.val_spin = QDoubleSpinBox(self)
+        self.val_spin.setRange(0.0, 0.9)
+        self.val_spin.setSingleStep(0.05)
+        self.val_spin.setDecimals(2)
+        self.val_spin.setKeyboardTracking(False)
+        self.val_spin.setToolTip("fraction of samples held out for validation (ignored when "
+                                 "the dataset has its own test split)")
+        self.val_spin.valueChanged.connect(self._val_edited)
+        self.error = error_label()
+        self.info = QLabel(self)
+        self.info.setWordWrap(True)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.tasks = QTableWidget(0, 3, self)
+        self.tasks.setHorizontalHeaderLabels(["task", "type", "classes"])
+        self.tasks.verticalHeader().setVisible(False)
+        self.tasks.horizontalHeader().setStretchLastSection(True)
+        self.tasks.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.tasks.setMaximumHeight(180)
+
+        top = QHBoxLayout()
+        top.addWidget(self.combo, 1)
+        top.addWidget(self.import_btn)
+        split = QFormLayout()
+        form_row(split, "validation fraction", self.val_spin)
+        lay = QVBoxLayout(self)
+        lay.addWidget(heading("Dataset"))
+        lay.addLayout(top)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.form)
+        lay.addLayout(split)
+        lay.addWidget(self.error)
+        lay.addWidget(heading("What it holds"))
+        lay.addWidget(self.info)
+        lay.addWidget(self.tasks)
+        lay.addStretch(1)
+
+    def section(self, draft: dict[str, Any]) -> Any:
+        return draft.get("data")
+
+    def render(self, draft: dict[str, Any]) -> None:
+        data = draft.get("data") or {}
+        name = data.get("dataset", "")
+        self.combo.setCurrentText(name)
+        if name in DATASETS:
+            entry = DATASETS.get(name)
+            paper = f" ({entry.paper})" if entry.paper else ""
+            self.summary.setText(entry.summary + paper)
+            self.form.set_schema(entry.params)
+            self.form.set_values(data.get("params") or {})
+        self.val_spin.blockSignals(True)
+        self.val_spin.setValue(float(data.get("val_fraction", 0.2)))
+        self.val_spin.blockSignals(False)
+
+    def on_checked(self) -> None:
+        check = self.session.check
+        path = check.problem_path or ""
+        self.error.setVisible(bool(check.problem) and path.startswith("data"))
+        self.error.setText(check.problem or "")
+        spec = check.spec
+        if spec is None:
+            self.info.setText("(the dataset could not be loaded)")
+            self.tasks.setRowCount(0)
+            return
+        shape = " x ".join(str(s) for s in spec.input_shape)
+        self.info.setText(f"{spec.description}<br><b>{spec.n_samples:,}</b> samples, "
+                          f"input shape <b>({shape})</b>, {len(spec.tasks)} tasks"
+                          + (f"<br><span style='color:gray'>source: {spec.source}</span>"
+                             if spec.source else ""))
+        self.tasks.setRowCount(len(spec.tasks))
+        for i, t in enumerate(spec.tasks):
+            for j, text in enumerate((t.name, t.type, str(t.n_classes) if t.type !=
+                                      "regression" else "-")):
+                item = QTableWidgetItem(text)
+                item.setToolTip(t.description)
+                self.tasks.setItem(i, j, item)
+        self.tasks.resizeColumnsToContents()
+
+    # ------------------------------------------------------------------ edits
+    def _picked(self, index: int) -> None:
+        name = self.combo.itemText(index)
+        if name == (self.session.draft.get("data") or {}).get("dataset"):
+            return
+        if name in FILE_DATASETS:
+            self.render(self.session.draft)  # put the combo back; the dialog decides
+            self.open_import(name)
+            return
+        self._switch(name, DATASETS.get(name).defaults())
+
+    def _switch(self, name: str, params: dict[str, Any]) -> None:
+        try:
+            self.session.set_dataset(name, params)
+        except MTLError as exc:
+            self.session.message.emit("error", f"Cannot use dataset {name!r}: {exc}", "")
+            self._shown = object()
+            self._maybe_render()
+
+    def _params_edited(self, values: dict[str, Any]) -> None:
+        name = (self.session.draft.get("data") or {}).get("dataset", "")
+        self._switch(name, values)
+
+    def _val_edited(self, value: float) -> None:
+        def mutate(d: dict[str, Any]) -> None:
+            d.setdefault("data", {})["val_fraction"] = round(float(value), 4)
+
+        self.edit(mutate)
+
+    def open_import(self, kind: str = "") -> None:
+        from .import_dialog import ImportDialog
+
+        dialog = ImportDialog(self)
+        if kind:
+            dialog.choose_file()
+        if dialog.exec() and dialog.result_params is not None:
+            self._switch(dialog.result_kind, dialog.result_params)

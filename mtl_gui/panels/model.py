@@ -1,0 +1,126 @@
+"""Model builder: the shared trunk as an editable layer list, the sharing scheme, and a diagram.
+
+Shapes and parameter counts come from the engine's model summary (shape inference only, no
+weights), recomputed by the session on every edit; the layer that breaks is shown in red with the
+engine's message, and the same message is why Start is disabled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from mtl_engine.errors import fmt_shape
+from mtl_engine.registry import SHARING
+
+from ..session import Session
+from ..widgets.layer_list import LayerListEditor, RowInfo, fmt_count
+from ..widgets.param_form import ParamForm
+from .base import Panel, error_label, heading, hint
+from .diagram import ModelDiagram
+
+
+def row_infos(summary: Any, prefix: str, n: int) -> list[RowInfo]:
+    """RowInfo for layers ``prefix[0..n)`` from a ModelSummary (blank where it has none)."""
+    by_where = {r.where: r for r in summary.layers} if summary is not None else {}
+    out = []
+    for i in range(n):
+        r = by_where.get(f"{prefix}[{i}]")
+        if r is None:
+            out.append(RowInfo())
+            continue
+        shape = fmt_shape(r.out_shape) if r.out_shape is not None else "?"
+        copies = f" x{r.copies}" if r.copies > 1 else ""
+        out.append(RowInfo(shape + copies, r.n_params, r.error or ""))
+    return out
+
+
+class ModelPanel(Panel):
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(session, parent)
+        self.diagram = ModelDiagram(self)
+        self.scheme_combo = QComboBox(self)
+        for entry in SHARING.entries():
+            self.scheme_combo.addItem(entry.name)
+            self.scheme_combo.setItemData(self.scheme_combo.count() - 1, entry.summary,
+                                          Qt.ItemDataRole.ToolTipRole)
+        self.scheme_combo.activated.connect(self._scheme_picked)
+        self.scheme_help = hint()
+        self.scheme_form = ParamForm((), self)
+        self.scheme_form.values_changed.connect(self._scheme_params)
+        self.scheme_error = error_label()
+        self.trunk = LayerListEditor("", self)
+        self.trunk.layers_changed.connect(self._trunk_edited)
+        self.counts = QLabel(self)
+        self.counts.setWordWrap(True)
+        self.input_label = hint()
+
+        row = QHBoxLayout()
+        row.addWidget(QLabel("scheme", self))
+        row.addWidget(self.scheme_combo, 1)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.diagram)
+        lay.addWidget(self.counts)
+        lay.addWidget(heading("Sharing"))
+        lay.addLayout(row)
+        lay.addWidget(self.scheme_help)
+        lay.addWidget(self.scheme_form)
+        lay.addWidget(self.scheme_error)
+        lay.addWidget(heading("Shared trunk"))
+        lay.addWidget(self.input_label)
+        lay.addWidget(self.trunk, 1)
+
+    def section(self, draft: dict[str, Any]) -> Any:
+        return (draft.get("trunk"), draft.get("sharing"))
+
+    def render(self, draft: dict[str, Any]) -> None:
+        sharing = draft.get("sharing") or {}
+        name = sharing.get("scheme", "hard")
+        self.scheme_combo.setCurrentText(name)
+        if name in SHARING:
+            entry = SHARING.get(name)
+            self.scheme_help.setText(entry.summary)
+            self.scheme_form.set_schema(entry.params)
+            self.scheme_form.set_values(sharing.get("params") or {})
+            self.scheme_form.setVisible(bool(entry.params))
+        self.trunk.set_layers(list(draft.get("trunk") or []))
+
+    def on_checked(self) -> None:
+        check = self.session.check
+        summary = check.summary
+        self.trunk.set_info(row_infos(summary, "trunk", len(self.trunk.layers())))
+        path = check.problem_path or ""
+        self.scheme_error.setVisible(bool(check.problem) and path.startswith("sharing"))
+        self.scheme_error.setText(check.problem or "")
+        spec = check.spec
+        self.input_label.setText(f"input shape {fmt_shape(spec.input_shape)}" if spec else "")
+        self.diagram.set_model(self.session.draft, summary, spec)
+        if summary is None:
+            self.counts.setText("")
+            return
+        per_task = ", ".join(f"{t} {fmt_count(n)}" for t, n in summary.task_params.items())
+        self.counts.setText(f"parameters: <b>{fmt_count(summary.total_params)}</b> in all; "
+                            f"shared {fmt_count(summary.shared_params)}; per task: {per_task}")
+
+    # ------------------------------------------------------------------ edits
+    def _scheme_picked(self, index: int) -> None:
+        name = self.scheme_combo.itemText(index)
+
+        def mutate(d: dict[str, Any]) -> None:
+            d["sharing"] = {"scheme": name, "params": SHARING.get(name).defaults()}
+
+        self.edit(mutate, rerender=True)
+
+    def _scheme_params(self, values: dict[str, Any]) -> None:
+        def mutate(d: dict[str, Any]) -> None:
+            d.setdefault("sharing", {})["params"] = values
+
+        self.edit(mutate)
+
+    def _trunk_edited(self, layers: list[dict[str, Any]]) -> None:
+        def mutate(d: dict[str, Any]) -> None:
+            d["trunk"] = layers
+
+        self.edit(mutate)

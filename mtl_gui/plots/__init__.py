@@ -1,0 +1,1 @@
+"""Live plots: each reads run histories and redraws on the plot area timer."""

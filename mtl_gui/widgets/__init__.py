@@ -1,0 +1,1 @@
+"""Generic widgets: schema-driven parameter forms, layer list editor, message bar."""
