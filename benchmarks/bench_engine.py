@@ -5,7 +5,7 @@ on-device tensors with the same optimiser, batch size and number of steps. The p
 forward, sum of task losses, backward, step and nothing else; the engine does everything a real run
 does (event buffer, NaN checks, snapshots, events) except validation (val_fraction 0).
 
-    python benchmarks/bench_engine.py [--preset multimnist_uncertainty] [--epochs 2] [--device cpu]
+    python benchmarks/bench_engine.py [PRESET:BATCH:EPOCHS ...] [--device cpu|cuda] [--threads N]
 
 Prints samples/s for each and the ratio engine / plain (goal: >= 0.95 with equal weighting).
 """
@@ -13,6 +13,7 @@ Prints samples/s for each and the ratio engine / plain (goal: >= 0.95 with equal
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
@@ -79,31 +80,38 @@ def engine_loop(config: ExperimentConfig) -> float:
     return config.training.epochs * samples / elapsed
 
 
+DEFAULT_CASES = ("multimnist_uncertainty:256:2", "digits_cascade:64:10", "penguins_mixed:64:20")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--preset", default="multimnist_uncertainty")
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("cases", nargs="*", default=list(DEFAULT_CASES),
+                   help="PRESET:BATCH:EPOCHS (default: a conv net and two small MLPs)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     a = p.parse_args()
-    config = bench_config(a.preset, a.epochs, a.batch, a.device)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     dev = resolve_device(a.device)
     name = torch.cuda.get_device_name() if dev.type == "cuda" else platform.processor() or "cpu"
-    print(f"machine: {platform.node()} {name}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, device {dev}")
-    print(f"preset {a.preset}, {a.epochs} epochs of batch {a.batch}, equal weighting, "
-          "no validation")
-    engine_loop(config)  # warm-up both paths (allocator, kernels, data cache)
-    plain_loop(config)
-    eng, pl = [], []
-    for _ in range(a.repeats):  # interleaved so drift in machine load hits both alike
-        pl.append(plain_loop(config))
-        eng.append(engine_loop(config))
-    e, q = statistics.median(eng), statistics.median(pl)
-    print(f"plain loop : {q:10.0f} samples/s (median of {a.repeats})")
-    print(f"engine     : {e:10.0f} samples/s (median of {a.repeats})")
-    print(f"ratio engine/plain: {e / q:.3f}")
+    load = os.getloadavg()[0]
+    print(f"machine: {platform.node()} {name}, {os.cpu_count()} cores, load {load:.1f}, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {dev}")
+    print("equal weighting, no validation; median samples/s of "
+          f"{a.repeats} interleaved repeats")
+    print(f"{'preset':<26}{'batch':>6}{'epochs':>7}{'plain':>10}{'engine':>10}{'ratio':>8}")
+    for case in a.cases:
+        preset, batch, epochs = case.split(":")
+        config = bench_config(preset, int(epochs), int(batch), a.device)
+        engine_loop(config)  # warm-up both paths (allocator, kernels, data cache)
+        plain_loop(config)
+        eng, pl = [], []
+        for _ in range(a.repeats):  # interleaved so drift in machine load hits both alike
+            pl.append(plain_loop(config))
+            eng.append(engine_loop(config))
+        e, q = statistics.median(eng), statistics.median(pl)
+        print(f"{preset:<26}{batch:>6}{epochs:>7}{q:>10.0f}{e:>10.0f}{e / q:>8.3f}")
 
 
 if __name__ == "__main__":
