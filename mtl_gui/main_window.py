@@ -54,7 +54,7 @@ class MainWindow(QMainWindow, FileActions):
                              ("Strategy", self.strategy_panel),
                              ("Training", self.training_panel)):
             self.config_tabs.addTab(scrolling(panel), title)
-        self.config_tabs.setMinimumWidth(380)
+        self.config_tabs.setMinimumWidth(360)
         self.plots = PlotArea(s.shown_runs, self)
         self.runs_panel = RunsPanel(s, self)
         self.right = QSplitter(Qt.Orientation.Vertical, self)

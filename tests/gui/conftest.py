@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
-
+import json
 import math
+import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +14,14 @@ import pytest
 
 import mtl_engine.events as ev
 from mtl_engine.control import RunControl
+
+# Before anything imports Qt: offscreen, on a 1920 x 1200 screen (the plugin's default screen is
+# 800 x 800, which clamps every window we would measure).
+_SCREEN = os.path.join(tempfile.mkdtemp(prefix="mtl-qpa-"), "offscreen.json")
+with open(_SCREEN, "w", encoding="utf-8") as _f:
+    json.dump({"screens": [{"name": "test", "x": 0, "y": 0, "width": 1920, "height": 1200,
+                            "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}, _f)
+os.environ.setdefault("QT_QPA_PLATFORM", f"offscreen:configfile={_SCREEN}")
 
 
 @pytest.fixture(autouse=True)
@@ -100,3 +107,28 @@ def replay(events: list[ev.Event], delay: float = 0.0
             yield e
 
     return source
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path):  # noqa: ANN001 - pytest-qt's fixture
+    """The real main window on the default preset, with prompts that never block."""
+    from mtl_gui.app import create_window
+
+    w = create_window()
+    w.ask_unsaved = lambda: "discard"  # type: ignore[method-assign]
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    yield w
+    w.session.shutdown(10)
+
+
+def tiny_run(d: dict) -> None:
+    """Shrink a preset so a real run takes about a second on two CPU cores."""
+    d["data"] = {"dataset": "digits", "params": {"image": False}, "val_fraction": 0.25}
+    d["trunk"] = [{"type": "linear", "out_features": 16}, {"type": "relu"}]
+    d["sharing"] = {"scheme": "hard", "params": {}}
+    d["tasks"] = [{"name": "digit", "head": []}, {"name": "parity", "head": []}]
+    d["strategy"] = {"name": "equal"}
+    d["training"] = {"epochs": 2, "batch_size": 32, "log_every": 1, "max_steps_per_epoch": 6,
+                     "diagnostics_every": 2, "seed": 0, "device": "cpu"}
