@@ -104,7 +104,7 @@ def test_copy_bundle_and_refuse_untrusted_files(run_folder, tmp_path) -> None:
 
     evil = tmp_path / "evil.pt"
     with open(evil, "wb") as f:
-        pickle.dump({"format": "mtl-explorer-bundle", "x": Evil()}, f)
+        pickle.dump({"format": "mtl-explorer-bundle", "x": Evil()}, f, protocol=2)
     with pytest.raises(BundleError, match="not a model bundle this app can load safely"):
         load_bundle(evil)
     (tmp_path / "junk.pt").write_bytes(b"not a zip")
