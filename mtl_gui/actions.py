@@ -230,6 +230,7 @@ class FileActions:
         folder = folder or self.ask_folder("Export plots to folder")
         if folder is None:
             return []
+        self.plots.refresh_all()
         try:
             return export_all(self.plots.plots(), folder)
         except (OSError, ValueError) as exc:

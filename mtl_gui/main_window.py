@@ -95,8 +95,7 @@ class MainWindow(QMainWindow, FileActions):
         s = self.session
         name = (s.draft.get("name") if s.draft else None) or "untitled"
         where = f" \u2014 {s.path}" if s.path else ""
-        self.setWindowTitle(f"{'*' if s.dirty and s.draft else ''}{name}{where} \u2014 "
-                            "MTL Explorer")
+        self.setWindowTitle(f"{name}[*]{where} \u2014 MTL Explorer")  # [*]: Qt's unsaved mark
         self.setWindowModified(bool(s.draft) and s.dirty)
 
     def _run_finished(self, entry: object) -> None:

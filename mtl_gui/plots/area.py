@@ -121,6 +121,13 @@ class PlotArea(QWidget):
         self.refresh()
         self.options_changed.emit()
 
+    def refresh_all(self) -> None:
+        """Redraw every plot, hidden tabs included (before exporting them)."""
+        runs = self._runs()
+        for plot in (self.loss_plot, self.metric_plot, self.weight_plot, self.share_plot,
+                     self.grad_panel):
+            plot.refresh(runs, True)
+
     def refresh(self, force: bool = False) -> None:
         runs = self._runs()
         if self.tabs.currentIndex() == 0:

@@ -17,17 +17,26 @@ from PySide6.QtWidgets import QWidget
 
 from mtl_engine.fileio import atomic_write_bytes
 
+EXPORT_SIZE = QSize(900, 560)  # for plots not on screen (another tab) or squeezed small
+
 
 def _target(widget: QWidget) -> QWidget:
     # Our plot classes wrap a pg.PlotWidget in `.widget`; export that, not the read-out label.
     return getattr(widget, "widget", widget)
 
 
-def render_png(widget: QWidget, scale: float = 2.0) -> bytes:
+def _prepared(widget: QWidget) -> tuple[QWidget, QSize]:
+    """The widget to paint and its size: on-screen size, or EXPORT_SIZE for hidden ones (a hidden
+    widget keeps Qt's 100 x 30 default until shown; render() lays it out at the new size)."""
     w = _target(widget)
-    size = w.size() if w.width() > 10 else QSize(800, 500)
-    if w.size() != size:
-        w.resize(size)
+    if w.isVisible() and w.width() >= 300 and w.height() >= 200:
+        return w, w.size()
+    w.resize(EXPORT_SIZE)
+    return w, EXPORT_SIZE
+
+
+def render_png(widget: QWidget, scale: float = 2.0) -> bytes:
+    w, size = _prepared(widget)
     image = QImage(int(size.width() * scale), int(size.height() * scale),
                    QImage.Format.Format_ARGB32)
     image.fill(0xFFFFFFFF)
@@ -45,10 +54,7 @@ def render_png(widget: QWidget, scale: float = 2.0) -> bytes:
 
 
 def render_svg(widget: QWidget, title: str = "") -> bytes:
-    w = _target(widget)
-    size = w.size() if w.width() > 10 else QSize(800, 500)
-    if w.size() != size:
-        w.resize(size)
+    w, size = _prepared(widget)
     data = QByteArray()
     buf = QBuffer(data)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)

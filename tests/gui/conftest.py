@@ -21,7 +21,8 @@ _SCREEN = os.path.join(tempfile.mkdtemp(prefix="mtl-qpa-"), "offscreen.json")
 with open(_SCREEN, "w", encoding="utf-8") as _f:
     json.dump({"screens": [{"name": "test", "x": 0, "y": 0, "width": 1920, "height": 1200,
                             "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}, _f)
-os.environ.setdefault("QT_QPA_PLATFORM", f"offscreen:configfile={_SCREEN}")
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_SCREEN}"
 
 
 @pytest.fixture(autouse=True)

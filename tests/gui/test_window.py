@@ -64,7 +64,7 @@ def test_broken_preset_shows_a_message_and_changes_nothing(window, tmp_path: Pat
 def test_editing_marks_unsaved_and_the_prompt_can_cancel(window, tmp_path: Path) -> None:
     window.session.edit(lambda d: d["training"].update(epochs=3))
     assert window.session.dirty
-    assert window.windowTitle().startswith("*")
+    assert window.isWindowModified()
     window.ask_unsaved = lambda: "cancel"
     assert not window.new_from("digits_cascade")
     assert window.session.draft["training"]["epochs"] == 3

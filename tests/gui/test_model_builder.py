@@ -1,0 +1,115 @@
+"""Model builder: edit the trunk and heads, see shapes and counts follow; bad shapes are named."""
+
+from __future__ import annotations
+
+from mtl_gui.widgets.layer_list import LayerListEditor
+
+
+def _rows(editor: LayerListEditor) -> list[tuple[str, str, str]]:
+    t = editor.table
+    return [(t.item(i, 0).text(), t.item(i, 2).text(), t.item(i, 3).text())
+            for i in range(t.rowCount())]
+
+
+def test_trunk_shows_shapes_and_parameter_counts(window) -> None:
+    rows = _rows(window.model_panel.trunk)
+    # LeNet on 1 x 28 x 28: conv 1->10 k5 = 10*25+10 = 260 parameters, output (10, 24, 24)
+    assert rows[0] == ("conv2d", "(10, 24, 24)", "260")
+    assert rows[7] == ("flatten", "(320)", "0")
+    # linear 320 -> 50: 320 * 50 + 50 = 16,050 parameters, shown as 16.1k
+    assert rows[8] == ("linear", "(50)", "16.1k")
+
+
+def test_editing_a_layer_updates_its_shape_the_next_ones_and_the_totals(window) -> None:
+    trunk = window.model_panel.trunk
+    trunk.select(0)
+    trunk.form.editors["out_channels"].spin.setValue(16)
+    rows = _rows(trunk)
+    assert rows[0] == ("conv2d", "(16, 24, 24)", "416")  # 16 * 25 + 16
+    assert rows[3][2] == str(20 * 16 * 25 + 20)  # the next conv now reads 16 channels
+    assert window.session.draft["trunk"][0]["out_channels"] == 16
+    assert window.session.dirty
+    # the engine's summary agrees with what the table shows
+    assert window.session.check.summary.layers[0].n_params == 416
+    assert "in all" in window.model_panel.counts.text()
+
+
+def test_add_remove_and_reorder_layers(window) -> None:
+    trunk = window.model_panel.trunk
+    n = len(trunk.layers())
+    trunk.select(n - 1)
+    trunk._add(trunk.add_combo.findText("linear"))
+    assert [layer["type"] for layer in window.session.draft["trunk"]][-1] == "linear"
+    assert _rows(trunk)[-1][1] == "(64)"  # the linear default width
+    trunk._move(-1)
+    assert [layer["type"] for layer in window.session.draft["trunk"]][-2:] == ["linear", "relu"]
+    trunk._remove()
+    assert len(window.session.draft["trunk"]) == n
+    assert window.session.problem is None
+
+
+def test_a_shape_that_does_not_fit_is_shown_at_its_layer_and_blocks_start(window) -> None:
+    trunk = window.model_panel.trunk
+    trunk.select(7)  # flatten -> linear: move the linear above the flatten
+    trunk.select(8)
+    trunk._move(-1)
+    problem = window.session.problem
+    assert problem is not None and "trunk[7]" in problem and "linear" in problem
+    assert not window.controls.start_btn.isEnabled()
+    assert "Start is disabled" in window.controls.reason.text()
+    assert "trunk[7]" in window.controls.reason.text()
+    assert trunk.table.item(7, 0).toolTip()  # the broken row carries the engine's message
+    assert not trunk.error_label.isHidden()
+    assert "layer 8 (linear)" in trunk.error_label.text()
+    trunk._move(1)  # put it back: everything fits again
+    assert window.session.problem is None
+    assert window.controls.start_btn.isEnabled()
+
+
+def test_head_layers_loss_metric_weight_and_switch_per_task(window) -> None:
+    tasks = window.tasks_panel
+    tasks.list.setCurrentRow(1)
+    head = tasks.head
+    head.select(0)
+    head.form.editors["out_features"].spin.setValue(32)
+    assert window.session.draft["tasks"][1]["head"][0]["out_features"] == 32
+    assert _rows(head)[0] == ("linear", "(32)", str(50 * 32 + 32))
+    assert "(32) \u2192 (10)" in tasks.output_label.text()
+    tasks.weight_spin.setValue(2.5)
+    assert window.session.draft["tasks"][1]["weight"] == 2.5
+    tasks.loss_combo.setCurrentIndex(tasks.loss_combo.findText("cross_entropy"))
+    tasks._set_choice("loss", tasks.loss_combo)
+    assert window.session.draft["tasks"][1]["loss"] == "cross_entropy"
+    # only metrics that fit a classification task are offered
+    offered = [tasks.metric_combo.itemText(i) for i in range(tasks.metric_combo.count())]
+    assert "accuracy" in offered and "mse" not in offered
+    tasks.enabled_box.setChecked(False)
+    assert window.session.draft["tasks"][1]["enabled"] is False
+    assert window.session.check.summary.task_params == {"left": 50 * 50 + 50 + 510}
+    tasks.list.setCurrentRow(0)
+    tasks.enabled_box.setChecked(False)
+    assert "at least one task" in window.session.problem
+    assert not window.controls.start_btn.isEnabled()
+
+
+def test_sharing_scheme_and_its_parameters(window) -> None:
+    panel = window.model_panel
+    panel._scheme_picked(panel.scheme_combo.findText("mmoe"))
+    assert window.session.draft["sharing"] == {"scheme": "mmoe", "params": {"experts": 4}}
+    shared_4 = window.session.check.summary.shared_params
+    panel.scheme_form.editors["experts"].spin.setValue(2)
+    assert window.session.draft["sharing"]["params"]["experts"] == 2
+    assert window.session.check.summary.shared_params < shared_4
+    assert "mmoe" in panel.diagram.trunk_text
+
+
+def test_changing_dataset_brings_its_tasks_and_names_the_broken_trunk(window) -> None:
+    panel = window.dataset_panel
+    panel.combo.setCurrentText("penguins")
+    panel._picked(panel.combo.findText("penguins"))
+    names = [t["name"] for t in window.session.draft["tasks"]]
+    assert names == ["species", "sex", "body_mass"]
+    assert panel.tasks.rowCount() == 3
+    # a conv trunk cannot read penguins' flat features: the first conv is named
+    assert "trunk[0]" in window.session.problem
+    assert "conv2d" in window.session.problem
