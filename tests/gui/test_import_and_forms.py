@@ -1,0 +1,133 @@
+"""Importing a CSV/NPZ through the dialog, and the forms generated from registry schemas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mtl_engine.registry import STRATEGIES, Param
+from mtl_gui.panels.import_dialog import ImportDialog, guess_role
+from mtl_gui.widgets.param_form import ParamForm
+
+
+def _csv(path: Path, rows: list[str]) -> Path:
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_csv_import_maps_columns_to_inputs_and_tasks(qtbot, window, tmp_path: Path) -> None:
+    rows = ["a,b,kind,size"] + [f"{i},{i * 2 % 7},{'xy'[i % 2]},{i * 0.5}" for i in range(40)]
+    path = _csv(tmp_path / "data.csv", rows)
+    dialog = ImportDialog(window)
+    qtbot.addWidget(dialog)
+    assert dialog.set_path(str(path))
+    assert dialog.preview.columnCount() == 4 and dialog.preview.rowCount() == 20
+    assert dialog.mapping()["size"] == "regression task"  # the guess for the last column
+    dialog.set_role("kind", "binary task")
+    assert dialog.try_accept()
+    assert dialog.result_params["tasks"] == ["kind:binary", "size:regression"]
+    assert dialog.result_params["inputs"] == ["a", "b"]
+    window.dataset_panel._switch(dialog.result_kind, dialog.result_params)
+    assert window.session.draft["data"]["dataset"] == "csv"
+    assert [t["name"] for t in window.session.draft["tasks"]] == ["kind", "size"]
+    assert window.session.check.spec.input_shape == (2,)
+
+
+def test_a_broken_csv_is_reported_in_the_dialog_and_changes_nothing(qtbot, window,
+                                                                     tmp_path: Path) -> None:
+    before = window.session.draft
+    rows = ["x1,x2,label", "1,2,a", "3,oops,b", "5,6,a"]
+    path = _csv(tmp_path / "broken.csv", rows)
+    dialog = ImportDialog(window)
+    qtbot.addWidget(dialog)
+    assert dialog.set_path(str(path))
+    dialog.set_role("label", "classification task")
+    assert not dialog.try_accept()
+    message = dialog.error.text()
+    assert "broken.csv" in message and "x2" in message and "row 3" in message
+    assert dialog.result_params is None
+    assert window.session.draft == before
+    assert not dialog.set_path(str(tmp_path / "missing.csv"))
+    assert "file not found" in dialog.error.text()
+
+
+def test_npz_import_offers_its_arrays(qtbot, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    path = tmp_path / "d.npz"
+    np.savez(path, x=rng.normal(size=(30, 4)).astype(np.float32), y=rng.integers(0, 3, 30),
+             z=rng.normal(size=30))
+    dialog = ImportDialog()
+    qtbot.addWidget(dialog)
+    assert dialog.set_path(str(path))
+    assert dialog.mapping() == {"x": "input", "y": "ignore", "z": "ignore"}
+    dialog.set_role("y", "classification task")
+    dialog.set_role("z", "regression task")
+    assert dialog.try_accept()
+    assert dialog.result_kind == "npz"
+    assert dialog.result_params["tasks"] == ["y:classification", "z:regression"]
+
+
+def test_role_guess() -> None:
+    assert guess_role(["cat", "dog"]) == "classification task"
+    assert guess_role(["0", "1", "1"]) == "binary task"
+    assert guess_role(["1", "2", "3"]) == "classification task"
+    assert guess_role(["0.5", "1.25", "3"]) == "regression task"
+
+
+def test_param_form_checks_values_like_a_preset_would(qtbot) -> None:
+    schema = (Param("alpha", "float", 1.5, "how much", low=0.0, high=10.0),
+              Param("steps", "int", 3, low=1),
+              Param("mode", "choice", "a", choices=("a", "b")),
+              Param("cap", "float", None, low=0.0, optional=True),
+              Param("names", "strs", ["p"]))
+    form = ParamForm(schema)
+    qtbot.addWidget(form)
+    got: list[dict] = []
+    form.values_changed.connect(got.append)
+    alpha = form.editors["alpha"]
+    alpha.edit.setText("20")
+    alpha.edit.editingFinished.emit()
+    assert got == [] and "[0, 10]" in alpha.error  # the engine's own message
+    alpha.edit.setText("0.25")
+    alpha.edit.editingFinished.emit()
+    assert got[-1]["alpha"] == 0.25 and alpha.error is None
+    form.editors["cap"].switch.setChecked(True)
+    assert got[-1]["cap"] == 0.0
+    form.editors["cap"].switch.setChecked(False)
+    assert got[-1]["cap"] is None
+    form.editors["mode"].combo.setCurrentText("b")
+    names = form.editors["names"]
+    names.edit.setText("p, q ,r")
+    names.edit.editingFinished.emit()
+    assert got[-1] == {"alpha": 0.25, "steps": 3, "mode": "b", "cap": None,
+                       "names": ["p", "q", "r"]}
+    form.set_values({"alpha": 1e-05})
+    assert alpha.edit.text() == "1e-05"  # exact repr: a reloaded preset saves back unchanged
+
+
+def test_strategy_picker_lists_every_strategy_with_its_form(window) -> None:
+    panel = window.strategy_panel
+    listed = [panel.combo.itemData(i) for i in range(panel.combo.count())
+              if panel.combo.itemData(i)]
+    assert sorted(listed) == sorted(STRATEGIES.names())
+    headers = [panel.combo.itemText(i) for i in range(panel.combo.count())
+               if not panel.combo.itemData(i)]
+    assert headers[0] == "\u2014 Loss weighting \u2014"
+    panel._picked(panel.combo.findData("dwa"))
+    assert window.session.draft["strategy"]["name"] == "dwa"
+    assert set(panel.form.editors) == {p.name for p in STRATEGIES.get("dwa").params}
+    assert panel.summary.text() == STRATEGIES.get("dwa").summary
+
+
+def test_training_panel_offers_only_present_devices(window) -> None:
+    from mtl_engine.build import available_devices
+
+    combo = window.training_panel.train_form.editors["device"].combo
+    assert [combo.itemText(i) for i in range(combo.count())] == available_devices()
+    epochs = window.training_panel.train_form.editors["epochs"].spin
+    epochs.setValue(7)
+    assert window.session.draft["training"]["epochs"] == 7
+    window.session.edit(lambda d: d["training"].update(device="mps"))
+    if "mps" not in available_devices():
+        assert "training.device" in window.session.problem
