@@ -35,13 +35,12 @@ class _StreamThread(QThread):
         self.setObjectName("mtl-run")
 
     def run(self) -> None:  # runs on the worker thread
-        last_step, last_epoch, ended = 0, 0, False
+        last_step, last_epoch, ended = 0, 0, False  # steps done, as RunFinished counts them
         try:
             for event in self._source(self._control):
                 self._sink.append(event)
-                last_step = getattr(event, "step", last_step)
-                if isinstance(last_step, tuple):  # StepsLogged carries a tuple of steps
-                    last_step = last_step[-1] if last_step else 0
+                if isinstance(event, ev.StepsLogged) and event.steps:
+                    last_step = event.steps[-1] + 1  # step indices count from 0
                 last_epoch = getattr(event, "epoch", last_epoch)
                 ended = isinstance(event, (ev.RunFinished, ev.RunFailed))
         except BaseException as exc:  # noqa: BLE001 - the worker turns anything into RunFailed

@@ -31,7 +31,7 @@ def test_a_stream_that_just_ends_is_reported_finished(qtbot) -> None:
         worker.start()
     last = batches[-1][-1]
     assert isinstance(last, ev.RunFinished) and last.status == "completed"
-    assert last.step == 9  # the last step the stream logged
+    assert last.step == 10  # steps done: the stream logged steps 0 to 9
 
 
 def test_shutdown_stops_a_paused_run_and_joins(qtbot) -> None:
