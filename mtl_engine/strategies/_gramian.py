@@ -179,9 +179,13 @@ def power_balance(k: np.ndarray, p: float, x0: np.ndarray | None = None, max_ite
         shrinking = step < 0
         t = min(1.0, 0.99 * float(np.min(-x[shrinking] / step[shrinking]))) \
             if shrinking.any() else 1.0
-        f0, slope = potential(x), float(grad @ step)
-        while t > 1e-12 and potential(x + t * step) > f0 + 1e-4 * t * slope:
-            t *= 0.5
+        slope = float(grad @ step)  # minus the squared Newton decrement
+        if -slope > 0.0625:  # far from the solution: backtrack until f falls enough (Armijo)
+            f0 = potential(x)
+            while t > 1e-12 and potential(x + t * step) > f0 + 1e-4 * t * slope:
+                t *= 0.5
+        # near it (decrement below 1/4, where full steps converge quadratically for the log
+        # barrier) f no longer changes measurably in floating point, so no line search there
         x = x + t * step
     return x, residual
 

@@ -48,6 +48,8 @@ class FairGrad(GramianStrategy):
             sub = sub / tr + 1e-10 * np.eye(live.size)
             start = self._last[live] if self._last is not None else None
             sol, residual = power_balance(sub, p, start, max_iter=100)
+            if residual > 1e-6 and start is not None:  # a poor warm start: start afresh
+                sol, residual = power_balance(sub, p, None, max_iter=100)
             if not np.all(np.isfinite(sol)) or residual > 1e-6:
                 raise SolverError(f"fairgrad: Newton's method stopped {residual:.2g} away from "
                                   "K x = x^(-1/alpha)")

@@ -13,6 +13,10 @@ no solution): it gets weight 0 for that step. A ridge of 1e-8 keeps K positive d
 gradients are exactly opposed (a Pareto-stationary point), where the weights then grow large and
 max_norm bounds the update.
 
+For two tasks the equation has a closed form: subtracting its rows gives K11 a1^2 = K22 a2^2, so
+alpha_i = 1 / (|g_i| sqrt(1 + cos(g1, g2))), which `nash_weights` uses (the 2-D toy calls it tens
+of thousands of times); it needs no iterations.
+
 As in the paper, the weights are recomputed every `update_weights_every` steps and the update is
 scaled down when |d| exceeds `max_norm` (0 turns this off).
 """
@@ -85,10 +89,18 @@ def nash_weights(k: np.ndarray, start: np.ndarray | None, max_iter: int) -> np.n
     if live.size == 0:
         return alpha
     sub = k[np.ix_(live, live)]
+    if live.size == 2:
+        norms = np.sqrt(np.diag(sub))
+        cos = float(sub[0, 1] / (norms[0] * norms[1]))
+        # the ridge below bounds the weights of exactly opposed gradients; do the same here
+        alpha[live] = 1.0 / (norms * np.sqrt(max(1.0 + cos, 1e-8)))
+        return alpha
     scale = float(np.linalg.norm(sub))
     sub = sub / scale + 1e-8 * np.eye(live.size)
     x0 = start[live] * np.sqrt(scale) if start is not None and start.shape == (t,) else None
     x, residual = power_balance(sub, 1.0, x0, max_iter=max_iter)
+    if residual > 1e-6 and x0 is not None:  # the last step's answer was a poor start: cold start
+        x, residual = power_balance(sub, 1.0, None, max_iter=max_iter)
     if not np.all(np.isfinite(x)) or residual > 1e-6:
         raise SolverError(f"nash_mtl: Newton's method stopped {residual:.2g} away from "
                           f"K alpha = 1/alpha after {max_iter} iterations; raise "

@@ -273,9 +273,21 @@ def test_gradnorm_loss_gradient_and_renormalisation_by_hand() -> None:
 
 
 def test_nash_mtl_that_cannot_converge_says_so() -> None:
-    g = T([[1.0, 0.0], [-0.999, 0.05]])  # nearly opposed: a hard start for Newton
+    g = T([[1.0, 0.0], [-0.999, 0.05], [0.3, 1.0]])  # nearly opposed pair: a hard start
     with pytest.raises(SolverError, match="optim_niter"):
-        weigh(make("nash_mtl", 2, optim_niter=1), g)
+        weigh(make("nash_mtl", 3, optim_niter=1), g)
+    weigh(make("nash_mtl", 3, optim_niter=20), g)  # enough iterations: solved
+
+
+def test_nash_mtl_two_task_closed_form_agrees_with_newton() -> None:
+    # by hand: alpha_i = 1 / (|g_i| sqrt(1 + cos)); a third task sends it to Newton instead
+    g = T([[3.0, 0.0], [1.0, 1.0]])  # |g1| = 3, |g2| = sqrt(2), cos = 1/sqrt(2)
+    expected = 1 / (T([3.0, math.sqrt(2)], dtype=torch.float64) * math.sqrt(1 + 1 / math.sqrt(2)))
+    torch.testing.assert_close(weigh(make("nash_mtl", 2, max_norm=0.0), g), expected)
+    g3 = torch.cat([g, g[:1] * 0.5 + g[1:] * 0.1])  # a third task: the general Newton solver
+    a = weigh(make("nash_mtl", 3, max_norm=0.0), g3)
+    k = g3.double() @ g3.double().T
+    torch.testing.assert_close(a * (k @ a), torch.ones(3, dtype=torch.float64), rtol=1e-6, atol=0)
 
 
 def test_nash_mtl_between_updates_reuses_its_weights_without_gradients() -> None:

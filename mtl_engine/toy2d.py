@@ -1,0 +1,214 @@
+"""The two-objective 2-D toy of the CAGrad, Nash-MTL and FAMO papers, and a driver for any strategy.
+
+Liu et al., NeurIPS 2021 (CAGrad, Figure 1); Navon et al., ICML 2022 (Nash-MTL, Figure 1); Liu et
+al., NeurIPS 2023 (FAMO). With x = (x1, x2) and LOWER = 5e-6:
+    f1 = log(max(|0.5 (-x1 - 7) - tanh(-x2)|, LOWER)) + 6
+    f2 = log(max(|0.5 (-x1 + 3) + tanh(-x2) + 2|, LOWER)) + 6
+    g1 = ((-x1 + 7)^2 + 0.1 (-x2 - 8)^2) / 10 - 20,  g2 = ((-x1 - 7)^2 + 0.1 (-x2 - 8)^2) / 10 - 20
+    c1 = max(tanh(x2 / 2), 0),  c2 = max(tanh(-x2 / 2), 0)
+    L1 = c1 f1 + c2 g1,  L2 = c1 f2 + c2 g2   (Nash-MTL and FAMO scale L1 by 0.1).
+The Pareto set is x1 in [-7, 7] at x2 = -8.3552. From the five standard starts, equal weighting,
+MGDA and PCGrad stall or end at an extreme for some; CAGrad, Nash-MTL and FAMO reach the set.
+
+`run` drives one instance of a registered strategy per start, exactly as the training loop drives
+a model (wants -> gradients -> combine -> backward -> Adam step -> after_step), all five starts in
+one vectorised forward pass. The losses' gradients come from `jacobian` (by hand), and the
+backward pass runs through the strategies' totals only, down to the losses; the chain rule then
+gives the points' gradients, sum_i (d total / d L_i) g_i, exactly as autograd would.
+It yields `ToyChunk`s of plain numbers (numpy arrays, no tensors), so the GUI can draw the
+trajectories while they grow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import catalog
+from .errors import ConfigError
+from .events import TaskInfo
+from .registry import STRATEGIES, validate_params
+from .strategies.base import (
+    GRADS,
+    LAST_SHARED_GRADS,
+    LOSSES_AFTER,
+    MC_OUTPUTS,
+    OUTPUTS,
+    StepInfo,
+    build_strategy,
+)
+
+LOWER = 5e-6
+STARTS: tuple[tuple[float, float], ...] = ((-8.5, 7.5), (0.0, 0.0), (9.0, 9.0), (-7.5, -0.5),
+                                           (9.0, -1.0))
+PARETO_X2 = -8.3552
+PARETO_X1 = (-7.0, 7.0)
+# The losses reach about -20; strategies that take logs or ratios of losses need them positive, so
+# they see L + OFFSET. A constant changes no gradient, so gradient methods are unaffected.
+OFFSET = 21.0
+TASKS = (TaskInfo("f1", "regression", 1, "toy", "loss", False),
+         TaskInfo("f2", "regression", 1, "toy", "loss", False))
+
+
+def losses(x: torch.Tensor, scale_l1: float = 1.0) -> torch.Tensor:
+    """(..., 2) points -> (..., 2) losses (L1, L2)."""
+    x1, x2 = x[..., 0], x[..., 1]
+    f1 = torch.clamp((0.5 * (-x1 - 7) - torch.tanh(-x2)).abs(), LOWER).log() + 6
+    f2 = torch.clamp((0.5 * (-x1 + 3) + torch.tanh(-x2) + 2).abs(), LOWER).log() + 6
+    g1 = ((-x1 + 7) ** 2 + 0.1 * (-x2 - 8) ** 2) / 10 - 20
+    g2 = ((-x1 - 7) ** 2 + 0.1 * (-x2 - 8) ** 2) / 10 - 20
+    c1 = torch.clamp(torch.tanh(0.5 * x2), 0)
+    c2 = torch.clamp(torch.tanh(-0.5 * x2), 0)
+    return torch.stack([scale_l1 * (c1 * f1 + c2 * g1), c1 * f2 + c2 * g2], dim=-1)
+
+
+def jacobian(x: torch.Tensor, scale_l1: float = 1.0) -> torch.Tensor:
+    """(..., 2) points -> (..., 2 tasks, 2 coordinates) gradients of `losses`, by hand.
+
+    Written out rather than taken by autograd because the toy driver needs it every step and a
+    backward pass costs ten times as much here. Where a clamp or abs has a kink, the one-sided
+    choice is autograd's (a clamp passes the gradient at its bound; abs has slope 0 at 0), so
+    the two agree everywhere, the start (0, 0) included (tests/engine/test_toy2d.py).
+    """
+    x1, x2 = x[..., 0], x[..., 1]
+    th = torch.tanh(x2)
+    sech2 = 1 - th * th
+    u1 = -0.5 * x1 - 3.5 + th  # 0.5 (-x1 - 7) - tanh(-x2)
+    u2 = -0.5 * x1 + 3.5 - th  # 0.5 (-x1 + 3) + tanh(-x2) + 2
+    f1 = torch.clamp(u1.abs(), LOWER).log() + 6
+    f2 = torch.clamp(u2.abs(), LOWER).log() + 6
+    k1 = torch.where(u1.abs() >= LOWER, 1 / u1, torch.zeros_like(u1))  # d log|u| / du
+    k2 = torch.where(u2.abs() >= LOWER, 1 / u2, torch.zeros_like(u2))
+    g1 = ((-x1 + 7) ** 2 + 0.1 * (-x2 - 8) ** 2) / 10 - 20
+    g2 = ((-x1 - 7) ** 2 + 0.1 * (-x2 - 8) ** 2) / 10 - 20
+    h = torch.tanh(0.5 * x2)
+    c1, c2 = torch.clamp(h, 0), torch.clamp(-h, 0)
+    slope = 0.5 * (1 - h * h)
+    dc1 = torch.where(h >= 0, slope, torch.zeros_like(h))
+    dc2 = torch.where(h <= 0, -slope, torch.zeros_like(h))
+    dg_x2 = 0.02 * (x2 + 8)
+    l1 = torch.stack([c1 * -0.5 * k1 + c2 * (x1 - 7) / 5,
+                      dc1 * f1 + c1 * k1 * sech2 + dc2 * g1 + c2 * dg_x2], dim=-1)
+    l2 = torch.stack([c1 * -0.5 * k2 + c2 * (x1 + 7) / 5,
+                      dc1 * f2 - c1 * k2 * sech2 + dc2 * g2 + c2 * dg_x2], dim=-1)
+    return torch.stack([scale_l1 * l1, l2], dim=-2)
+
+
+@dataclass(frozen=True)
+class Landscape:
+    """Both losses on a grid, and the Pareto set, for contour plots (numpy only)."""
+
+    x1: np.ndarray  # (n,)
+    x2: np.ndarray  # (n,)
+    l1: np.ndarray  # (n, n), indexed [i_x1, i_x2]
+    l2: np.ndarray
+    pareto: np.ndarray  # (m, 2) points
+
+
+def landscape(n: int = 200, lim: float = 10.0, scale_l1: float = 1.0) -> Landscape:
+    axis = torch.linspace(-lim, lim, n, dtype=torch.float64)
+    grid = torch.stack(torch.meshgrid(axis, axis, indexing="ij"), dim=-1)
+    values = losses(grid, scale_l1)
+    px1 = np.linspace(*PARETO_X1, 50)
+    return Landscape(axis.numpy(), axis.numpy(), values[..., 0].numpy(), values[..., 1].numpy(),
+                     np.stack([px1, np.full_like(px1, PARETO_X2)], axis=1))
+
+
+@dataclass(frozen=True)
+class ToyChunk:
+    """Recorded steps of every start: steps (k,), points (k, S, 2), losses and weights (k, S, 2)."""
+
+    steps: np.ndarray
+    points: np.ndarray
+    losses: np.ndarray
+    weights: np.ndarray
+    done: bool = False
+
+
+def on_pareto_set(point: np.ndarray, tol: float = 0.1) -> bool:
+    """Whether (x1, x2) lies on the Pareto set, within `tol` in each coordinate."""
+    x1, x2 = float(point[0]), float(point[1])
+    return abs(x2 - PARETO_X2) <= tol and PARETO_X1[0] - tol <= x1 <= PARETO_X1[1] + tol
+
+
+def toy_strategies() -> list[str]:
+    """Registered strategies the toy can drive (it has no model outputs to give)."""
+    catalog.load_all()
+    return [e.name for e in STRATEGIES if not e.obj.requires & {OUTPUTS, MC_OUTPUTS}]
+
+
+def run(strategy: str, params: dict[str, Any] | None = None, *, steps: int = 20_000,
+        lr: float = 1e-3, starts: tuple[tuple[float, float], ...] = STARTS,
+        scale_l1: float = 1.0, record_every: int = 10, chunk_steps: int = 500,
+        betas: tuple[float, float] = (0.9, 0.999)) -> Iterator[ToyChunk]:
+    """Optimise from every start with Adam(lr, betas); a chunk every `chunk_steps` steps."""
+    catalog.load_all()
+    entry = STRATEGIES.get(strategy, "strategy.name")
+    if entry.obj.requires & {OUTPUTS, MC_OUTPUTS}:
+        raise ConfigError("strategy.name", f"{strategy!r} needs model outputs, which the 2-D "
+                          f"toy does not have; choose one of {', '.join(toy_strategies())}")
+    full = validate_params(entry.params, params, "strategy.params")
+    agents = [build_strategy(strategy, full, TASKS, (1.0, 1.0), torch.device("cpu"))
+              for _ in starts]
+    x = torch.tensor(starts, dtype=torch.float64, requires_grad=True)
+    groups: list[dict[str, Any]] = [{"params": [x], "lr": lr}]
+    for agent in agents:
+        if agent.parameters():
+            groups.append({"params": agent.parameters(), "lr": agent.param_lr() or lr})
+    opt = torch.optim.Adam(groups, lr=lr, betas=betas)
+    rec: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+    for step in range(steps):
+        with torch.no_grad():
+            values = losses(x, scale_l1)
+            grads = jacobian(x, scale_l1)
+            point = x.detach().numpy().copy()
+        shown = (values + OFFSET).requires_grad_(True)
+        total = values.new_zeros(())
+        infos, weights = [], []
+        for s, agent in enumerate(agents):
+            info = StepInfo(step=step, epoch=0)
+            if agent.wants(step) & {GRADS, LAST_SHARED_GRADS}:
+                info.grads, info.gramian = grads[s], grads[s] @ grads[s].T
+            comb = agent.combine(shown[s], info)
+            total = total + comb.total + (comb.aux if comb.aux is not None else 0.0)
+            infos.append(info)
+            weights.append(comb.weights.detach())
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        if shown.grad is not None:  # d total / d L per start, through the chain rule
+            x.grad = torch.einsum("st,stc->sc", shown.grad, grads)
+        opt.step()
+        after = None
+        if any(LOSSES_AFTER in agent.wants(step) for agent in agents):
+            with torch.no_grad():
+                after = losses(x, scale_l1) + OFFSET
+        for s, agent in enumerate(agents):
+            agent.after_step(after[s] if after is not None else None, infos[s])
+        w = torch.stack(weights).double().numpy()
+        if step % record_every == 0:  # the point, its losses and the weights applied there
+            rec.append((step, point, values.numpy(), w))
+        if step == steps - 1:  # where the last step led
+            with torch.no_grad():
+                rec.append((steps, x.detach().numpy().copy(), losses(x, scale_l1).numpy(), w))
+            yield _chunk(rec, done=True)
+        elif len(rec) * record_every >= chunk_steps:
+            yield _chunk(rec, done=False)
+            rec = []
+
+
+def _chunk(rec: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]], done: bool) -> ToyChunk:
+    return ToyChunk(np.array([r[0] for r in rec]), np.stack([r[1] for r in rec]),
+                    np.stack([r[2] for r in rec]), np.stack([r[3] for r in rec]), done)
+
+
+def final_points(strategy: str, params: dict[str, Any] | None = None, **kw: Any) -> np.ndarray:
+    """Run to the end and return the last point of every start, (S, 2)."""
+    last = None
+    for chunk in run(strategy, params, **kw):
+        last = chunk
+    assert last is not None
+    return last.points[-1]
