@@ -19,7 +19,7 @@ from mtl_engine.errors import MTLError
 
 from .curves_csv import export_curves
 from .plots.export import export_all
-from .plots.style import THEMES, apply_theme
+from .plots.style import THEMES, app_palette, apply_theme
 from .run_entry import RunEntry
 
 YAML_FILTER = "Presets (*.yaml *.yml)"
@@ -254,8 +254,15 @@ class FileActions:
         return out
 
     def set_theme(self, name: str) -> None:
-        self.theme = name
-        self.settings.set("theme", name)
-        apply_theme(name)
-        self.message_bar.show_message("info", f"{name.title()} theme: plots created from now on "
-                                      "use it; restart to restyle every plot.")
+        """Light or dark, for the window and every plot, at once."""
+        from PySide6.QtWidgets import QApplication
+
+        self.theme = name if name in THEMES else "light"
+        self.settings.set("theme", self.theme)
+        apply_theme(self.theme)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.setStyle("Fusion")
+            app.setPalette(app_palette(self.theme))
+        self.plots.set_theme(self.theme)
+        self.model_panel.diagram.update()

@@ -87,6 +87,7 @@ class MainWindow(QMainWindow, FileActions):
         self.runs_panel.load_setup_requested.connect(self.load_run_setup)
         self.runs_panel.export_requested.connect(self.export_model)
         self.build_menus()
+        self.set_theme(self.theme)
         self.restore_settings()
         self.update_title()
 

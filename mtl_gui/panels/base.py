@@ -70,7 +70,7 @@ def heading(text: str) -> QLabel:
 def hint(text: str = "") -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
-    label.setStyleSheet("color: #6b6b6b;")
+    label.setStyleSheet("color: palette(placeholder-text);")
     return label
 
 

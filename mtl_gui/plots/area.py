@@ -103,6 +103,12 @@ class PlotArea(QWidget):
                 "loss_shares": self.share_plot, "gradient_conflict": self.grad_panel.heat,
                 "gradient_cosine": self.grad_panel.cosine, "gradient_norms": self.grad_panel.norms}
 
+    def set_theme(self, name: str) -> None:
+        from .style import restyle
+
+        for plot in self.plots().values():
+            restyle(plot.widget, name)
+
     def set_options(self, x_mode: str, smoothing: float, log_y: bool) -> None:
         for w in (self.x_combo, self.smooth_slider, self.log_box):
             w.blockSignals(True)
