@@ -16,9 +16,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    from ..plots.style import apply_theme
     from .playground import ToyPlayground
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    apply_theme("light")
     window = ToyPlayground()
     window.setWindowTitle("MTL Explorer: two-objective toy")
     window.select(args.strategy)

@@ -1,0 +1,260 @@
+"""The toy playground widget: loss contours, the Pareto set and live trajectories from five starts.
+
+Left, the controls: a strategy picker built from the registry (only strategies the toy can
+drive), the strategy's parameter form (the same schema-driven form as the main window), the
+optimiser settings and Run / Stop. Right, the plane: the mean loss as a colour map with contour
+lines of each loss, the Pareto set in black, and one trajectory per start growing as the worker
+thread sends chunks. Everything drawn is plain numpy from `mtl_engine.toy2d`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mtl_engine import toy2d
+from mtl_engine.errors import ConfigError
+from mtl_engine.registry import STRATEGIES, validate_params
+
+from ..plots.style import TASK_COLORS
+from ..widgets.param_form import ParamForm
+from .runner import ToyRunner
+
+# The papers that use the toy scale L1 by 0.1 for these methods (Nash-MTL, FAMO).
+PAPER_SCALE = {"nash_mtl": 0.1, "famo": 0.1}
+# "fast" covers in seconds the ground the published runs cover in minutes (tests/engine/
+# test_toy2d.py explains why beta2 = 0.99); "published" is the papers' setting.
+PRESETS = {
+    "fast": {"lr": 6e-3, "steps": 12_000, "beta2": 0.99},
+    "published": {"lr": 1e-3, "steps": 35_000, "beta2": 0.999},
+}
+START_NAMES = tuple(f"({x:g}, {y:g})" for x, y in toy2d.STARTS)
+
+
+class ToyPlayground(QWidget):
+    """Pick a strategy, press Run, watch the five trajectories. `run_finished` when one ends."""
+
+    run_finished = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner: ToyRunner | None = None
+        self.paths: list[list[np.ndarray]] = [[] for _ in toy2d.STARTS]
+        self.last: np.ndarray | None = None
+        self.last_step = 0
+        self.error = ""
+        controls = self._controls()
+        self.plot = self._plane()
+        lay = QHBoxLayout(self)
+        lay.addWidget(controls)
+        lay.addWidget(self.plot, 1)
+        self.select(self.combo.itemData(0))
+        self.apply_preset("fast")
+
+    # ------------------------------------------------------------------ building
+    def _controls(self) -> QWidget:
+        box = QWidget(self)
+        box.setFixedWidth(340)
+        v = QVBoxLayout(box)
+        self.combo = QComboBox(box)
+        for name in toy2d.toy_strategies():
+            entry = STRATEGIES.get(name)
+            self.combo.addItem(f"{name}  ({entry.meta.get('family', '')})", name)
+            self.combo.setItemData(self.combo.count() - 1, entry.summary,
+                                   Qt.ItemDataRole.ToolTipRole)
+        self.combo.currentIndexChanged.connect(lambda _: self._strategy_changed())
+        self.summary = QLabel(box)
+        self.summary.setWordWrap(True)
+        self.form = ParamForm((), box)
+        v.addWidget(QLabel("<b>Strategy</b>", box))
+        v.addWidget(self.combo)
+        v.addWidget(self.summary)
+        v.addWidget(self.form)
+        v.addWidget(self._settings_box(box))
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("Run", box)
+        self.stop_button = QPushButton("Stop", box)
+        self.stop_button.setEnabled(False)
+        self.run_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.stop_button)
+        v.addLayout(buttons)
+        self.status = QLabel("Ready.", box)
+        self.status.setWordWrap(True)
+        self.ends = QLabel(box)
+        self.ends.setTextFormat(Qt.TextFormat.RichText)
+        v.addWidget(self.status)
+        v.addWidget(self.ends)
+        v.addStretch(1)
+        return box
+
+    def _settings_box(self, parent: QWidget) -> QGroupBox:
+        group = QGroupBox("Adam from the five standard starts", parent)
+        f = QFormLayout(group)
+        self.lr = QDoubleSpinBox(group)
+        self.lr.setDecimals(4)
+        self.lr.setRange(1e-4, 0.1)
+        self.lr.setSingleStep(1e-3)
+        self.steps = QSpinBox(group)
+        self.steps.setRange(100, 200_000)
+        self.steps.setSingleStep(1000)
+        self.beta2 = QDoubleSpinBox(group)
+        self.beta2.setDecimals(4)
+        self.beta2.setRange(0.9, 0.9999)
+        self.beta2.setSingleStep(0.001)
+        self.scale = QCheckBox("scale L1 by 0.1 (Nash-MTL, FAMO papers)", group)
+        f.addRow("learning rate", self.lr)
+        f.addRow("steps", self.steps)
+        f.addRow("Adam beta2", self.beta2)
+        f.addRow(self.scale)
+        row = QHBoxLayout()
+        for name in PRESETS:
+            b = QPushButton(name, group)
+            b.setToolTip(", ".join(f"{k} {v:g}" for k, v in PRESETS[name].items()))
+            b.clicked.connect(lambda _=False, n=name: self.apply_preset(n))
+            row.addWidget(b)
+        f.addRow("settings", row)
+        return group
+
+    def _plane(self) -> pg.PlotWidget:
+        w = pg.PlotWidget(self)
+        w.setAspectLocked(True)
+        w.setLabel("bottom", "x1")
+        w.setLabel("left", "x2")
+        w.setTitle("mean loss (colour), contours of L1 (white) and L2 (orange), Pareto set (black)",
+                   size="9pt")
+        land = toy2d.landscape(n=160)
+        mean = (land.l1 + land.l2) / 2
+        image = pg.ImageItem(mean, axisOrder="col-major")
+        image.setColorMap(pg.colormap.get("viridis"))
+        lim = float(land.x1[-1])
+        image.setRect(QRectF(-lim, -lim, 2 * lim, 2 * lim))
+        image.setOpacity(0.55)
+        w.addItem(image)
+        for data, color in ((land.l1, "#ffffff"), (land.l2, "#ff9e4a")):
+            for level in np.quantile(data, np.linspace(0.08, 0.92, 8)):
+                iso = pg.IsocurveItem(data, float(level), pen=pg.mkPen(color, width=1),
+                                      axisOrder="col-major")
+                iso.setParentItem(image)  # grid indices -> plane coordinates via the image
+        w.plot(land.pareto[:, 0], land.pareto[:, 1], pen=pg.mkPen("k", width=5))
+        starts = np.array(toy2d.STARTS)
+        w.addItem(pg.ScatterPlotItem(starts[:, 0], starts[:, 1], size=11, symbol="o",
+                                     brush=pg.mkBrush("w"), pen=pg.mkPen("k")))
+        self.curves = [w.plot(pen=pg.mkPen(TASK_COLORS[i], width=2.5))
+                       for i in range(len(starts))]
+        self.heads = pg.ScatterPlotItem(size=10, symbol="x", pen=pg.mkPen("k", width=2))
+        w.addItem(self.heads)
+        w.setRange(xRange=(-lim, lim), yRange=(-lim, lim))
+        return w
+
+    # ------------------------------------------------------------------ state
+    @property
+    def strategy(self) -> str:
+        return str(self.combo.currentData())
+
+    def select(self, name: str) -> None:
+        index = self.combo.findData(name)
+        if index < 0:
+            self.status.setText(f"The toy cannot run {name!r}; choose one of the list.")
+            return
+        self.combo.setCurrentIndex(index)
+        self._strategy_changed()
+
+    def _strategy_changed(self) -> None:
+        entry = STRATEGIES.get(self.strategy)
+        self.form.set_schema(entry.params)
+        self.summary.setText(f"{entry.summary}<br><i>{entry.paper}</i>")
+        self.scale.setChecked(self.strategy in PAPER_SCALE)
+
+    def apply_preset(self, name: str) -> None:
+        p = PRESETS[name]
+        self.lr.setValue(p["lr"])
+        self.steps.setValue(int(p["steps"]))
+        self.beta2.setValue(p["beta2"])
+
+    def settings(self) -> dict[str, Any]:
+        return {"lr": self.lr.value(), "steps": self.steps.value(),
+                "betas": (0.9, self.beta2.value()),
+                "scale_l1": 0.1 if self.scale.isChecked() else 1.0, "record_every": 10}
+
+    @property
+    def running(self) -> bool:
+        return self.runner is not None and self.runner.isRunning()
+
+    # ------------------------------------------------------------------ running
+    def start(self) -> None:
+        if self.running:
+            return
+        entry = STRATEGIES.get(self.strategy)
+        try:
+            params = validate_params(entry.params, self.form.values(), "strategy.params")
+        except ConfigError as exc:
+            self._show_error(str(exc))
+            return
+        self.paths = [[] for _ in toy2d.STARTS]
+        self.last, self.last_step, self.error = None, 0, ""
+        for curve in self.curves:
+            curve.setData([], [])
+        self.heads.setData([], [])
+        self.ends.setText("")
+        self.status.setText(f"Running {self.strategy}...")
+        self.runner = ToyRunner(self.strategy, params, self.settings())
+        self.runner.chunk_ready.connect(self._chunk)
+        self.runner.failed.connect(self._show_error)
+        self.runner.finished.connect(self._finished)
+        self.run_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.runner.start()
+
+    def stop(self) -> None:
+        if self.runner is not None:
+            self.runner.stop()
+
+    def _chunk(self, chunk: toy2d.ToyChunk) -> None:
+        for i, path in enumerate(self.paths):
+            path.append(chunk.points[:, i, :])
+            xy = np.concatenate(path)
+            self.curves[i].setData(xy[:, 0], xy[:, 1])
+        self.last, self.last_step = chunk.points[-1], int(chunk.steps[-1])
+        self.heads.setData(self.last[:, 0], self.last[:, 1])
+        self.status.setText(f"{self.strategy}: step {self.last_step} of {self.steps.value()}")
+
+    def _show_error(self, message: str) -> None:
+        self.error = message
+        self.status.setText(f"<span style='color:#b52b27'>{message}</span>")
+
+    def _finished(self) -> None:
+        self.run_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        if self.last is not None:
+            rows = []
+            for name, point in zip(START_NAMES, self.last):
+                mark = ("on the Pareto set" if toy2d.on_pareto_set(point) else "not on it")
+                rows.append(f"{name} &rarr; ({point[0]:.2f}, {point[1]:.2f}): {mark}")
+            self.ends.setText("<br>".join(rows))
+            if not self.error:
+                done = self.last_step >= self.steps.value()
+                self.status.setText(f"{self.strategy}: {'done' if done else 'stopped'} at step "
+                                    f"{self.last_step}.")
+        self.run_finished.emit()
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self.stop()
+        super().closeEvent(event)
