@@ -313,3 +313,32 @@ def test_db_mtl_refuses_a_changing_representation_by_field() -> None:
     with pytest.raises(ConfigError) as err:
         weigh(s, random_grads(0, 2, p=4))
     assert err.value.path == "strategy.grad_mode"
+
+
+# --------------------------------------------------------------------------- GradNorm on its toy
+
+
+def normalised_loss_spread(strategy: str) -> float:
+    """max / min over tasks of the validation loss / sigma^2 after the GradNorm-toy preset."""
+    from mtl_engine import presets
+    from mtl_engine.config import from_dict
+    from mtl_engine.events import EpochEnded, RunFailed
+    from mtl_engine.training import run
+
+    d = presets.load(presets.resolve("gradnorm_toy_equal")).to_dict()
+    d["data"]["params"].update(tasks=2, sigmas=[1.0, 100.0], n_samples=5000)
+    d["strategy"] = {"name": strategy}
+    d["optimizer"].update(name="adam", lr=1e-3)
+    d["training"].update(epochs=20, batch_size=100, seed=0, device="cpu", log_every=50)
+    events = list(run(from_dict(d)))
+    assert not [e for e in events if isinstance(e, RunFailed)]
+    last = [e for e in events if isinstance(e, EpochEnded)][-1]
+    normalised = [last.val_loss[name] / sigma ** 2 for name, sigma in
+                  zip(("t1", "t2"), (1.0, 100.0))]
+    return max(normalised) / min(normalised)
+
+
+def test_gradnorm_brings_the_normalised_losses_closer_than_equal_weighting() -> None:
+    equal, gradnorm = normalised_loss_spread("equal"), normalised_loss_spread("gradnorm")
+    assert equal > 5.0  # the 100x task dominates the shared trunk
+    assert gradnorm < equal / 2
