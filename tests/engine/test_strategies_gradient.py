@@ -307,6 +307,18 @@ def test_preference_vector_of_the_wrong_length_names_the_field() -> None:
     assert "3 tasks" in str(err.value)
 
 
+def test_a_config_asking_db_mtl_for_representation_gradients_names_the_field() -> None:
+    from mtl_engine.config import from_dict
+
+    raw = {"data": {"dataset": "digits"}, "tasks": [{"name": "digit"}, {"name": "parity"}],
+           "strategy": {"name": "db_mtl", "grad_mode": "representation"}}
+    with pytest.raises(ConfigError) as err:
+        from_dict(raw)
+    assert err.value.path == "strategy.grad_mode" and "'shared'" in str(err.value)
+    raw["strategy"]["name"] = "mgda"  # MGDA-UB: fine
+    assert from_dict(raw).strategy.grad_mode == "representation"
+
+
 def test_db_mtl_refuses_a_changing_representation_by_field() -> None:
     s = make("db_mtl", 2)
     weigh(s, random_grads(0, 2, p=6))
