@@ -11,9 +11,10 @@ is, and never on timings:
   `autograd.grad` per task. Each loss reaches the representation only through its own head, so
   the T calls together cost one backward pass through the heads; a vmapped call would run every
   head's backward T times.
-* `through` (optional): the tensors the heads read from the trunk. The cotangents on them are
-  taken per task as above, then pushed through the trunk in one vmapped pass. This is the fastest
-  route when heads are large; `through` must carry every path from `wrt` to the losses.
+
+A two-stage variant (per-task cotangents on the representation, then one vmapped pass through the
+trunk only) was measured and dropped: on CPU it was slower than the single vmapped pass for both
+an MLP and a LeNet trunk (benchmarks/bench_gradients.py, docs/gradients.md).
 
 Some graphs cannot be vmapped (a custom autograd.Function without a vmap rule, `.item()` inside a
 backward). Then the same call falls back to one backward per task: the same numbers, only slower.
@@ -39,12 +40,7 @@ class GradientFallbackWarning(UserWarning):
     """Per-task gradients fell back from one batched pass to one pass per task."""
 
 
-def task_gradients(
-    losses: torch.Tensor,
-    wrt: Sequence[torch.Tensor],
-    *,
-    through: Sequence[torch.Tensor] | None = None,
-) -> torch.Tensor:
+def task_gradients(losses: torch.Tensor, wrt: Sequence[torch.Tensor]) -> torch.Tensor:
     """G (T x P): row i is d losses[i] / d wrt, flattened; the graph is retained."""
     wrt = list(wrt)
     n_tasks = int(losses.shape[0])
@@ -52,11 +48,9 @@ def task_gradients(
         return losses.new_zeros(n_tasks, 0)
     if not losses.requires_grad:
         return _zeros(wrt, n_tasks, losses)
-    if through is not None:
-        return _two_stage(losses, wrt, list(through))
     if all(not t.is_leaf for t in wrt):
         return _per_task(losses, wrt)
-    return _batched_or_loop(losses, wrt, _eye(losses), key=tuple(id(t) for t in wrt), loop=losses)
+    return _batched_or_loop(losses, wrt)
 
 
 def fallback_notes() -> list[str]:
@@ -88,7 +82,7 @@ def diagnostics_from_gramian(gramian: torch.Tensor, weights: torch.Tensor
     return {"norms": norms, "cosine": cosine, "update_cosine": update}
 
 
-# --------------------------------------------------------------------------- the three routes
+# --------------------------------------------------------------------------- the routes
 
 
 def _eye(losses: torch.Tensor) -> torch.Tensor:
@@ -119,19 +113,16 @@ def _per_task(losses: torch.Tensor, wrt: Sequence[torch.Tensor]) -> torch.Tensor
     return torch.stack(rows)
 
 
-def _batched_or_loop(outputs: torch.Tensor | Sequence[torch.Tensor], wrt: list[torch.Tensor],
-                     cotangents: torch.Tensor | Sequence[torch.Tensor], key: tuple[int, ...],
-                     loop: torch.Tensor | None = None) -> torch.Tensor:
-    """One vmapped backward of `outputs` with batched `cotangents`, or the per-task loop."""
-    first = cotangents if isinstance(cotangents, torch.Tensor) else cotangents[0]
-    n = int(first.shape[0])
+def _batched_or_loop(losses: torch.Tensor, wrt: list[torch.Tensor]) -> torch.Tensor:
+    """One vmapped backward with the identity as cotangents, or the per-task loop."""
+    key = tuple(id(t) for t in wrt)
     known = _no_vmap.get(key)
     if known is None or known[0]() is not wrt[0]:
         try:
-            grads = torch.autograd.grad(outputs, wrt, grad_outputs=cotangents,
+            grads = torch.autograd.grad(losses, wrt, grad_outputs=_eye(losses),
                                         retain_graph=True, allow_unused=True,
                                         is_grads_batched=True)
-            return _rows(grads, wrt, n)
+            return _rows(grads, wrt, int(losses.shape[0]))
         except _BATCH_ERRORS as exc:
             reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else repr(exc)
             note = (f"per-task gradients: the batched (vmapped) backward pass failed "
@@ -139,24 +130,4 @@ def _batched_or_loop(outputs: torch.Tensor | Sequence[torch.Tensor], wrt: list[t
                     f"instead (same result, slower)")
             _no_vmap[key] = (weakref.ref(wrt[0]), note)
             warnings.warn(note, GradientFallbackWarning, stacklevel=3)
-    if loop is not None:
-        return _per_task(loop, wrt)
-    rows = []
-    for i in range(n):
-        cot = cotangents[i] if isinstance(cotangents, torch.Tensor) else [c[i] for c in cotangents]
-        grads = torch.autograd.grad(outputs, wrt, grad_outputs=cot, retain_graph=True,
-                                    allow_unused=True)
-        rows.append(_rows([None if g is None else g.unsqueeze(0) for g in grads], wrt, 1)[0])
-    return torch.stack(rows)
-
-
-def _two_stage(losses: torch.Tensor, wrt: list[torch.Tensor], through: list[torch.Tensor]
-               ) -> torch.Tensor:
-    n = int(losses.shape[0])
-    per_rep = _per_task(losses, through)  # (T, sum of through sizes), cheap: heads only
-    cots, start = [], 0
-    for t in through:
-        cots.append(per_rep[:, start:start + t.numel()].reshape(n, *t.shape))
-        start += t.numel()
-    key = (-1, *(id(t) for t in wrt))
-    return _batched_or_loop(through, wrt, cots, key=key)
+    return _per_task(losses, wrt)
