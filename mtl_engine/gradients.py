@@ -7,6 +7,11 @@ is, and never on timings:
 
 * parameters (grad_mode "shared"): one vmapped backward pass (`is_grads_batched`) with the rows of
   the T x T identity as cotangents, so the trunk's backward runs once for all tasks, batched.
+  Except on the CPU when the parameters include convolution kernels (3-D or more): there
+  PyTorch's vmap rules for the convolution and pooling backward run per batch entry with extra
+  copies (24 instead of 18 convolution_backward calls for T = 3, plus cat and fill), and one
+  backward per task on the device is faster (LeNet, T = 3-8: 10-15% faster than vmapped;
+  benchmarks/bench_gradients.py). The two give the same numbers.
 * non-leaf tensors (grad_mode "representation": the shared tensor the heads read): one
   `autograd.grad` per task. Each loss reaches the representation only through its own head, so
   the T calls together cost one backward pass through the heads; a vmapped call would run every
@@ -48,9 +53,13 @@ def task_gradients(losses: torch.Tensor, wrt: Sequence[torch.Tensor]) -> torch.T
         return losses.new_zeros(n_tasks, 0)
     if not losses.requires_grad:
         return _zeros(wrt, n_tasks, losses)
-    if all(not t.is_leaf for t in wrt):
+    if all(not t.is_leaf for t in wrt) or _conv_on_cpu(wrt):
         return _per_task(losses, wrt)
     return _batched_or_loop(losses, wrt)
+
+
+def _conv_on_cpu(wrt: Sequence[torch.Tensor]) -> bool:
+    return wrt[0].device.type == "cpu" and any(t.dim() >= 3 for t in wrt)
 
 
 def fallback_notes() -> list[str]:

@@ -103,6 +103,19 @@ def test_unbatchable_graph_falls_back_once_with_a_warning_and_the_same_numbers()
         torch.testing.assert_close(task_gradients(losses, wrt), g)
 
 
+def test_convolution_kernels_on_the_cpu_take_the_per_task_route() -> None:
+    torch.manual_seed(1)
+    conv = torch.nn.Conv2d(1, 3, 3)
+    heads = [torch.nn.Linear(3 * 4 * 4, 1) for _ in range(3)]
+    rep = TimesTwo.apply(torch.relu(conv(torch.randn(4, 1, 6, 6)))).flatten(1)
+    losses = torch.stack([h(rep).pow(2).mean() for h in heads])
+    wrt = list(conv.parameters())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no vmapped attempt, so nothing to fall back from
+        g = task_gradients(losses, wrt)
+    torch.testing.assert_close(g, one_by_one(losses, wrt))
+
+
 def test_losses_without_a_graph_give_zero_gradients() -> None:
     w = torch.nn.Parameter(torch.ones(3))
     g = task_gradients(torch.tensor([1.0, 2.0]), [w])
