@@ -24,6 +24,9 @@ class ModelDiagram(QWidget):
         self.broken = False
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(300)
+        self.setToolTip("the model: input, the shared part (sharing scheme, trunk layers and the "
+                        "shape the heads read), and per task its head layers + the output layer "
+                        "and the output width")
         self._resize()
 
     def _resize(self) -> None:
@@ -45,7 +48,7 @@ class ModelDiagram(QWidget):
             head = len(t.get("head") or [])
             final = rows.get(f"tasks[{i}].output")
             width = f" \u2192 {final.out_shape[0]}" if final and final.out_shape else ""
-            self.heads.append((t.get("name", "?"), f"{t.get('name', '?')} ({head}+1){width}",
+            self.heads.append((t.get("name", "?"), f"{t.get('name', '?')}: {head}+out{width}",
                                bool(t.get("enabled", True))))
         self._resize()
         self.update()

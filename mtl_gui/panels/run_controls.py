@@ -22,7 +22,11 @@ class RunControls(QWidget):
         super().__init__(parent)
         self.session = session
         self.start_btn = QPushButton("\u25b6 Start", self)
-        self.start_btn.setStyleSheet("QPushButton:enabled { font-weight: bold; }")
+        # The one primary action: green when it can be pressed, plain grey when it cannot.
+        self.start_btn.setStyleSheet(
+            "QPushButton:enabled { background: #2e7d32; color: white; font-weight: bold;"
+            " border: 1px solid #1b5e20; border-radius: 3px; padding: 4px 14px; }"
+            "QPushButton:enabled:hover { background: #388e3c; }")
         self.pause_btn = QPushButton("Pause", self)
         self.stop_btn = QPushButton("\u25a0 Stop", self)
         self.start_btn.clicked.connect(session.start)

@@ -20,6 +20,7 @@ from ..run_entry import RunEntry
 from ..smoothing import SmoothedSeries
 from .style import pen
 
+EMPTY_TEXT = "press \u25b6 Start (or open a run folder):\ncurves appear here as it trains"
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "wall time (s)"}
 
 
@@ -97,6 +98,10 @@ class CurvePlot(QWidget):
                                       pen=pg.mkPen((128, 128, 128, 120), width=1))
         self.vline.setVisible(False)
         self.plot.addItem(self.vline, ignoreBounds=True)
+        # Before any run the plot says what will appear, instead of an empty 0..1 grid.
+        self.placeholder = pg.TextItem(EMPTY_TEXT, color=(128, 128, 128), anchor=(0.5, 0.5))
+        self.placeholder.setPos(0.5, 0.5)
+        self.plot.addItem(self.placeholder, ignoreBounds=True)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
@@ -163,6 +168,7 @@ class CurvePlot(QWidget):
             item.setData(c.x, y)
             c.extra["shown_y"] = y
         self._shown = curves
+        self.placeholder.setVisible(not any(c.x.size for c in curves))
 
     def _new_item(self, c: Curve) -> pg.PlotDataItem:
         p = pen(c.task_index, c.run_slot, 2.0, 255, c.dash)

@@ -70,7 +70,7 @@ class SharePlot(QWidget):
         self.legend.clear()
         self.plot.setLabel("bottom", X_LABELS[self.options.x_mode])
         if entry is None or not entry.history.n_steps:
-            self.note.setText(" ")
+            self.note.setText("each task's share of the weighted loss appears here during a run")
             return True
         h, w = entry.history, self.options.smoothing
         series = []

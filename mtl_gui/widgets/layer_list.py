@@ -48,7 +48,9 @@ def summarize_params(layer: dict[str, Any]) -> str:
     for k, v in layer.items():
         if k == "type":
             continue
-        if isinstance(v, float):
+        if v is None:
+            v = "auto"
+        elif isinstance(v, float):
             v = f"{v:g}"
         elif isinstance(v, list):
             v = f"[{len(v)}]"
@@ -161,7 +163,8 @@ class LayerListEditor(QWidget):
                 item = self.table.item(i, c)
                 if item is not None:
                     item.setForeground(QBrush(BAD) if info.error else QBrush())
-                    item.setToolTip(info.error)
+                    item.setToolTip(info.error or (summarize_params(self._layers[i])
+                                                   if c == 1 else ""))
             if info.error:
                 errors.append(f"layer {i + 1} ({self._layers[i]['type']}): {info.error}")
         self.error_label.setText("\n".join(errors))
@@ -232,6 +235,7 @@ class LayerListEditor(QWidget):
         for i, layer in enumerate(self._layers):
             self._set(i, 0, layer["type"])
             self._set(i, 1, summarize_params(layer))
+            self.table.item(i, 1).setToolTip(summarize_params(layer))
         self.table.blockSignals(False)
         self._sync_buttons()
 

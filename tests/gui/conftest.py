@@ -26,6 +26,17 @@ if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
 
 
 @pytest.fixture(autouse=True)
+def _no_leftover_quit(qapp):  # noqa: ANN001, ANN202 - pytest-qt's application fixture
+    """A test that ran app.exec() and closed its last window can leave a Quit event queued; the
+    next test's first event loop would receive it and end at once. Tests start without one."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    qapp.setQuitOnLastWindowClosed(False)
+    QCoreApplication.removePostedEvents(qapp, QEvent.Type.Quit)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
                   ) -> Path:
     """Settings and run folders of the app under test never touch the user's own."""
