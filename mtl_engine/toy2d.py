@@ -47,8 +47,9 @@ STARTS: tuple[tuple[float, float], ...] = ((-8.5, 7.5), (0.0, 0.0), (9.0, 9.0), 
                                            (9.0, -1.0))
 PARETO_X2 = -8.3552
 PARETO_X1 = (-7.0, 7.0)
-# The losses reach about -20; strategies that take logs or ratios of losses need them positive, so
-# they see L + OFFSET. A constant changes no gradient, so gradient methods are unaffected.
+# The losses reach -20 (L1 -20 * scale); strategies that take logs or ratios of losses need them
+# positive, so they see L1 + 21 * scale and L2 + 21, as the FAMO paper's toy sets its minimum
+# losses. A constant changes no gradient, so gradient methods are unaffected.
 OFFSET = 21.0
 TASKS = (TaskInfo("f1", "regression", 1, "toy", "loss", False),
          TaskInfo("f2", "regression", 1, "toy", "loss", False))
@@ -155,6 +156,7 @@ def run(strategy: str, params: dict[str, Any] | None = None, *, steps: int = 20_
     agents = [build_strategy(strategy, full, TASKS, (1.0, 1.0), torch.device("cpu"))
               for _ in starts]
     x = torch.tensor(starts, dtype=torch.float64, requires_grad=True)
+    offset = torch.tensor([OFFSET * scale_l1, OFFSET], dtype=torch.float64)
     groups: list[dict[str, Any]] = [{"params": [x], "lr": lr}]
     for agent in agents:
         if agent.parameters():
@@ -166,7 +168,7 @@ def run(strategy: str, params: dict[str, Any] | None = None, *, steps: int = 20_
             values = losses(x, scale_l1)
             grads = jacobian(x, scale_l1)
             point = x.detach().numpy().copy()
-        shown = (values + OFFSET).requires_grad_(True)
+        shown = (values + offset).requires_grad_(True)
         total = values.new_zeros(())
         infos, weights = [], []
         for s, agent in enumerate(agents):
@@ -185,7 +187,7 @@ def run(strategy: str, params: dict[str, Any] | None = None, *, steps: int = 20_
         after = None
         if any(LOSSES_AFTER in agent.wants(step) for agent in agents):
             with torch.no_grad():
-                after = losses(x, scale_l1) + OFFSET
+                after = losses(x, scale_l1) + offset
         for s, agent in enumerate(agents):
             agent.after_step(after[s] if after is not None else None, infos[s])
         w = torch.stack(weights).double().numpy()

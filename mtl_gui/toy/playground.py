@@ -36,8 +36,10 @@ from ..plots.style import TASK_COLORS
 from ..widgets.param_form import ParamForm
 from .runner import ToyRunner
 
-# The papers that use the toy scale L1 by 0.1 for these methods (Nash-MTL, FAMO).
+# The papers that use the toy scale L1 by 0.1 for these methods (Nash-MTL, FAMO), and FAMO's toy
+# turns its weight decay off ("the objective is not changing", its run script says).
 PAPER_SCALE = {"nash_mtl": 0.1, "famo": 0.1}
+PAPER_PARAMS: dict[str, dict[str, Any]] = {"famo": {"gamma": 0.0}}
 # "fast" covers in seconds the ground the published runs cover in minutes (tests/engine/
 # test_toy2d.py explains why beta2 = 0.99); "published" is the papers' setting.
 PRESETS = {
@@ -180,6 +182,7 @@ class ToyPlayground(QWidget):
     def _strategy_changed(self) -> None:
         entry = STRATEGIES.get(self.strategy)
         self.form.set_schema(entry.params)
+        self.form.set_values(PAPER_PARAMS.get(self.strategy, {}))
         self.summary.setText(f"{entry.summary}<br><i>{entry.paper}</i>")
         self.scale.setChecked(self.strategy in PAPER_SCALE)
 

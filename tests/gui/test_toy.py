@@ -31,6 +31,9 @@ def test_picker_lists_what_the_toy_can_run_and_the_form_follows_the_schema(playg
     playground.select("nash_mtl")
     assert "max_norm" in playground.form.editors
     assert playground.scale.isChecked()  # the Nash-MTL paper scales L1 by 0.1
+    if "famo" in names:  # FAMO's toy runs without weight decay
+        playground.select("famo")
+        assert playground.form.values()["gamma"] == 0.0 and playground.scale.isChecked()
 
 
 def test_a_short_run_draws_five_trajectories_from_the_starts(qtbot, playground) -> None:
