@@ -43,6 +43,10 @@ from .strategies.base import (
     StepInfo,
 )
 
+# When per-task gradients on the shared parameters were computed this step, reuse them for the
+# update instead of back-propagating through the trunk again (see _Loop._backward_reusing).
+REUSE_TASK_GRADIENTS = True
+
 
 def run(
     config: ExperimentConfig, control: RunControl | None = None, out_dir: str | Path | None = None
@@ -205,10 +209,13 @@ class _Loop:
                 extras["l2"] = o.l2 * sum(p.pow(2).sum() for p in shared)
         if comb.aux is not None:
             extras["strategy_aux"] = comb.aux
-        for v in extras.values():
-            total = total + v
         s.optimizer.zero_grad(set_to_none=True)
-        total.backward()
+        if grads is not None and not use_rep and REUSE_TASK_GRADIENTS:
+            self._backward_reusing(comb.total, comb.weights, grads, extras)
+        else:
+            for v in extras.values():
+                total = total + v
+            total.backward()
         if o.clip_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), o.clip_grad_norm)
         s.optimizer.step()
@@ -221,6 +228,38 @@ class _Loop:
         strategy.after_step(after, info)
         diag = diagnostics(grads, comb.weights) if diag_now and grads is not None else None
         return losses.detach(), comb.weights.detach(), comb.total.detach(), extras, diag
+
+    def _backward_reusing(self, total: torch.Tensor, weights: torch.Tensor, grads: torch.Tensor,
+                          extras: dict[str, torch.Tensor]) -> None:
+        """Back-propagate without running the trunk's backward a second time.
+
+        The per-task gradients G on the shared parameters are already known, and every strategy
+        reports w = d total / d L_i (the strategy contract tests check it), so the shared
+        parameters' gradient of the total is exactly w^T G. The total is back-propagated into
+        the heads and the strategy's own parameters only; penalties on shared parameters are
+        back-propagated into those; then w^T G is added.
+        """
+        s = self.setup
+        assert s is not None
+        shared = s.model.shared_parameters()
+        others = [p for p in s.model.task_parameters() if p.requires_grad]
+        others += [p for p in s.strategy.parameters() if p.requires_grad]
+        aux = extras.get("strategy_aux")
+        head_total = total if aux is None else total + aux
+        if others and head_total.requires_grad:
+            torch.autograd.backward(head_total, inputs=others)
+        on_shared = [v for k, v in extras.items() if k != "strategy_aux" and v.requires_grad]
+        if on_shared:
+            torch.autograd.backward(sum(on_shared), inputs=shared)
+        d = weights.to(grads.dtype) @ grads
+        start = 0
+        for p in shared:
+            g = d[start:start + p.numel()].view_as(p)
+            start += p.numel()
+            if p.grad is None:
+                p.grad = g.clone()
+            else:
+                p.grad.add_(g)
 
     def _new_warnings(self) -> Iterator[Warned]:
         """Things the user must see that do not stop the run (a slower gradient route, say)."""
