@@ -62,6 +62,38 @@ def _conv_on_cpu(wrt: Sequence[torch.Tensor]) -> bool:
     return wrt[0].device.type == "cpu" and any(t.dim() >= 3 for t in wrt)
 
 
+def backward_reusing(
+    total: torch.Tensor,
+    weights: torch.Tensor,
+    grads: torch.Tensor,
+    shared: Sequence[torch.Tensor],
+    others: Sequence[torch.Tensor],
+    shared_extra: torch.Tensor | None = None,
+) -> None:
+    """Back-propagate `total` = sum_i w_i L_i (+ terms on `others`) reusing G = task_gradients(
+    losses, shared): the shared parameters' gradient is exactly w^T G, so the backward pass runs
+    into `others` (heads, a strategy's own parameters) only, and the trunk's is saved.
+
+    Valid when `weights` are d total / d L_i and `total` reaches `shared` only through the
+    losses (the strategy contract tests check the first; strategies see detached inputs only).
+    `shared_extra` (penalties on the shared parameters) is back-propagated into `shared`.
+    """
+    others = [p for p in others if p.requires_grad]
+    if others and total.requires_grad:
+        torch.autograd.backward(total, inputs=others)
+    if shared_extra is not None and shared_extra.requires_grad:
+        torch.autograd.backward(shared_extra, inputs=list(shared))
+    d = weights.to(grads.dtype) @ grads
+    start = 0
+    for p in shared:
+        g = d[start:start + p.numel()].view_as(p)
+        start += p.numel()
+        if p.grad is None:
+            p.grad = g.clone()
+        else:
+            p.grad.add_(g)
+
+
 def fallback_notes() -> list[str]:
     """Why the batched pass was given up, per set of tensors, for this process."""
     return [note for ref, note in _no_vmap.values() if ref() is not None]

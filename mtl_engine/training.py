@@ -30,7 +30,7 @@ from .events import (
     StepsLogged,
     Warned,
 )
-from .gradients import diagnostics, fallback_notes, task_gradients
+from .gradients import backward_reusing, diagnostics, fallback_notes, task_gradients
 from .optim import lr_factor
 from .session_setup import Setup, metric_fns, prepare
 from .strategies.base import (
@@ -231,35 +231,16 @@ class _Loop:
 
     def _backward_reusing(self, total: torch.Tensor, weights: torch.Tensor, grads: torch.Tensor,
                           extras: dict[str, torch.Tensor]) -> None:
-        """Back-propagate without running the trunk's backward a second time.
-
-        The per-task gradients G on the shared parameters are already known, and every strategy
-        reports w = d total / d L_i (the strategy contract tests check it), so the shared
-        parameters' gradient of the total is exactly w^T G. The total is back-propagated into
-        the heads and the strategy's own parameters only; penalties on shared parameters are
-        back-propagated into those; then w^T G is added.
-        """
+        """Back-propagate without running the trunk's backward a second time (see
+        gradients.backward_reusing); penalties on shared parameters still flow into them."""
         s = self.setup
         assert s is not None
-        shared = s.model.shared_parameters()
-        others = [p for p in s.model.task_parameters() if p.requires_grad]
-        others += [p for p in s.strategy.parameters() if p.requires_grad]
+        others = s.model.task_parameters() + s.strategy.parameters()
         aux = extras.get("strategy_aux")
-        head_total = total if aux is None else total + aux
-        if others and head_total.requires_grad:
-            torch.autograd.backward(head_total, inputs=others)
-        on_shared = [v for k, v in extras.items() if k != "strategy_aux" and v.requires_grad]
-        if on_shared:
-            torch.autograd.backward(sum(on_shared), inputs=shared)
-        d = weights.to(grads.dtype) @ grads
-        start = 0
-        for p in shared:
-            g = d[start:start + p.numel()].view_as(p)
-            start += p.numel()
-            if p.grad is None:
-                p.grad = g.clone()
-            else:
-                p.grad.add_(g)
+        on_shared = [v for k, v in extras.items() if k != "strategy_aux"]
+        backward_reusing(total if aux is None else total + aux, weights, grads,
+                         s.model.shared_parameters(), others,
+                         sum(on_shared) if on_shared else None)
 
     def _new_warnings(self) -> Iterator[Warned]:
         """Things the user must see that do not stop the run (a slower gradient route, say)."""
