@@ -80,8 +80,8 @@ class MainWindow(QMainWindow, FileActions):
 
         s.message.connect(self.message_bar.show_message)
         s.file_changed.connect(self.update_title)
-        s.run_started.connect(lambda _: self.plots.refresh(force=True))
-        s.runs_changed.connect(lambda: self.plots.refresh(force=True))
+        # No forced redraws on run events: the plot timer sees the new run list within a few
+        # ticks, one plot per tick, instead of all plots at once in the middle of a run.
         s.run_finished.connect(self._run_finished)
         self.runs_panel.open_folder_requested.connect(self.open_run_folder)
         self.runs_panel.load_setup_requested.connect(self.load_run_setup)
@@ -100,7 +100,6 @@ class MainWindow(QMainWindow, FileActions):
         self.setWindowModified(bool(s.draft) and s.dirty)
 
     def _run_finished(self, entry: object) -> None:
-        self.plots.refresh(force=True)
         status = getattr(getattr(entry, "history", None), "status", "")
         if status == "completed":
             self.statusBar().showMessage(f"{getattr(entry, 'label', 'run')} completed", 8000)

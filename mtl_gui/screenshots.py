@@ -50,7 +50,7 @@ def main(folder: str = "docs/screenshots") -> int:
     entry = w.session.current
     _wait(app, lambda: entry.history.epoch >= 2 and entry.history.n_steps > 0, 600)
     _wait(app, lambda: False, 1.0)
-    w.grab().save(str(out / "main_during.png"))
+    w.grab().save(str(out / "main_during_run.png"))
     _wait(app, lambda: w.session.state == "idle", 900)
     _wait(app, lambda: False, 0.5)
     w.grab().save(str(out / "main_after.png"))

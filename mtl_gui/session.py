@@ -9,6 +9,7 @@ as facts. Start is allowed exactly when `problem` is None.
 from __future__ import annotations
 
 import copy
+import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,10 @@ class Session(QObject):
         self.runs.append(entry)
         self.current = entry
         self._show_only(entry)  # tick older runs in the table to overlay them
+        # Everything alive now (Qt wrappers, torch, the registries) is long-lived: take it out
+        # of the cyclic collector's sight, so full collections during the run stay short.
+        gc.collect()
+        gc.freeze()
         worker = RunWorker(self.source_factory(config, out_dir), self)
         worker.events_arrived.connect(lambda batch: self._on_events(entry, batch))
         worker.finished.connect(lambda: self._on_finished(entry))

@@ -12,6 +12,13 @@ import math
 
 import numpy as np
 
+from .history import Buffer
+
+
+def _memory(w: float) -> int:
+    """Steps after which w**k < 1e-17: older values no longer change a float64 result."""
+    return math.ceil(-39.2 / math.log(w)) if 0.0 < w < 1.0 else 1
+
 
 def _block_len(w: float) -> int:
     # Within a block we scale by w**-k; keep that under 1e12 so float64 stays exact enough.
@@ -29,11 +36,12 @@ def ema_biased(x: np.ndarray, w: float, start: float = 0.0) -> np.ndarray:
     if w <= 0.0:
         out[:] = x
         return out
-    taps = math.ceil(-39.2 / math.log(w))  # w**taps < 1e-17: older terms vanish in float64
+    taps = _memory(w)
     if taps <= 128:  # fast-forgetting: a short FIR filter is exact and loop-free
         kernel = (1.0 - w) * w ** np.arange(taps, dtype=np.float64)
         out[:] = np.convolve(x, kernel)[: x.size]
-        out += start * w ** np.arange(1, x.size + 1, dtype=np.float64)
+        head = min(x.size, taps)  # the start value's weight w**(k+1) is 0 in float64 after
+        out[:head] += start * w ** np.arange(1, head + 1, dtype=np.float64)
         return out
     step = _block_len(w)
     m = start
@@ -63,15 +71,15 @@ class SmoothedSeries:
         self._n = 0  # raw points consumed
         self._count = 0  # finite points consumed (for the debias term)
         self._m = 0.0  # biased accumulator after the last finite point
-        self._out = np.empty(0)
+        self._out = Buffer()
 
     def update(self, x: np.ndarray, w: float) -> np.ndarray:
         w = float(min(max(w, 0.0), 0.999999))
         if w != self._w or x.size < self._n:
             self._w, self._n, self._count, self._m = w, 0, 0, 0.0
-            self._out = np.empty(0)
+            self._out = Buffer()
         if x.size == self._n:
-            return self._out
+            return self._out.view
         tail = x[self._n :]
         res = np.full(tail.size, np.nan)
         ok = np.isfinite(tail)
@@ -81,10 +89,15 @@ class SmoothedSeries:
                 res[ok] = vals
             else:
                 m = ema_biased(vals, w, self._m)
-                n = self._count + np.arange(1, vals.size + 1, dtype=np.float64)
-                res[ok] = m / (1.0 - w**n)
-                self._m = float(m[-1])
+                self._m = float(m[-1])  # the biased accumulator carries on to the next tail
+                # The debias factor 1 - w**n is exactly 1.0 once w**n underflows the mantissa.
+                head = max(0, min(vals.size, _memory(w) - self._count))
+                if head:
+                    n = self._count + np.arange(1, head + 1, dtype=np.float64)
+                    m[:head] /= 1.0 - w**n
+                res[ok] = m
             self._count += int(vals.size)
-        self._out = np.concatenate([self._out, res]) if self._out.size else res
+        self._out.extend(res)
         self._n = x.size
-        return self._out
+        return self._out.view
+

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from ..run_entry import RunEntry
@@ -17,10 +19,14 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+PROGRESS_EVERY_S = 0.2
+
+
 class RunControls(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        self._shown_at = 0.0
         self.start_btn = QPushButton("\u25b6 Start", self)
         # The one primary action: green when it can be pressed, plain grey when it cannot.
         self.start_btn.setStyleSheet(
@@ -82,6 +88,10 @@ class RunControls(QWidget):
         if entry is not self.session.current and self.session.state != "idle":
             return
         h = entry.history
+        now = time.monotonic()
+        if h.status == "running" and now - self._shown_at < PROGRESS_EVERY_S:
+            return  # five updates a second read as live; more only costs the training thread
+        self._shown_at = now
         self.progress.setValue(int(h.progress() * 1000))
         epochs = int(entry.config.get("training", {}).get("epochs", 0) or 0)
         epoch = min(h.epoch + (0 if h.status != "running" else 1), epochs) if epochs else h.epoch

@@ -6,7 +6,9 @@ each skips the work when no history version changed since its last draw.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from ..run_entry import RunEntry
 from .base import PlotOptions
+from .budget import BUDGET, set_quality
 from .curves import LossPlot, MetricPlot, WeightPlot
 from .gradients import GradientPanel
 from .shares import SharePlot
@@ -36,6 +39,12 @@ class PlotArea(QWidget):
     def __init__(self, runs: Callable[[], list[RunEntry]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._runs = runs
+        self._turn = 0  # round-robin position of the timer's redraws
+        self._live = False
+        self._requality: list[Any] = []
+        self.timer = QTimer(self)
+        self.timer.setInterval(REDRAW_MS)
+        self.timer.timeout.connect(self.refresh)
         self.options = PlotOptions()
         self.loss_plot = LossPlot(self.options, self)
         self.metric_plot = MetricPlot(self.options, self)
@@ -92,9 +101,6 @@ class PlotArea(QWidget):
         self.smooth_slider.valueChanged.connect(self._ui_changed)
         self.log_box.toggled.connect(self._ui_changed)
 
-        self.timer = QTimer(self)
-        self.timer.setInterval(REDRAW_MS)
-        self.timer.timeout.connect(self.refresh)
         self.timer.start()
 
     def plots(self) -> dict[str, QWidget]:
@@ -135,9 +141,42 @@ class PlotArea(QWidget):
             plot.refresh(runs, True)
 
     def refresh(self, force: bool = False) -> None:
+        """Forced: redraw every visible plot. On the timer: the next plot (round robin) that
+        has something new, one per tick, so a live run costs the GUI thread one plot's redraw
+        per tick (each of four plots then updates about six times a second)."""
         runs = self._runs()
+        live = self._follow_load(runs)
         if self.tabs.currentIndex() == 0:
-            for plot in (self.loss_plot, self.metric_plot, self.weight_plot, self.share_plot):
-                plot.refresh(runs, force)
+            plots: list[Any] = [self.loss_plot, self.metric_plot, self.weight_plot,
+                                self.share_plot]
         else:
-            self.grad_panel.refresh(runs, force)
+            plots = [self.grad_panel]
+        if force:
+            for plot in plots:
+                plot.refresh(runs, True)
+            return
+        # The previous redraw's cost (update + paints) is known now: space the next one.
+        self.timer.setInterval(BUDGET.next_interval_ms() if live else REDRAW_MS)
+        n = len(plots)
+        t0 = time.perf_counter()
+        for k in range(n):
+            if plots[(self._turn + k) % n].refresh(runs):
+                self._turn = (self._turn + k + 1) % n
+                BUDGET.add((time.perf_counter() - t0) * 1000.0)
+                return
+
+    def _follow_load(self, runs: list[RunEntry]) -> bool:
+        """Whether a shown run is live; switches antialiasing off for its duration."""
+        live = any(r.history.status == "running" for r in runs)
+        if live != self._live:
+            self._live = live
+            widgets = [plot.widget for plot in self.plots().values()]
+            if live:
+                for w in widgets:
+                    set_quality(w, full=False)
+                self._requality = []
+            else:  # back to full quality one plot per tick: repainting all at once stalls
+                self._requality = widgets
+        elif self._requality:
+            set_quality(self._requality.pop(), full=True)
+        return live

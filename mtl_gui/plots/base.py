@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ..run_entry import RunEntry
 from ..smoothing import SmoothedSeries
+from .budget import TimedPlotWidget
 from .style import pen
 
 EMPTY_TEXT = "press \u25b6 Start (or open a run folder):\ncurves appear here as it trains"
@@ -80,7 +81,7 @@ class CurvePlot(QWidget):
     def __init__(self, options: PlotOptions, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.options = options
-        self.widget = pg.PlotWidget(self)
+        self.widget = TimedPlotWidget(self)
         self.plot = self.widget.getPlotItem()
         self.plot.setTitle(self.title)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
@@ -113,6 +114,11 @@ class CurvePlot(QWidget):
         self._shown: list[Curve] = []
         self._stamp: tuple[Any, ...] = ()
         self._log = False
+        self._held_x: float | None = None
+        self._user_zoomed = False
+        self._setting_range = False
+        self._runs_key: tuple[int, ...] = ()
+        self.plot.getViewBox().sigRangeChangedManually.connect(self._range_changed_by_user)
         self._proxy = pg.SignalProxy(self.widget.scene().sigMouseMoved, rateLimit=30,
                                      slot=self._hover)
 
@@ -139,7 +145,45 @@ class CurvePlot(QWidget):
         many = len(runs) > 1
         curves = [c for slot, r in enumerate(runs) for c in self.curves(r, slot, many)]
         self._draw(curves)
+        self._hold_x_range(runs)
         return True
+
+    def _hold_x_range(self, runs: list[RunEntry]) -> None:
+        """While a run is live, show its whole planned length on x at once.
+
+        Autoscaling x to the growing data would change the axis on every redraw, and axis
+        repaints are most of a plot's drawing cost; a fixed x range also reads better (how far
+        along the run is). Time mode has no planned end, and a user's zoom always wins.
+        """
+        vb = self.plot.getViewBox()
+        live = [r.history for r in runs if r.history.status == "running" and
+                r.history.total_steps]
+        mode = self.options.x_mode
+        if not live or mode == "time":
+            if self._held_x is not None:
+                self._held_x = None
+                if not self._user_zoomed:
+                    vb.enableAutoRange(x=True)
+            return
+        keys = tuple(r.uid for r in runs)
+        if keys != self._runs_key:  # a new set of runs: forget an old zoom
+            self._runs_key = keys
+            self._user_zoomed = False
+        if self._user_zoomed:
+            return
+        if mode == "epoch":
+            end = max(h.total_steps / max(1, h.steps_per_epoch) for h in live)
+        else:
+            end = float(max(h.total_steps for h in live))
+        if end != self._held_x:
+            self._held_x = end
+            self._setting_range = True
+            vb.setXRange(0.0, end, padding=0.02)
+            self._setting_range = False
+
+    def _range_changed_by_user(self) -> None:
+        if not self._setting_range:
+            self._user_zoomed = True
 
     def _draw(self, curves: list[Curve]) -> None:
         keys = {c.key for c in curves}

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidg
 
 from ..run_entry import RunEntry
 from .base import Curve, CurvePlot, PlotOptions, run_prefix
+from .budget import TimedPlotWidget
 
 NO_DATA = ("No gradient measurements in the shown run. Set training \u2192 diagnostics every N "
            "steps above 0, or pick a gradient-based strategy (MGDA, PCGrad, CAGrad...).")
@@ -83,7 +84,7 @@ class ConflictMap(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.widget = pg.PlotWidget(self)
+        self.widget = TimedPlotWidget(self)
         self.plot = self.widget.getPlotItem()
         self.plot.setTitle("Gradient conflict (latest)")
         self.plot.setAspectLocked(True)
