@@ -10,7 +10,6 @@ from mtl_engine.training import run
 
 from .conftest import tiny
 
-
 # SGD, not Adam: Adam's update barely changes when a gradient is scaled, which would hide a
 # wrong shared gradient.
 SGD = {"name": "sgd", "lr": 0.05}
