@@ -15,8 +15,8 @@ import time
 import pyqtgraph as pg
 from PySide6.QtGui import QPaintEvent
 
-DUTY = 0.06  # fraction of wall time the plots may take during a run
-MIN_MS, MAX_MS = 40, 600  # redraw spacing bounds (25 Hz at best, about 2 Hz at worst)
+DUTY = 0.05  # fraction of wall time the plots may take during a run
+MIN_MS, MAX_MS = 40, 400  # redraw spacing bounds (25 Hz at best, 2.5 Hz at worst)
 
 
 class Budget:

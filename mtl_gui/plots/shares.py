@@ -46,6 +46,7 @@ class SharePlot(QWidget):
         self.plot.setLabel("left", "share of total")
         for axis in ("left", "bottom"):
             self.plot.getAxis(axis).enableAutoSIPrefix(False)
+            self.plot.getAxis(axis).setStyle(maxTickLevel=0)  # see CurvePlot
         self.plot.setYRange(0, 1, padding=0.02)
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
