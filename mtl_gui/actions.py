@@ -72,14 +72,22 @@ class FileActions:
         return action
 
     def _add_toy(self) -> None:
-        try:
-            from . import toy  # another engineer's optional playground
-        except ImportError:
-            self.tools_menu.setEnabled(False)
-            return
-        opener = getattr(toy, "open_window", None) or getattr(toy, "show", None)
-        if opener is not None:
-            self.tools_menu.addAction("2-D toy playground\u2026", lambda: opener(self))
+        self.toy_window: Any = None
+        self.toy_action = self.tools_menu.addAction("2-D toy &playground\u2026", self.open_toy)
+        self.toy_action.setToolTip("watch any strategy optimise the two-objective toy of the "
+                                   "CAGrad / Nash-MTL papers from five starts")
+
+    def open_toy(self) -> Any:
+        """The toy playground in a window of its own (one at a time; closed with this one)."""
+        from .toy import ToyPlayground
+
+        if self.toy_window is None:
+            self.toy_window = ToyPlayground()
+            self.toy_window.setWindowTitle("MTL Explorer: two-objective toy")
+            self.toy_window.resize(1100, 700)
+        self.toy_window.show()
+        self.toy_window.raise_()
+        return self.toy_window
 
     def update_recent_menu(self) -> None:
         self.recent_menu.clear()

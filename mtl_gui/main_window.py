@@ -136,6 +136,8 @@ class MainWindow(QMainWindow, FileActions):
             event.ignore()
             return
         self.plots.timer.stop()
+        if self.toy_window is not None:
+            self.toy_window.close()  # stops and joins its own worker
         self.session.shutdown()
         self.save_settings()
         event.accept()

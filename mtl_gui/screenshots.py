@@ -1,8 +1,9 @@
 """Regenerate the screenshots in docs/screenshots: ``python -m mtl_gui.screenshots [FOLDER]``.
 
 Opens the real window on the default preset (12 epochs instead of 10, with gradient diagnostics
-every 10 steps; about ten seconds on a laptop CPU), and saves it before, during and after a run, plus the model builder and the
-gradient-conflict tab. Runs offscreen, so it works on a machine without a display.
+every 10 steps; about ten seconds on a laptop CPU) and saves it before, during and after a run,
+plus the model builder and the gradient-conflict tab. Runs offscreen, so it works on a machine
+without a display.
 """
 
 from __future__ import annotations

@@ -77,6 +77,7 @@ class CurvePlot(QWidget):
     title = ""
     y_label = ""
     supports_log = True
+    legend_offset = (-10, 10)  # top right; a positive y offset counts from the top
 
     def __init__(self, options: PlotOptions, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -94,7 +95,7 @@ class CurvePlot(QWidget):
         self.plot.setLabel("bottom", X_LABELS[options.x_mode])
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
-        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.legend = self.plot.addLegend(offset=self.legend_offset, labelTextSize="8pt")
         self.readout = QLabel(" ", self)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout.setStyleSheet("color: palette(mid); font-size: 9pt;")

@@ -51,6 +51,7 @@ class MetricPlot(CurvePlot):
     title = "Validation metric per task"
     y_label = "metric"
     supports_log = False
+    legend_offset = (-10, -10)  # bottom right: metrics climb towards the top
 
     def __init__(self, options: PlotOptions, parent: QWidget | None = None) -> None:
         super().__init__(options, parent)

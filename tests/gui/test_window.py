@@ -110,3 +110,24 @@ def test_geometry_last_preset_recent_files_and_theme_are_remembered(qtbot, tmp_p
     o = second.plots.options
     assert (o.x_mode, o.smoothing, o.log_y) == ("epoch", 0.3, True)
     assert [a.text() for a in second.recent_menu.actions()] == [str(path.resolve())]
+
+
+def test_the_toy_playground_opens_from_the_tools_menu_and_closes_with_the_window(window) -> None:
+    assert window.toy_action.isEnabled()
+    window.toy_action.trigger()
+    toy = window.toy_window
+    assert toy is not None and toy.isVisible()
+    assert window.open_toy() is toy  # one at a time
+    window.close()
+    assert not toy.isVisible()
+
+
+def test_command_line_preset_and_a_bad_name_falls_back_with_a_message(qtbot) -> None:
+    w = create_window("penguins_mixed")
+    qtbot.addWidget(w)
+    assert w.session.draft["data"]["dataset"] == "penguins"
+    bad = create_window("no_such_preset")
+    qtbot.addWidget(bad)
+    assert bad.session.draft["name"] == presets.load(presets.DEFAULT_PRESET).name
+    assert "no_such_preset" in bad.message_bar.text
+    assert "Choices:" in bad.message_bar.text
