@@ -130,7 +130,7 @@ class PlotArea(QWidget):
         self.options.smoothing = self.smooth_slider.value() / 100.0
         self.options.log_y = self.log_box.isChecked()
         self.smooth_label.setText(f"{self.options.smoothing:.2f}")
-        self.refresh()
+        self.refresh(force=True)  # the user is looking: every plot follows at once
         self.options_changed.emit()
 
     def refresh_all(self) -> None:
