@@ -38,7 +38,9 @@ class FileActions:
     def build_menus(self) -> None:
         bar = self.menuBar()  # type: ignore[attr-defined]
         file = bar.addMenu("&File")
-        self.new_menu = file.addMenu("&New from built-in preset")
+        self._add(file, "&New", lambda: self.new_from(presets.DEFAULT_PRESET),
+                  QKeySequence.StandardKey.New)
+        self.new_menu = file.addMenu("New from &built-in preset")
         for name in presets.builtin_presets():
             self.new_menu.addAction(name, lambda n=name: self.new_from(n))
         self._add(file, "&Open preset\u2026", self.open_dialog, QKeySequence.StandardKey.Open)

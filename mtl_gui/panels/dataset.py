@@ -26,6 +26,8 @@ from ..widgets.param_form import ParamForm
 from .base import Panel, error_label, form_row, heading, hint
 
 FILE_DATASETS = ("csv", "npz")  # chosen through the import dialog, which fills their params
+MLP_TRUNK = ({"type": "linear", "out_features": 64}, {"type": "relu"},
+             {"type": "linear", "out_features": 64}, {"type": "relu"})
 
 
 class DatasetPanel(Panel):
@@ -138,6 +140,25 @@ class DatasetPanel(Panel):
             self.session.message.emit("error", f"Cannot use dataset {name!r}: {exc}", "")
             self._shown = object()
             self._maybe_render()
+            return
+        self._fit_trunk()
+
+    def _fit_trunk(self) -> None:
+        """A trunk built for images cannot read flat features: start such data from an MLP."""
+        check = self.session.check
+        spec = check.spec
+        if spec is None or len(spec.input_shape) != 1:
+            return
+        if not (check.problem_path or "").startswith("trunk["):
+            return
+
+        def mutate(d: dict[str, Any]) -> None:
+            d["trunk"] = [dict(layer) for layer in MLP_TRUNK]
+
+        self.session.edit(mutate)
+        self.session.message.emit(
+            "info", f"The trunk did not fit {spec.name!r}'s flat inputs ({check.problem}); it "
+            "is now a two-layer MLP. Change it in the Model tab.", "")
 
     def _params_edited(self, values: dict[str, Any]) -> None:
         name = (self.session.draft.get("data") or {}).get("dataset", "")

@@ -204,7 +204,10 @@ class TasksPanel(Panel):
             return
 
         def mutate(d: dict[str, Any]) -> None:
-            d["tasks"][row][key] = value
+            task = d["tasks"][row]
+            if key == "name" and task.get("target") is None and value != task.get("name"):
+                task["target"] = task.get("name")  # a renamed task keeps reading its target
+            task[key] = value
 
         rerender = key in ("name", "enabled")  # the list shows names and switches
         self.edit(mutate, rerender=rerender)

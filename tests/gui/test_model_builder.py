@@ -103,13 +103,31 @@ def test_sharing_scheme_and_its_parameters(window) -> None:
     assert "mmoe" in panel.diagram.trunk_text
 
 
-def test_changing_dataset_brings_its_tasks_and_names_the_broken_trunk(window) -> None:
+def test_changing_dataset_brings_its_tasks_and_a_trunk_that_fits(window) -> None:
     panel = window.dataset_panel
     panel.combo.setCurrentText("penguins")
     panel._picked(panel.combo.findText("penguins"))
     names = [t["name"] for t in window.session.draft["tasks"]]
     assert names == ["species", "sex", "body_mass"]
     assert panel.tasks.rowCount() == 3
-    # a conv trunk cannot read penguins' flat features: the first conv is named
-    assert "trunk[0]" in window.session.problem
-    assert "conv2d" in window.session.problem
+    # the LeNet trunk cannot read penguins' flat features: it is replaced, and the user told why
+    assert [layer["type"] for layer in window.session.draft["trunk"]] == ["linear", "relu"] * 2
+    assert "conv2d" in window.message_bar.text and "MLP" in window.message_bar.text
+    assert window.session.problem is None
+
+
+def test_a_shape_error_after_a_dataset_change_names_the_layer(window) -> None:
+    window.session.set_dataset("digits", {"image": True})  # 8 x 8 images: LeNet is too deep
+    problem = window.session.problem
+    assert problem is not None and problem.startswith("trunk[")
+
+
+def test_renaming_a_task_keeps_its_dataset_target(window) -> None:
+    tasks = window.tasks_panel
+    tasks.list.setCurrentRow(0)
+    tasks.name_edit.setText("top_left")
+    tasks.name_edit.editingFinished.emit()
+    t = window.session.draft["tasks"][0]
+    assert (t["name"], t["target"]) == ("top_left", "left")
+    assert window.session.problem is None
+    assert tasks.list.item(0).text() == "top_left"
