@@ -10,6 +10,7 @@ from types import TracebackType
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 import mtl_engine.presets as presets
+from mtl_engine.errors import MTLError
 
 from .main_window import MainWindow
 from .settings import Settings, app_home
@@ -47,7 +48,7 @@ def first_preset(argv_preset: str | None, settings: Settings) -> str:
         if last:
             presets.resolve(last)
             return last
-    except Exception:  # noqa: BLE001 - a vanished file just falls back to the default
+    except MTLError:  # a file that vanished since: fall back to the default
         pass
     return presets.DEFAULT_PRESET
 

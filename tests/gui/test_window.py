@@ -131,3 +131,24 @@ def test_command_line_preset_and_a_bad_name_falls_back_with_a_message(qtbot) -> 
     assert bad.session.draft["name"] == presets.load(presets.DEFAULT_PRESET).name
     assert "no_such_preset" in bad.message_bar.text
     assert "Choices:" in bad.message_bar.text
+
+
+def test_an_unexpected_error_is_logged_and_shown_without_ending_the_app(qtbot, monkeypatch,
+                                                                       _private_home) -> None:
+    import sys
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from mtl_gui.app import install_excepthook
+
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: shown.append(self.text()) or 0)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    install_excepthook()
+    try:
+        raise RuntimeError("something nobody expected")
+    except RuntimeError:
+        sys.excepthook(*sys.exc_info())
+    log = (_private_home / "errors.log").read_text()
+    assert "RuntimeError: something nobody expected" in log and "Traceback" in log
+    assert shown and "something nobody expected" in shown[0]
