@@ -131,3 +131,29 @@ def test_renaming_a_task_keeps_its_dataset_target(window) -> None:
     assert (t["name"], t["target"]) == ("top_left", "left")
     assert window.session.problem is None
     assert tasks.list.item(0).text() == "top_left"
+
+
+def test_a_layer_list_parameter_of_a_sharing_scheme(window, monkeypatch) -> None:
+    from PySide6.QtWidgets import QDialog
+
+    from mtl_gui.widgets.layer_button import LayersField
+
+    panel = window.model_panel
+    panel._scheme_picked(panel.scheme_combo.findText("task_specific"))
+    field = panel.scheme_form.editors["private"]
+    assert isinstance(field, LayersField)
+    assert field.button.text().startswith("2 layers: linear, relu")
+
+    def edit_and_accept(dialog: QDialog) -> int:  # what a user does in the dialog
+        editor = dialog.findChild(type(panel.trunk))
+        editor.select(0)
+        editor.form.editors["out_features"].spin.setValue(8)
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(QDialog, "exec", edit_and_accept)
+    field.open_editor()
+    assert window.session.draft["sharing"]["params"]["private"][0]["out_features"] == 8
+    assert window.session.problem is None
+    private = [r for r in window.session.check.summary.layers
+               if r.where.startswith("sharing.params.private")]
+    assert private[0].out_shape == (8,) and private[0].copies == 2
