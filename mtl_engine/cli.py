@@ -111,7 +111,8 @@ def train(config: ExperimentConfig, out: Path, quiet: bool = False,
         elif isinstance(event, EpochEnded):
             epochs.append(event)
             bar.clear()
-            print(_epoch_line(event, config.training.epochs), file=stream)
+            headline = {t.name: t.metric for t in started.tasks} if started else {}
+            print(_epoch_line(event, config.training.epochs, headline), file=stream)
         elif isinstance(event, Warned):
             bar.clear()
             print(f"  warning at step {event.step}: {event.message}", file=stream)
@@ -136,12 +137,12 @@ def train(config: ExperimentConfig, out: Path, quiet: bool = False,
 _USER_ERRORS = ("ConfigError", "UnknownNameError", "ShapeError", "DataError", "DivergedError")
 
 
-def _epoch_line(e: EpochEnded, epochs: int) -> str:
+def _epoch_line(e: EpochEnded, epochs: int, headline: dict[str, str]) -> str:
     parts = []
     for task, ms in e.val_metrics.items():
-        head = next(iter(ms.items()), None)
-        if head:
-            parts.append(f"{task} {head[0]} {head[1]:.4g}")
+        metric = headline.get(task)
+        if metric in ms:
+            parts.append(f"{task} {metric} {ms[metric]:.4g}")
     losses = " ".join(f"{t}={v:.4g}" for t, v in e.val_loss.items())
     return (f"  epoch {e.epoch}/{epochs}  val loss {losses}  |  {', '.join(parts)}  "
             f"({e.seconds:.1f} s, {e.samples_per_sec:,.0f} samples/s)")

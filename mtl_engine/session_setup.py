@@ -12,6 +12,7 @@ import torch
 from .build import ResolvedTask, dataset_for, resolve_device, resolve_tasks
 from .config import ExperimentConfig
 from .data.base import Dataset
+from .errors import ConfigError
 from .events import TaskInfo
 from .metrics import metrics_for
 from .model import build_model
@@ -43,6 +44,9 @@ class Setup:
     loss_fns: list[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]
     train: Split
     val: Split
+    # fixed for the whole run: built once, not on every step
+    shared_params: list[torch.nn.Parameter]
+    other_params: list[torch.nn.Parameter]  # task-specific and the strategy's own
 
 
 def split_indices(n: int, val_fraction: float, seed: int, preset: np.ndarray | None
@@ -77,7 +81,7 @@ def prepare(config: ExperimentConfig) -> Setup:
     train_idx, val_idx = split_indices(ds.spec.n_samples, config.data.val_fraction,
                                        config.training.seed, ds.val_index)
     if len(train_idx) == 0:
-        raise_config("data.val_fraction", "leaves no training samples")
+        raise ConfigError("data.val_fraction", "leaves no training samples")
     torch.manual_seed(config.training.seed)
     model = build_model(config, ds.spec, device)
     infos = task_infos(tasks)
@@ -100,13 +104,9 @@ def prepare(config: ExperimentConfig) -> Setup:
         loss_fns=[LOSSES.get(t.loss).obj for t in tasks],
         train=_to_split(ds, train_idx, tasks, device),
         val=_to_split(ds, val_idx, tasks, device),
+        shared_params=model.shared_parameters(),
+        other_params=model.task_parameters() + strategy.parameters(),
     )
-
-
-def raise_config(path: str, message: str) -> None:
-    from .errors import ConfigError
-
-    raise ConfigError(path, message)
 
 
 def metric_fns(task: ResolvedTask) -> dict[str, Callable[..., float]]:

@@ -181,7 +181,7 @@ class _Loop:
         info = StepInfo(step=self.step, epoch=self.epoch)
         grads = None
         if need_grads:
-            grads = task_gradients(losses, [rep] if use_rep else model.shared_parameters())
+            grads = task_gradients(losses, [rep] if use_rep else s.shared_params)
             if GRADS in wants:
                 info.grads, info.gramian = grads, grads @ grads.T
         if LAST_SHARED_GRADS in wants:
@@ -202,7 +202,7 @@ class _Loop:
             extras[model.penalty_name] = penalty
         o = cfg.optimizer
         if o.l1 or o.l2:
-            shared = model.shared_parameters()
+            shared = s.shared_params
             if o.l1:
                 extras["l1"] = o.l1 * sum(p.abs().sum() for p in shared)
             if o.l2:
@@ -235,11 +235,10 @@ class _Loop:
         gradients.backward_reusing); penalties on shared parameters still flow into them."""
         s = self.setup
         assert s is not None
-        others = s.model.task_parameters() + s.strategy.parameters()
         aux = extras.get("strategy_aux")
         on_shared = [v for k, v in extras.items() if k != "strategy_aux"]
         backward_reusing(total if aux is None else total + aux, weights, grads,
-                         s.model.shared_parameters(), others,
+                         s.shared_params, s.other_params,
                          sum(on_shared) if on_shared else None)
 
     def _new_warnings(self) -> Iterator[Warned]:
