@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import catalog
-from .errors import ConfigError, UnknownNameError
+from .errors import ConfigError, UnknownNameError, short
 from .registry import (
     DATASETS,
     LAYERS,
@@ -34,6 +34,7 @@ from .registry import (
 )
 
 TASK_TYPES = ("classification", "binary", "regression")
+SEED_MAX = 2**32 - 1
 DEVICES = ("auto", "cpu", "cuda", "mps")
 GRAD_MODES = ("shared", "representation")
 
@@ -178,18 +179,19 @@ def _join(path: str, key: str) -> str:
 
 
 def _kind(v: Any) -> str:
-    return {list: "a list", str: f"the text {v!r}", type(None): "nothing"}.get(type(v), repr(v))
+    return {list: "a list", str: f"the text {short(v)}", type(None): "nothing"}.get(type(v),
+                                                                                  short(v))
 
 
 def _str(v: Any, path: str) -> str:
     if not isinstance(v, str):
-        raise ConfigError(path, f"must be text, got {v!r}")
+        raise ConfigError(path, f"must be text, got {short(v)}")
     return v
 
 
 def _name(reg: Registry[Any], v: Any, path: str) -> str:
     if not isinstance(v, str):
-        raise ConfigError(path, f"must be the name of a {reg.kind}, got {v!r}")
+        raise ConfigError(path, f"must be the name of a {reg.kind}, got {short(v)}")
     reg.get(v, path)
     return v
 
@@ -284,7 +286,8 @@ def _tasks(raw: Any) -> tuple[TaskConfig, ...]:
     names = [t.name for t in tasks]
     for i, n in enumerate(names):
         if n in names[:i]:
-            raise ConfigError(f"tasks[{i}].name", f"{n!r} is used by two tasks; names must differ")
+            raise ConfigError(f"tasks[{i}].name", f"{short(n)} is used by two tasks; names must "
+                                                  "differ")
     if not any(t.enabled for t in tasks):
         raise ConfigError("tasks", "at least one task must be enabled")
     return tuple(tasks)
@@ -329,7 +332,8 @@ def _optim(raw: Any) -> OptimConfig:
 _TRAIN_SCHEMA = (
     Param("epochs", "int", 5, low=1),
     Param("batch_size", "int", 128, low=1),
-    Param("seed", "int", 0, low=0),
+    # torch and numpy take seeds in [0, 2**32 - 1]; beyond that they fail with their own words.
+    Param("seed", "int", 0, low=0, high=SEED_MAX),
     Param("device", "choice", "auto", choices=DEVICES),
     Param("log_every", "int", 10, low=1),
     Param("max_steps_per_epoch", "int", None, low=1, optional=True),

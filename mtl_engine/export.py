@@ -9,8 +9,7 @@ code from the file.
 from __future__ import annotations
 
 import io
-import pickle
-import shutil
+import os
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,17 +18,35 @@ from typing import Any
 import numpy as np
 import torch
 
+from .args import check_path
 from .build import ResolvedTask
-from .config import ExperimentConfig, from_dict
-from .data.base import DatasetSpec, DataTask
-from .errors import BundleError
-from .fileio import atomic_write_bytes
+from .bundle_checks import (
+    FORMAT,
+    VERSION,
+    bundle_config,
+    bundle_spec,
+    bundle_tasks,
+    check_device,
+    first_line,
+    load_weights,
+    read_payload,
+)
+from .config import ExperimentConfig
+from .data.base import DatasetSpec
+from .errors import BundleError, MTLError
+from .fileio import atomic_copy, atomic_write_bytes
 
-FORMAT = "mtl-explorer-bundle"
-VERSION = 1
+
+def _serialised(save: Any, obj: Any) -> bytes:
+    """Bytes of a torch writer's output. Written to memory first and then to disk through fileio:
+    torch's writers turn a failing file write (a full disk) into a RuntimeError without the
+    errno, which would lose the reason and could leave a partial file."""
+    buf = io.BytesIO()
+    save(obj, buf)
+    return buf.getvalue()
 
 
-def save_bundle(path: str | Path, setup: Any, metrics: dict[str, dict[str, float]],
+def save_bundle(path: str | os.PathLike[str], setup: Any, metrics: dict[str, dict[str, float]],
                 status: str = "completed") -> Path:
     spec: DatasetSpec = setup.dataset.spec
     payload = {
@@ -45,10 +62,8 @@ def save_bundle(path: str | Path, setup: Any, metrics: dict[str, dict[str, float
         "strategy_state": setup.strategy.state(),
         "state_dict": {k: v.detach().cpu() for k, v in setup.model.state_dict().items()},
     }
-    buf = io.BytesIO()
-    torch.save(payload, buf)
     path = Path(path)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, _serialised(torch.save, payload))
     return path
 
 
@@ -80,36 +95,31 @@ class LoadedModel:
         return {k: np.concatenate(v) if v else np.zeros((0,)) for k, v in outs.items()}
 
 
-def load_bundle(path: str | Path, device: str = "cpu") -> LoadedModel:
+def load_bundle(path: str | os.PathLike[str], device: str = "cpu") -> LoadedModel:
+    """Read a bundle back into a model. A file that is not a bundle, a damaged one and one whose
+    parts do not fit together (config, declaration, weights) all raise BundleError naming the
+    file and what does not match; nothing in the file ever runs as code."""
     from .model import build_model
 
-    path = Path(path)
+    path = Path(check_path(path, "load_bundle", "path"))
+    dev = check_device(device)
+    payload = read_payload(path, dev)
+    config = bundle_config(path, payload)
+    spec = bundle_spec(path, payload["spec"])
+    tasks = bundle_tasks(path, payload["tasks"], config)
     try:
-        payload = torch.load(path, map_location=device, weights_only=True)
-    except FileNotFoundError:
-        raise BundleError(f"{path}: no such file") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BundleError(f"{path}: not a model bundle this app can load safely ({first})"
+        model = build_model(config, spec, dev)
+    except MTLError as exc:
+        raise BundleError(f"{path}: the config does not fit the dataset declaration ({exc})"
                           ) from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise BundleError(f"{path}: not an MTL Explorer model bundle")
-    if payload.get("version") != VERSION:
-        raise BundleError(f"{path}: bundle version {payload.get('version')} is not supported "
-                          f"(this app reads version {VERSION})")
-    config = from_dict(payload["config"])
-    s = payload["spec"]
-    spec = DatasetSpec(s["name"], tuple(s["input_shape"]), tuple(DataTask(**t) for t in s["tasks"]),
-                       s["n_samples"], s.get("description", ""))
-    model = build_model(config, spec, torch.device(device))
-    missing, unexpected = model.load_state_dict(payload["state_dict"], strict=False)
-    if missing or unexpected:
-        raise BundleError(f"{path}: weights do not match the model the config builds "
-                          f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    load_weights(path, model, payload["state_dict"])
     model.eval()
-    tasks = tuple(ResolvedTask(**t) for t in payload["tasks"])
-    return LoadedModel(model, config, spec, tasks, payload.get("metrics", {}),
-                       payload.get("status", ""))
+    metrics = payload.get("metrics", {})
+    if not isinstance(metrics, dict):
+        raise BundleError(f"{path}: 'metrics' must be a mapping, got {type(metrics).__name__}")
+    status = payload.get("status", "")
+    return LoadedModel(model, config, spec, tasks, metrics, status if isinstance(status, str)
+                       else "")
 
 
 class _TupleOutputs(torch.nn.Module):
@@ -125,29 +135,29 @@ class _TupleOutputs(torch.nn.Module):
         return tuple(out[n] for n in self.names)
 
 
-def export_torchscript(bundle: str | Path, dest: str | Path) -> Path:
+def export_torchscript(bundle: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
     """Trace the bundle's model into a TorchScript file: outputs are a tuple in task order.
 
     torch 2.13 marks TorchScript deprecated; it still loads in C++ (libtorch) and in older
     Pythons, which is what this export is for. `export_program` is the forward-looking format.
     """
-    loaded = load_bundle(bundle)
+    dest = Path(check_path(dest, "export_torchscript", "dest"))
+    loaded = load_bundle(check_path(bundle, "export_torchscript", "bundle"))
     names = tuple(t.name for t in loaded.tasks)
     example = torch.zeros((2, *loaded.spec.input_shape))
-    buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         traced = torch.jit.trace(_TupleOutputs(loaded.model, names).eval(), example)
-        torch.jit.save(traced, buf)
-    dest = Path(dest)
-    atomic_write_bytes(dest, buf.getvalue())
+        data = _serialised(torch.jit.save, traced)
+    atomic_write_bytes(dest, data)
     return dest
 
 
-def export_program(bundle: str | Path, dest: str | Path) -> Path:
+def export_program(bundle: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
     """A ``torch.export`` program (.pt2) with a dynamic batch size; load it with
     ``torch.export.load(path).module()(x)``, which returns a tuple in task order."""
-    loaded = load_bundle(bundle)
+    dest = Path(check_path(dest, "export_program", "dest"))
+    loaded = load_bundle(check_path(bundle, "export_program", "bundle"))
     names = tuple(t.name for t in loaded.tasks)
     example = torch.zeros((2, *loaded.spec.input_shape))
     wrapper = _TupleOutputs(loaded.model, names).eval()
@@ -155,21 +165,23 @@ def export_program(bundle: str | Path, dest: str | Path) -> Path:
         program = torch.export.export(wrapper, (example,),
                                       dynamic_shapes=({0: torch.export.Dim("batch")},))
     except Exception as exc:  # torch raises many kinds here; the user needs one clear line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BundleError(f"{bundle}: torch.export could not export this model ({first}); "
-                          "use the TorchScript export instead") from None
-    buf = io.BytesIO()
-    torch.export.save(program, buf)
-    dest = Path(dest)
-    atomic_write_bytes(dest, buf.getvalue())
+        raise BundleError(f"{bundle}: torch.export could not export this model "
+                          f"({first_line(exc)}); use the TorchScript export instead") from None
+    atomic_write_bytes(dest, _serialised(torch.export.save, program))
     return dest
 
 
-def copy_bundle(bundle: str | Path, dest: str | Path) -> Path:
+def copy_bundle(bundle: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
     """Export a run's bundle under a new name (checked first, written atomically)."""
-    load_bundle(bundle)
-    dest = Path(dest)
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    shutil.copyfile(bundle, tmp)
-    tmp.replace(dest)
+    dest = Path(check_path(dest, "copy_bundle", "dest"))
+    src = Path(check_path(bundle, "copy_bundle", "bundle"))
+    load_bundle(src)
+    if dest.exists() and dest.resolve() == src.resolve():
+        return dest  # copying a file onto itself: already there
+    try:
+        atomic_copy(src, dest)
+    except OSError as exc:
+        if isinstance(exc, MTLError):
+            raise
+        raise BundleError(f"{src}: cannot read ({exc.strerror or exc})") from None
     return dest

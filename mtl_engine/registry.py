@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from .errors import ConfigError, UnknownNameError
+from .errors import ConfigError, UnknownNameError, short
 
 T = TypeVar("T")
 
+INT_MAX = 2**63 - 1
 PARAM_TYPES = ("int", "float", "bool", "str", "choice", "floats", "ints", "strs", "layers")
 
 
@@ -52,44 +53,54 @@ class Param:
         if self.type == "layers":
             # Items are checked against the layer registry by config.py, which knows it.
             if not isinstance(value, (list, tuple)) or not all(isinstance(v, dict) for v in value):
-                raise ConfigError(path, f"must be a list of layers, got {value!r}")
+                raise ConfigError(path, f"must be a list of layers, got {short(value)}")
             return [dict(v) for v in value]
         if self.type in ("floats", "ints", "strs"):
             if not isinstance(value, (list, tuple)):
-                raise ConfigError(path, f"must be a list of {self.type[:-1]}s, got {value!r}")
+                raise ConfigError(path, f"must be a list of {self.type[:-1]}s, got {short(value)}")
             item = Param(self.name, self.type[:-1], None, low=self.low, high=self.high)
             return [item.check(v, f"{path}[{i}]") for i, v in enumerate(value)]
         if self.type == "bool":
             if isinstance(value, bool):
                 return value
-            raise ConfigError(path, f"must be true or false, got {value!r}")
+            raise ConfigError(path, f"must be true or false, got {short(value)}")
         if self.type == "int":
+            given = value  # messages quote what the user wrote (1.0e+300, not its 301 digits)
             if isinstance(value, bool) or not isinstance(value, int):
                 if isinstance(value, float) and value.is_integer():
                     value = int(value)
                 else:
-                    raise ConfigError(path, f"must be {self.describe()}, got {value!r}")
-            return self._in_range(value, path)
+                    raise ConfigError(path, f"must be {self.describe()}, got {short(value)}")
+            value = self._in_range(value, path, given)
+            if abs(value) > INT_MAX:  # every int ends up in torch or numpy as an int64
+                raise ConfigError(path, f"must be {self.describe()}, got {short(given)}, "
+                                        "beyond the range of a 64-bit integer")
+            return value
         if self.type == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(path, f"must be {self.describe()}, got {value!r}")
-            value = float(value)
+                raise ConfigError(path, f"must be {self.describe()}, got {short(value)}")
+            try:
+                value = float(value)
+            except OverflowError:  # an int with hundreds of digits
+                raise ConfigError(path, f"must be {self.describe()}, got {short(value)}, "
+                                        "beyond the range of a number") from None
             if not math.isfinite(value):
-                raise ConfigError(path, f"must be a finite number, got {value!r}")
+                raise ConfigError(path, f"must be a finite number, got {short(value)}")
             return self._in_range(value, path)
         if self.type == "choice":
             if value not in self.choices:
                 raise UnknownNameError(self.name, value, self.choices, path)
             return value
         if not isinstance(value, str):
-            raise ConfigError(path, f"must be text, got {value!r}")
+            raise ConfigError(path, f"must be text, got {short(value)}")
         return value
 
-    def _in_range(self, value: float, path: str) -> float:
+    def _in_range(self, value: float, path: str, given: object = None) -> float:
         if (self.low is not None and value < self.low) or (
             self.high is not None and value > self.high
         ):
-            raise ConfigError(path, f"must be {self.describe()}, got {value!r}")
+            shown = value if given is None else given
+            raise ConfigError(path, f"must be {self.describe()}, got {short(shown)}")
         return value
 
     def describe(self) -> str:
@@ -115,7 +126,7 @@ def validate_params(
     """Check `given` against `schema`; return a full dict with defaults filled in, schema order."""
     given = dict(given or {})
     if not isinstance(given, dict):
-        raise ConfigError(path, f"must be a mapping of parameters, got {given!r}")
+        raise ConfigError(path, f"must be a mapping of parameters, got {short(given)}")
     names = [p.name for p in schema]
     for key in given:
         if key not in names:

@@ -13,6 +13,20 @@ from .base import DataTask
 
 FILES = Path(__file__).resolve().parent / "files"
 
+# Inputs and regression targets train as float32: a value finite in the file but beyond this
+# would become inf on the way in and fail the run at step 0 in some task's loss.
+F32_MAX = float(np.finfo(np.float32).max)
+BEYOND_F32 = "is beyond the range of float32 (about ±3.4e38), the type training uses"
+
+
+def beyond_float32(a: np.ndarray) -> np.ndarray:
+    """Per value: finite, yet too large in magnitude for float32 (checked in `a`'s own dtype,
+    so a float64 or longdouble value is judged before any conversion rounds it to inf)."""
+    if a.dtype.kind != "f":  # ints (at most 2**64) and bools always fit
+        return np.zeros(a.shape, dtype=bool)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.isfinite(a) & (np.abs(a) > F32_MAX)
+
 # What each task type suggests when a user leaves loss and metric unset in a preset.
 SUGGESTED: dict[str, tuple[str, str]] = {
     "classification": ("cross_entropy", "accuracy"),

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from ..config import TASK_TYPES
-from ..errors import ConfigError, DataError, UnknownNameError
-from ._common import make_task
+from ..errors import ConfigError, DataError, UnknownNameError, short
+from ._common import BEYOND_F32, F32_MAX, make_task
 from .base import DataTask
 
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
@@ -41,12 +41,12 @@ def parse_task_specs(specs: Sequence[str], path: str = "data.params.tasks"
         column, sep, ttype = str(spec).rpartition(":")
         column, ttype = column.strip(), ttype.strip().lower()
         if not sep or not column:
-            raise ConfigError(f"{path}[{i}]", f"{spec!r} must read 'column:type', e.g. "
+            raise ConfigError(f"{path}[{i}]", f"{short(spec)} must read 'column:type', e.g. "
                                               "'price:regression'")
         if ttype not in TASK_TYPES:
             raise UnknownNameError("task type", ttype, TASK_TYPES, f"{path}[{i}]")
         if any(column == c for c, _ in out):
-            raise ConfigError(f"{path}[{i}]", f"column {column!r} is listed twice")
+            raise ConfigError(f"{path}[{i}]", f"column {short(column)} is listed twice")
         out.append((column, ttype))
     return out
 
@@ -65,12 +65,17 @@ class CsvTable:
     def require(self, name: str) -> None:
         if name not in self.header:
             close = difflib.get_close_matches(name, self.header, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise DataError(self.source, f"no such column.{hint} The header has: "
-                                         f"{', '.join(self.header)}", column=name)
+            hint = f" Did you mean {short(close[0])}?" if close else ""
+            shown = ", ".join(self.header[:30]) + (", ..." if len(self.header) > 30 else "")
+            raise DataError(self.source, f"no such column.{hint} The header has: {shown}",
+                            column=name)
 
 
-def _open_text(path: str | Path) -> tuple[str, str]:
+# A preview (the import dialog, on the GUI thread) reads at most this much of a file, whole lines.
+PREVIEW_BYTES = 1 << 20
+
+
+def _open_text(path: str | Path, limit: int | None = None) -> tuple[str, str]:
     p = Path(path).expanduser()
     source = str(p)
     if not p.exists():
@@ -78,9 +83,16 @@ def _open_text(path: str | Path) -> tuple[str, str]:
     if not p.is_file():
         raise DataError(source, "is not a file")
     try:
-        raw = p.read_bytes()
+        with open(p, "rb") as f:
+            raw = f.read() if limit is None else f.read(limit + 1)
     except OSError as e:
         raise DataError(source, f"cannot be read ({e.strerror or e})") from None
+    if limit is not None and len(raw) > limit:
+        end = raw.rfind(b"\n", 0, limit)
+        if end < 0:
+            raise DataError(source, f"its first line is longer than {limit:,} bytes; is this a "
+                                    "CSV file?", row=1)
+        raw = raw[: end + 1]  # whole lines only
     try:
         return source, raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -93,13 +105,13 @@ def _delimiter(value: str) -> str:
     d = named.get(value.lower(), value)
     if len(d) != 1:
         raise ConfigError("data.params.delimiter", f"must be one character (or tab, comma, "
-                                                   f"semicolon, space, pipe), got {value!r}")
+                                                   f"semicolon, space, pipe), got {short(value)}")
     return d
 
 
 def read_csv(path: str | Path, delimiter: str = ",", max_rows: int | None = None) -> CsvTable:
     """Header and data rows; blank lines are skipped, ragged rows and empty files are errors."""
-    source, text = _open_text(path)
+    source, text = _open_text(path, None if max_rows is None else PREVIEW_BYTES)
     reader = csv.reader(text.splitlines(keepends=True), delimiter=_delimiter(delimiter))
     header: list[str] | None = None
     rows: list[list[str]] = []
@@ -117,7 +129,7 @@ def read_csv(path: str | Path, delimiter: str = ",", max_rows: int | None = None
             if len(cells) != len(header):
                 raise DataError(source, f"has {len(cells)} fields but the header has "
                                         f"{len(header)}; check the delimiter "
-                                        f"{delimiter!r} and quoting", row=reader.line_num)
+                                        f"{short(delimiter)} and quoting", row=reader.line_num)
             rows.append(cells)
             lines.append(reader.line_num)
     except csv.Error as e:
@@ -145,7 +157,8 @@ def is_missing(cell: str) -> bool:
 
 
 def to_float(cells: Sequence[str], source: str, column: str, row_of: RowOf) -> np.ndarray:
-    """Numbers of a text column, NaN where missing; the first non-numeric cell is an error."""
+    """Numbers of a text column, NaN where missing; the first cell that is not a number, not
+    finite, or beyond float32 (what training uses) is an error naming its column and row."""
     out = np.empty(len(cells), dtype=np.float64)
     for i, cell in enumerate(cells):
         if is_missing(cell):
@@ -154,11 +167,13 @@ def to_float(cells: Sequence[str], source: str, column: str, row_of: RowOf) -> n
         try:
             out[i] = float(cell)
         except ValueError:
-            raise DataError(source, f"{cell!r} is not a number", column=column,
+            raise DataError(source, f"{short(cell)} is not a number", column=column,
                             row=row_of(i)) from None
         if not np.isfinite(out[i]):
-            raise DataError(source, f"{cell!r} is not a finite number", column=column,
+            raise DataError(source, f"{short(cell)} is not a finite number", column=column,
                             row=row_of(i))
+        if abs(out[i]) > F32_MAX:
+            raise DataError(source, f"{short(cell)} {BEYOND_F32}", column=column, row=row_of(i))
     return out
 
 
@@ -175,7 +190,7 @@ def encode_labels(values: np.ndarray, missing: np.ndarray, ttype: str, source: s
             uniq = uniq[np.argsort(as_numbers, kind="stable")]
     names = tuple(_label_name(v) for v in uniq)
     if len(uniq) < 2:
-        raise DataError(source, f"has a single class {names[0]!r}; a {ttype} task needs at "
+        raise DataError(source, f"has a single class {short(names[0])}; a {ttype} task needs at "
                                 "least two", column=column)
     if ttype == "binary" and len(uniq) > 2:
         shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
@@ -237,7 +252,7 @@ def preview_table(path: str, n_rows: int = 20, delimiter: str | None = None
 
 def sniff_delimiter(path: Path) -> str:
     """The most plausible delimiter of a CSV from its first lines (comma when unsure)."""
-    source, text = _open_text(path)
+    source, text = _open_text(path, PREVIEW_BYTES)
     sample = "\n".join(text.splitlines()[:50])
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter

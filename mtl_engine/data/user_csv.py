@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, short
 from ..registry import DATASETS, Param
 from ._common import impute_mean, params_for, standardise
 from .base import Dataset, DatasetSpec
@@ -55,7 +55,7 @@ def load_csv(params: dict[str, Any], seed: int) -> Dataset:
     for i, column in enumerate(inputs):
         table.require(column)
         if column in task_cols:
-            raise ConfigError(f"data.params.inputs[{i}]", f"column {column!r} is also a task "
+            raise ConfigError(f"data.params.inputs[{i}]", f"column {short(column)} is also a task "
                                                           "target; a column is one or the other")
     if not inputs:
         raise DataError(src, "has no column left for inputs: every column is a task")

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, short
 from ..registry import DATASETS, Param
-from ._common import impute_mean, params_for, standardise
+from ._common import BEYOND_F32, beyond_float32, impute_mean, params_for, standardise
 from .base import Dataset, DatasetSpec
 from .tabular import make_target, parse_task_specs
 from .user_csv import TASKS_HELP, require_path
@@ -32,6 +32,9 @@ def open_npz(path: str | Path) -> tuple[str, dict[str, np.ndarray]]:
     source = str(p)
     if not p.is_file():
         raise DataError(source, "file not found" if not p.exists() else "is not a file")
+    if not zipfile.is_zipfile(p) and not _starts_with(p, b"\x93NUMPY"):
+        # np.load would guess "pickle" and answer with advice to load it unsafely
+        raise DataError(source, "is not a readable NPZ file (not a zip archive of .npy arrays)")
     try:
         archive = np.load(p, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
@@ -54,10 +57,36 @@ def open_npz(path: str | Path) -> tuple[str, dict[str, np.ndarray]]:
     return source, arrays
 
 
+def _starts_with(path: Path, magic: bytes) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
 def describe_npz(path: str | Path) -> list[list[str]]:
-    """[name, shape, dtype] of each array, for the import dialog's preview."""
-    _, arrays = open_npz(path)
-    return [[name, str(tuple(a.shape)), str(a.dtype)] for name, a in arrays.items()]
+    """[name, shape, dtype] of each array, for the import dialog's preview. Reads only each
+    array's header, so a preview of a file of gigabytes (on the GUI thread) stays instant."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise DataError(str(p), "file not found" if not p.exists() else "is not a file")
+    if not zipfile.is_zipfile(p):
+        open_npz(p)  # says what the file is instead (a single .npy array, not NPZ at all)
+    out: list[list[str]] = []
+    try:
+        with zipfile.ZipFile(p) as archive:
+            for member in archive.namelist():
+                name = member[:-4] if member.endswith(".npy") else member
+                with archive.open(member) as f:
+                    version = np.lib.format.read_magic(f)
+                    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                            else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read(f)
+                out.append([name, str(tuple(shape)), str(dtype)])
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise DataError(str(p), f"is not a readable NPZ file ({e})") from None
+    return out
 
 
 def _first_bad_row(bad: np.ndarray) -> int:
@@ -90,6 +119,7 @@ def load_npz(params: dict[str, Any], seed: int) -> Dataset:
             if y.dtype.kind not in NUMERIC:
                 raise DataError(src, f"a regression target must be numeric, got dtype {y.dtype}",
                                 column=name)
+            _refuse_beyond_float32(y, src, name)
             y = y.astype(np.float64)
             if np.isinf(y).any():
                 raise DataError(src, "holds an infinite value", column=name,
@@ -116,6 +146,7 @@ def _inputs(arrays: dict[str, np.ndarray], src: str) -> np.ndarray:
         raise DataError(src, f"inputs must be numeric, got dtype {x.dtype}", column="x")
     if x.ndim == 0 or x.shape[0] == 0:
         raise DataError(src, f"must hold at least one sample, got shape {x.shape}", column="x")
+    _refuse_beyond_float32(x, src, "x")
     x = x.astype(np.float64).reshape(x.shape[0], -1) if x.ndim == 1 else x.astype(np.float64)
     if np.isinf(x).any():
         raise DataError(src, "holds an infinite value", column="x",
@@ -127,9 +158,17 @@ def _inputs(arrays: dict[str, np.ndarray], src: str) -> np.ndarray:
     return flat.reshape(shape).astype(np.float32)
 
 
+def _refuse_beyond_float32(a: np.ndarray, src: str, name: str) -> None:
+    bad = beyond_float32(a)
+    if bad.any():
+        row = _first_bad_row(bad.reshape(a.shape[0], -1))
+        value = a.reshape(a.shape[0], -1)[row - 1][bad.reshape(a.shape[0], -1)[row - 1]][0]
+        raise DataError(src, f"value {value} {BEYOND_F32}", column=name, row=row)
+
+
 def _task_array(arrays: dict[str, np.ndarray], name: str, n: int, src: str) -> np.ndarray:
     if name not in arrays:
-        raise DataError(src, f"has no array named {name!r}; arrays: {', '.join(arrays)}",
+        raise DataError(src, f"has no array named {short(name)}; arrays: {', '.join(arrays)}",
                         column=name)
     y = arrays[name]
     if y.ndim == 2 and y.shape[1] == 1:
