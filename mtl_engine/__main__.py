@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from .cli import main
+try:
+    from .cli import main
+except KeyboardInterrupt:  # Ctrl-C while the engine was still importing: nothing to save
+    print("mtl-run: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 args = sys.argv[1:]
 if args and args[0] == "run":

@@ -1,42 +1,73 @@
-"""Headless runs: ``mtl-run PRESET [--epochs N] [--device D] [--out DIR]`` and ``mtl-run --list``.
+"""Headless runs: ``mtl-run PRESET [--epochs N] [--device D] [--out DIR | --into PARENT]`` and
+``mtl-run --list``.
 
 Every GUI run can be reproduced here: the GUI writes the same run folder, whose config.yaml is a
 preset this command accepts.
+
+Where a run goes: ``--out DIR`` names the run folder itself. It must be new, empty, or (with
+``--overwrite``) hold a finished or abandoned run, which is then replaced whole; a folder another
+live run is writing is always refused. ``--into PARENT`` (default ``runs/``) gives each run a
+fresh subfolder ``<time>-<name>`` of PARENT, made exclusively, so any number of runs can be
+started into one parent at once.
+
+Ctrl-C (SIGINT) and SIGTERM stop a run the way the window's Stop does: the current step ends,
+the closing event and model.pt are written, and the exit code is 130 (143 for SIGTERM). A second
+one aborts at once: the folder keeps its INCOMPLETE marker. Exit codes: 0 done, 1 the run failed,
+2 refused (a config, data or folder problem, named in one line), 130/143 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
+from types import FrameType
 from typing import TextIO
 
 from . import catalog
 from .config import ExperimentConfig
+from .control import RunControl
 from .errors import MTLError
 from .events import EpochEnded, RunFailed, RunFinished, RunStarted, StepsLogged, Warned
 from .registry import ALL
 
+_SIGNALS = {signal.SIGINT: ("Ctrl-C", 130), signal.SIGTERM: ("SIGTERM", 143)}
+
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # before a run began: nothing to save
+        print("mtl-run: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.list is not None:
         return list_registries(args.list, sys.stdout)
     if not args.preset:
-        _parser().print_usage(sys.stderr)
+        parser.print_usage(sys.stderr)
         print("mtl-run: error: name a preset file (or a built-in preset), or use --list",
               file=sys.stderr)
         return 2
+    if args.overwrite and not args.out:
+        parser.error("--overwrite replaces the run in the folder --out names; give --out")
     try:
         config = _load(args)
+        if args.out:
+            out = Path(args.out)
+        else:
+            from .runs import new_run_dir
+
+            out = new_run_dir(args.into or "runs", config.name, create=True)
     except MTLError as exc:
         print(f"mtl-run: {exc}", file=sys.stderr)
         return 2
-    from .runs import new_run_dir
-
-    out = Path(args.out) if args.out else new_run_dir("runs", config.name)
-    return train(config, out, quiet=args.quiet)
+    return train(config, out, quiet=args.quiet, overwrite=args.overwrite)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,7 +78,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"),
                    help="override training.device")
     p.add_argument("--seed", type=int, help="override training.seed")
-    p.add_argument("--out", help="run folder to write (default: runs/<time>-<name>)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", help="the run folder to write: new, empty, or with --overwrite "
+                       "one holding a run to replace")
+    where.add_argument("--into", metavar="PARENT",
+                       help="write a fresh run folder <time>-<name> inside PARENT "
+                       "(default: runs)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (never one still running)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--list", nargs="?", const="all", metavar="KIND",
                    help=f"list registered names: {', '.join(ALL)} (default: all)")
@@ -91,50 +129,137 @@ def list_registries(kind: str, out: TextIO) -> int:
 
 
 def train(config: ExperimentConfig, out: Path, quiet: bool = False,
-          stream: TextIO | None = None) -> int:
+          stream: TextIO | None = None, overwrite: bool = False) -> int:
     from .training import run
 
     stream = stream or sys.stderr
     bar = _Progress(stream, enabled=not quiet and stream.isatty())
-    print(f"mtl-run: {config.name} -> {out}", file=stream)
     last: RunFinished | RunFailed | None = None
     started: RunStarted | None = None
     epochs: list[EpochEnded] = []
-    for event in run(config, out_dir=out):
-        if isinstance(event, RunStarted):
-            started = event
-            print(f"  device {event.device}, {event.train_size} training / {event.val_size} "
-                  f"validation samples, {event.param_counts['total']:,} parameters", file=stream)
-            bar.total = event.total_steps
-        elif isinstance(event, StepsLogged):
-            bar.update(event.steps[-1] + 1, event.epoch, event.samples_per_sec)
-        elif isinstance(event, EpochEnded):
-            epochs.append(event)
+    step = 0
+    control = RunControl()
+    with _Interrupts(control) as interrupts:
+        events = run(config, control, out_dir=out, overwrite=overwrite)
+        try:
+            for event in events:
+                if isinstance(event, RunStarted):  # the folder is ours: a refusal is one line
+                    started = event
+                    print(f"mtl-run: {config.name} -> {out}", file=stream)
+                    print(f"  device {event.device}, {event.train_size} training / "
+                          f"{event.val_size} validation samples, "
+                          f"{event.param_counts['total']:,} parameters", file=stream)
+                    bar.total = event.total_steps
+                elif isinstance(event, StepsLogged):
+                    step = event.steps[-1] + 1
+                    bar.update(step, event.epoch, event.samples_per_sec)
+                elif isinstance(event, EpochEnded):
+                    epochs.append(event)
+                    bar.clear()
+                    headline = {t.name: t.metric for t in started.tasks} if started else {}
+                    print(_epoch_line(event, config.training.epochs, headline), file=stream)
+                elif isinstance(event, Warned):
+                    bar.clear()
+                    print(f"  warning at step {event.step}: {event.message}", file=stream)
+                elif isinstance(event, (RunFinished, RunFailed)):
+                    last = event
+        except _Abort as abort:
+            events.close()  # releases the folder; INCOMPLETE stays
             bar.clear()
-            headline = {t.name: t.metric for t in started.tasks} if started else {}
-            print(_epoch_line(event, config.training.epochs, headline), file=stream)
-        elif isinstance(event, Warned):
-            bar.clear()
-            print(f"  warning at step {event.step}: {event.message}", file=stream)
-        elif isinstance(event, (RunFinished, RunFailed)):
-            last = event
+            from .runs import INCOMPLETE_FILE
+
+            kept = (f"{out} is marked incomplete" if (out / INCOMPLETE_FILE).exists()
+                    else f"{out} was already finished" if out.exists()
+                    else "nothing was written")
+            print(f"mtl-run: aborted by a second {abort.name} at step {step}; {kept}",
+                  file=stream)
+            return abort.code
+        finally:
+            events.close()
     bar.clear()
     if isinstance(last, RunFailed) and started is None:  # the setup was refused: one line
         print(f"mtl-run: {last.message}", file=stream)
         return 2 if last.error_type in _USER_ERRORS else 1
     if isinstance(last, RunFailed):
+        if last.error_type == "FileWriteError":  # the folder, not the run, failed
+            from .runs import INCOMPLETE_FILE
+
+            kept = (f"{out} is marked incomplete" if (out / INCOMPLETE_FILE).exists()
+                    else "nothing was kept")
+            print(f"mtl-run: {last.message} (the run stopped at step {last.step}; {kept})",
+                  file=stream)
+            return 2
         print(f"mtl-run: run failed at step {last.step}: {last.message}", file=stream)
-        if last.details and last.error_type not in _USER_ERRORS:
-            (out / "error.txt").write_text(last.details, encoding="utf-8")
-            print(f"  details: {out / 'error.txt'}", file=stream)
+        from .runs import ERROR_FILE
+
+        if last.details and (out / ERROR_FILE).exists():
+            print(f"  details: {out / ERROR_FILE}", file=stream)
         return 1
     assert last is not None and started is not None
     print(_summary(started, epochs, last), file=stream)
+    if interrupts.name is not None and last.status == "stopped":
+        from .runs import MODEL_FILE
+
+        print(f"mtl-run: stopped by {interrupts.name} at step {last.step}; model saved to "
+              f"{out / MODEL_FILE}", file=stream)
+        return interrupts.code
     print(f"run folder: {out}", file=stream)
     return 0
 
 
-_USER_ERRORS = ("ConfigError", "UnknownNameError", "ShapeError", "DataError", "DivergedError")
+class _Abort(BaseException):
+    """A second interrupt: unwinds the run at once (BaseException, so no `except Exception` in
+    the training loop turns it into a RunFailed)."""
+
+    def __init__(self, name: str, code: int) -> None:
+        super().__init__(name)
+        self.name = name
+        self.code = code
+
+
+class _Interrupts:
+    """SIGINT/SIGTERM during a run: the first asks the run to stop (RunControl.stop, the same
+    path as the window's Stop); the second raises _Abort, and further ones are ignored so the
+    abort itself cannot be cut short. A signal the parent set to be ignored (the shell does so
+    for a script's background jobs) stays ignored. Off the main thread nothing is installed."""
+
+    def __init__(self, control: RunControl) -> None:
+        self.control = control
+        self.name: str | None = None
+        self.code = 0
+        self._old: dict[int, object] = {}
+
+    def __enter__(self) -> _Interrupts:
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in _SIGNALS:
+                old = signal.getsignal(sig)
+                if old is not signal.SIG_IGN:
+                    # None: a handler set outside Python, which cannot be put back; the default
+                    self._old[sig] = signal.SIG_DFL if old is None else old
+                    signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            # once interrupted, the process is ending: a late second signal must not cut off
+            # the last lines (or, for SIGTERM, the exit code)
+            signal.signal(sig, old if self.name is None else signal.SIG_IGN)  # type: ignore
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        name, code = _SIGNALS[signal.Signals(signum)]
+        if self.name is None:
+            self.name, self.code = name, code
+            self.control.stop()
+            return
+        for sig in self._old:
+            signal.signal(sig, signal.SIG_IGN)
+        raise _Abort(name, code)
+
+
+_USER_ERRORS = ("ConfigError", "UnknownNameError", "ShapeError", "DataError", "DivergedError",
+                "FileWriteError", "ArgumentError")
 
 
 def _epoch_line(e: EpochEnded, epochs: int, headline: dict[str, str]) -> str:

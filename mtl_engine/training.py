@@ -2,8 +2,9 @@
 
 Tensors become Python numbers in one place only (`_flush`), every `log_every` steps: per-step
 values are written into a small on-device buffer and copied to the host in one transfer. A NaN or
-infinite loss is found at that point; the model is then rolled back to the last step checked
-finite, and the run ends with RunFailed naming the task and the step.
+infinite loss is found at that point; the model is then rolled back to the weights of a step whose
+losses were checked finite (see _StepBuffer), and the run ends with RunFailed naming the task, the
+step and the step the weights are from.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch
 from . import catalog
 from .config import ExperimentConfig
 from .control import RunControl
-from .errors import DivergedError
+from .errors import DivergedError, FileWriteError
 from .events import (
     EpochEnded,
     Event,
@@ -49,23 +50,44 @@ REUSE_TASK_GRADIENTS = True
 
 
 def run(
-    config: ExperimentConfig, control: RunControl | None = None, out_dir: str | Path | None = None
+    config: ExperimentConfig, control: RunControl | None = None, out_dir: str | Path | None = None,
+    *, overwrite: bool = False,
 ) -> Iterator[Event]:
     """Train `config`, yielding events. Never raises for a failed run: it yields RunFailed.
 
-    With `out_dir`, the run folder (config, events, CSV curves, model bundle) is written as it goes.
+    With `out_dir`, the run folder (config, events, CSV curves, model bundle) is written as it goes
+    (see runs.RunRecorder): a folder that holds another run, or that another live run is writing,
+    is refused (a RunFailed before any RunStarted) unless `overwrite` replaces a finished one.
+    Each event is on disk before it is yielded. A folder that cannot be written ends the run with
+    a RunFailed naming the path; one left unfinished is marked incomplete.
     """
     catalog.load_all()
+    loop = _Loop(config, control or RunControl())
+    if out_dir is None:
+        yield from loop.events()
+        return
     from .runs import RunRecorder
 
-    recorder = RunRecorder(out_dir) if out_dir is not None else None
-    loop = _Loop(config, control or RunControl())
-    for event in loop.events():
-        if recorder is not None:
-            recorder.record(event)
-            if isinstance(event, (RunFinished, RunFailed)) and loop.setup is not None:
-                recorder.save_model(loop.setup, event)
-        yield event
+    try:
+        recorder = RunRecorder(out_dir, overwrite=overwrite)
+    except FileWriteError as exc:
+        yield RunFailed(type(exc).__name__, str(exc), "", 0, 0)
+        return
+    events = loop.events()
+    try:
+        for event in events:
+            if isinstance(event, (RunFinished, RunFailed)):
+                # the model and the closing line are written before the run is reported over
+                event = recorder.finish(event, loop.setup)
+            else:
+                recorder.record(event)
+            yield event
+    except FileWriteError as exc:  # the folder cannot be written: stop training, say where
+        events.close()
+        yield recorder.abandon(RunFailed(type(exc).__name__, str(exc), "", loop.step,
+                                         loop.epoch))
+    finally:  # also on an abort (a second Ctrl-C) or a consumer that stops reading
+        recorder.close()
 
 
 class _Loop:
@@ -298,8 +320,20 @@ def _layer_dict(li: object) -> dict[str, object]:
 class _StepBuffer:
     """Per-step values kept on the device; copied to the host once per `log_every` steps.
 
-    It also keeps a copy of the weights as of the last step checked finite (refreshed at each
-    flush, in place), so a diverged run can hand back a usable model.
+    It also keeps the weights of a step whose losses were checked finite, so a diverged run hands
+    back a usable model without any per-step check or copy. The losses of step k are computed
+    from the weights as they are before step k's update ("the weights at step k"), so a finite
+    loss at step k checks those weights, and a copy taken at a flush (the weights at the first
+    step of the next interval) is checked only by the next flush. Two copies are therefore kept,
+    refreshed by one in-place copy per flush:
+
+    - `candidate`: the weights at the first step of the interval being filled, not yet checked;
+    - `verified`: the candidate of the interval before, checked by its first finite loss.
+
+    When step s of the interval [a, b] is the first non-finite one, the weights go back to the
+    candidate (step a) if s > a (step a's finite loss checked it), else to `verified`; the error
+    names that step. Before any interval was checked (s == 0) no weights were checked at all:
+    the model keeps its initial weights and the error claims no restored step.
     """
 
     def __init__(self, loop: _Loop, t0: float) -> None:
@@ -314,10 +348,13 @@ class _StepBuffer:
         setup = loop.setup
         assert setup is not None
         # state_dict() tensors alias the live parameters and buffers; keep them to skip rebuilding
-        # the dict at every flush
-        self.live = list(setup.model.state_dict(keep_vars=False).values())
-        self.snapshot = [t.detach().clone() for t in self.live]
-        self.snapshot_step = loop.step
+        # the dict at every flush. The strategy's own learnable parameters go back with the model.
+        self.live = list(setup.model.state_dict(keep_vars=False).values()) + [
+            p.detach() for p in setup.strategy.parameters()]
+        self.candidate = [t.detach().clone() for t in self.live]
+        self.candidate_step = loop.step
+        self.verified = [t.detach().clone() for t in self.live]
+        self.verified_step: int | None = None
 
     @property
     def full(self) -> bool:
@@ -335,8 +372,7 @@ class _StepBuffer:
     def flush(self) -> Iterator[StepsLogged]:
         if not self.rows:
             return
-        loop = self.loop
-        setup = loop.setup
+        setup = self.loop.setup
         assert setup is not None
         T = len(setup.tasks)
         values = torch.stack(self.rows).cpu().tolist()  # the one host transfer per log interval
@@ -344,12 +380,38 @@ class _StepBuffer:
         for r, row in enumerate(values):
             bad = [i for i in range(T) if not math.isfinite(row[i])]
             if bad or not math.isfinite(row[2 * T]):
-                self._copy(self.snapshot, self.live)
-                task = names[bad[0]] if bad else "total"
-                value = row[bad[0]] if bad else row[2 * T]
-                raise DivergedError(task, self.steps[r], value, self.snapshot_step)
-        self._copy(self.live, self.snapshot)
-        self.snapshot_step = loop.step
+                yield from self._diverged(r, values, names, bad)
+        self.verified, self.candidate = self.candidate, self.verified
+        self.verified_step = self.candidate_step
+        self._copy(self.live, self.candidate)
+        self.candidate_step = self.loop.step
+        yield self._event(values, names)
+
+    def _diverged(self, r: int, values: list[list[float]], names: list[str],
+                  bad: list[int]) -> Iterator[StepsLogged]:
+        """Roll back to checked weights, log the finite steps before step `r`, and raise."""
+        if r > 0:  # the interval's first step was finite: its weights (the candidate) are checked
+            kept, kept_step = self.candidate, self.candidate_step
+        elif self.verified_step is not None:
+            kept, kept_step = self.verified, self.verified_step
+        else:  # the very first step: nothing was ever checked; keep the initial weights
+            kept, kept_step = self.candidate, None
+        self._copy(kept, self.live)
+        row = values[r]
+        T = len(names)
+        task = names[bad[0]] if bad else "total"
+        value = row[bad[0]] if bad else row[2 * T]
+        step = self.steps[r]
+        if r > 0:  # the curves keep every step that was finite
+            self.rows, self.steps, self.walls = self.rows[:r], self.steps[:r], self.walls[:r]
+            yield self._event(values[:r], names)
+        raise DivergedError(task, step, value, kept_step)
+
+    def _event(self, values: list[list[float]], names: list[str]) -> StepsLogged:
+        loop = self.loop
+        setup = loop.setup
+        assert setup is not None
+        T = len(names)
         cols = list(zip(*values))
         now = time.perf_counter()
         rate = self.samples / max(now - self.t_last, 1e-9)
@@ -365,7 +427,7 @@ class _StepBuffer:
             samples_per_sec=rate,
         )
         self.rows, self.steps, self.walls, self.samples, self.t_last = [], [], [], 0, now
-        yield event
+        return event
 
     @staticmethod
     def _copy(src: list[torch.Tensor], dst: list[torch.Tensor]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -113,3 +114,30 @@ def test_an_edited_csv_is_read_again(tmp_path) -> None:
     data.write_text("a,y\n1,0\n2,1\n3,0\n4,1\n")
     os.utime(data, (1e9, 1e9))  # a different mtime even on coarse file systems
     assert load_dataset("csv", params).spec.n_samples == 4
+
+
+def test_where_a_run_goes_is_one_choice(tmp_path, capsys) -> None:
+    preset = save(tiny(), tmp_path / "tiny.yaml")
+    with pytest.raises(SystemExit) as exc:
+        main([str(preset), "--overwrite", "--quiet"])
+    assert exc.value.code == 2
+    assert "--overwrite replaces the run in the folder --out names" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main([str(preset), "--out", str(tmp_path / "a"), "--into", str(tmp_path / "b")])
+    assert exc.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_into_writes_a_fresh_subfolder(tmp_path, capsys) -> None:
+    preset = save(tiny(training={"epochs": 1}), tmp_path / "tiny.yaml")
+    parent = tmp_path / "runs"
+    assert main([str(preset), "--into", str(parent), "--quiet"]) == 0
+    assert main([str(preset), "--into", str(parent), "--quiet"]) == 0
+    folders = sorted(parent.iterdir())
+    assert len(folders) == 2
+    assert all(re.fullmatch(r"\d{8}-\d{6}-tiny-digits(-2)?", f.name) for f in folders)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"run folder: {folders[-1]}"  # the second: a later time, or the same and -2
+    for f in folders:
+        assert read_run(f).finished.status == "completed" and (f / "model.pt").exists()
