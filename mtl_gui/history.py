@@ -43,6 +43,32 @@ class Buffer:
     def __len__(self) -> int:
         return self._n
 
+    def frozen(self) -> FrozenBuffer:
+        """The values so far, fixed: later appends to this buffer do not show in the copy."""
+        return FrozenBuffer(self._data, self._n)
+
+
+class FrozenBuffer(Buffer):
+    """A read-only cut of a Buffer. Shares its array without copying: a Buffer only ever writes
+    past its filled part (or into a new array when it grows), so the cut's values never change."""
+
+    def __init__(self, data: np.ndarray, n: int) -> None:
+        self._data = data
+        self._n = n
+
+    def extend(self, values: Iterable[float]) -> None:
+        raise TypeError("a history snapshot is read-only")
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, Buffer):
+        return value.frozen()
+    if isinstance(value, dict):
+        return {k: _frozen(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return list(value)
+    return value
+
 
 class RunHistory:
     """Every number a run reported, per step, per epoch and per gradient measurement."""
@@ -196,6 +222,15 @@ class RunHistory:
         ev.RunFinished: _finished,
         ev.RunFailed: _failed,
     }
+
+    def snapshot(self) -> RunHistory:
+        """A read-only copy of everything reported so far, in O(tasks) without copying data.
+
+        The plot area draws every plot of one redraw cycle from the same snapshot, so no plot
+        shows a step that another plot of the same run does not show yet."""
+        snap = RunHistory.__new__(RunHistory)
+        snap.__dict__.update({k: _frozen(v) for k, v in self.__dict__.items()})
+        return snap
 
     # ------------------------------------------------------------------ reading
     @property

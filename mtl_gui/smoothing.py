@@ -71,12 +71,13 @@ class SmoothedSeries:
         self._n = 0  # raw points consumed
         self._count = 0  # finite points consumed (for the debias term)
         self._m = 0.0  # biased accumulator after the last finite point
+        self._ref = 0.0  # the first finite value: what is smoothed is the distance from it
         self._out = Buffer()
 
     def update(self, x: np.ndarray, w: float) -> np.ndarray:
         w = float(min(max(w, 0.0), 0.999999))
         if w != self._w or x.size < self._n:
-            self._w, self._n, self._count, self._m = w, 0, 0, 0.0
+            self._w, self._n, self._count, self._m, self._ref = w, 0, 0, 0.0, 0.0
             self._out = Buffer()
         if x.size == self._n:
             return self._out.view
@@ -88,14 +89,20 @@ class SmoothedSeries:
             if w == 0.0:
                 res[ok] = vals
             else:
-                m = ema_biased(vals, w, self._m)
+                if self._count == 0:
+                    self._ref = float(vals[0])
+                # Smoothing the distance from the first value instead of the value gives the same
+                # curve (the debiased weights sum to 1), but a constant series then averages
+                # exact zeros and comes out exactly constant: 1.0, not 1.000000000000002 with a
+                # last-bit zig-zag that an autoscaled axis blows up to fill the plot.
+                m = ema_biased(vals - self._ref, w, self._m)
                 self._m = float(m[-1])  # the biased accumulator carries on to the next tail
                 # The debias factor 1 - w**n is exactly 1.0 once w**n underflows the mantissa.
                 head = max(0, min(vals.size, _memory(w) - self._count))
                 if head:
                     n = self._count + np.arange(1, head + 1, dtype=np.float64)
                     m[:head] /= 1.0 - w**n
-                res[ok] = m
+                res[ok] = m + self._ref
             self._count += int(vals.size)
         self._out.extend(res)
         self._n = x.size

@@ -2,10 +2,17 @@
 
 Plots never redraw per event. A 25 Hz timer asks the visible ones to refresh from the histories;
 each skips the work when no history version changed since its last draw.
+
+Plots draw from frames, not from the live histories: a frame is a snapshot of every shown run
+(`RunHistory.snapshot`, no data copied), and a new one is taken only once every visible plot has
+drawn the last. The timer still redraws one plot per tick (the GUI-thread budget), but the plots
+of a cycle all show the same steps; and since they all get the same runs, they all hold the
+same x range (`base.x_span`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..run_entry import RunEntry
-from .base import PlotOptions
+from .base import PlotOptions, link_x
 from .budget import BUDGET, set_quality
 from .curves import LossPlot, MetricPlot, WeightPlot
 from .gradients import GradientPanel
@@ -39,7 +46,9 @@ class PlotArea(QWidget):
     def __init__(self, runs: Callable[[], list[RunEntry]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._runs = runs
-        self._turn = 0  # round-robin position of the timer's redraws
+        self._frame: list[RunEntry] = []  # the snapshot of the shown runs plots draw from
+        self._frame_key: tuple[tuple[int, int], ...] | None = None
+        self._due: list[Any] = []  # plots of the visible tab yet to draw the current frame
         self._live = False
         self._requality: list[Any] = []
         self.timer = QTimer(self)
@@ -51,6 +60,10 @@ class PlotArea(QWidget):
         self.weight_plot = WeightPlot(self.options, self)
         self.share_plot = SharePlot(self.options, self)
         self.grad_panel = GradientPanel(self.options, self)
+        # One x range for all: a zoom in one plot is a zoom in every plot.
+        link_x([p.shared_x for p in (self.loss_plot, self.metric_plot, self.weight_plot,
+                                     self.share_plot, self.grad_panel.cosine,
+                                     self.grad_panel.norms)])
 
         training = QWidget(self)
         grid = QGridLayout(training)
@@ -76,6 +89,7 @@ class PlotArea(QWidget):
         self.smooth_label = QLabel(self)
         self.smooth_label.setMinimumWidth(32)
         self.log_box = QCheckBox("log y", self)
+        self.log_box.setToolTip("logarithmic y axis for the loss plots")
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 0, 4, 0)
         bar.addWidget(QLabel("x axis", self))
@@ -114,6 +128,7 @@ class PlotArea(QWidget):
 
         for plot in self.plots().values():
             restyle(plot.widget, name)
+        self.grad_panel.heat.restyle_bar(name)
 
     def set_options(self, x_mode: str, smoothing: float, log_y: bool) -> None:
         for w in (self.x_combo, self.smooth_slider, self.log_box):
@@ -134,16 +149,32 @@ class PlotArea(QWidget):
         self.options_changed.emit()
 
     def refresh_all(self) -> None:
-        """Redraw every plot, hidden tabs included (before exporting them)."""
-        runs = self._runs()
+        """Redraw every plot, hidden tabs included (before exporting them), from one frame."""
+        frame = self._take_frame(self._runs())
+        self._due = []
         for plot in (self.loss_plot, self.metric_plot, self.weight_plot, self.share_plot,
                      self.grad_panel):
-            plot.refresh(runs, True)
+            plot.refresh(frame, True)
+
+    @staticmethod
+    def _key(runs: list[RunEntry]) -> tuple[tuple[int, int], ...]:
+        return tuple((r.uid, r.history.version) for r in runs)
+
+    def _take_frame(self, runs: list[RunEntry]) -> list[RunEntry]:
+        """Snapshot the shown runs: what every plot draws until the next frame."""
+        self._frame = [dataclasses.replace(r, history=r.history.snapshot()) for r in runs]
+        self._frame_key = self._key(runs)
+        return self._frame
+
+    def frame(self) -> list[RunEntry]:
+        """The runs as the plots last drew them (snapshots)."""
+        return self._frame
 
     def refresh(self, force: bool = False) -> None:
-        """Forced: redraw every visible plot. On the timer: the next plot (round robin) that
-        has something new, one per tick, so a live run costs the GUI thread one plot's redraw
-        per tick (each of four plots then updates about six times a second)."""
+        """Forced: redraw every visible plot from a new frame. On the timer: the next plot of the
+        current frame's cycle that has something new, one per tick, so a live run costs the GUI
+        thread one plot's redraw per tick (each of four plots then updates about six times a
+        second); a new frame starts once every visible plot has drawn this one."""
         runs = self._runs()
         live = self._follow_load(runs)
         if self.tabs.currentIndex() == 0:
@@ -152,16 +183,21 @@ class PlotArea(QWidget):
         else:
             plots = [self.grad_panel]
         if force:
+            frame = self._take_frame(runs)
+            self._due = []
             for plot in plots:
-                plot.refresh(runs, True)
+                plot.refresh(frame, True)
             return
         # The previous redraw's cost (update + paints) is known now: space the next one.
         self.timer.setInterval(BUDGET.next_interval_ms() if live else REDRAW_MS)
-        n = len(plots)
+        if not self._due:
+            if self._key(runs) == self._frame_key:
+                return  # nothing new since every plot drew the current frame
+            self._take_frame(runs)
+            self._due = list(plots)
         t0 = time.perf_counter()
-        for k in range(n):
-            if plots[(self._turn + k) % n].refresh(runs):
-                self._turn = (self._turn + k + 1) % n
+        while self._due:
+            if self._due.pop(0).refresh(self._frame):
                 BUDGET.add((time.perf_counter() - t0) * 1000.0)
                 return
 

@@ -4,25 +4,37 @@ Subclasses only say which curves a run has (`curves`); this class keeps one Plot
 curve key, smooths step series (raw kept faint underneath), and skips the redraw entirely when no
 history version and no option changed. Curves use peak downsampling and clip-to-view, so 100k+
 points per task stay fluid.
+
+Every plot of the area shows the same x range (`x_span`, held by `SharedX`): from 0 to the end
+of the shown runs' data, or to a live run's planned end. The legend sits in rows under the x
+axis (`legend.py`), and a flat series gets a readable y range instead of one that blows its
+last-bit noise up to the plot's height.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from ..run_entry import RunEntry
+from ..run_entry import RunEntry, no_points_text
 from ..smoothing import SmoothedSeries
 from .budget import TimedPlotWidget
+from .export_ui import add_export_action
+from .legend import LegendRow
 from .style import pen
 
 EMPTY_TEXT = "press \u25b6 Start (or open a run folder):\ncurves appear here as it trains"
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "wall time (s)"}
+X_PADDING = 0.02  # of the x span, on both sides; the same for every plot so their ranges agree
+FLAT = 1e-6  # a series whose spread is below this fraction of its size is drawn as flat
+FLAT_PAD = 0.1  # ... with this fraction of its value above and below (1.0 -> 0.9 .. 1.1)
+READOUT_LINES = 2  # the hover read-out wraps onto at most this many lines
 
 
 @dataclass
@@ -48,6 +60,7 @@ class Curve:
     smooth: bool = False
     symbol: str | None = None
     dash: Qt.PenStyle | None = None
+    legend: bool = True  # listed in the legend (a dashed twin of a listed curve need not be)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,18 +86,146 @@ def run_prefix(entry: RunEntry, many: bool) -> str:
     return f"{entry.label} · " if many else ""
 
 
+def _last(values: np.ndarray) -> list[float]:
+    return [float(values[-1])] if values.size else []
+
+
+def x_span(runs: list[RunEntry], mode: str) -> tuple[float, float] | None:
+    """The x range every plot shows for these runs: from 0 to the furthest x any of their
+    series reaches, or to a live run's planned end when that is further (time has no planned
+    end). The same runs give every plot the same span; None before there is anything to show."""
+    ends: list[float] = []
+    for r in runs:
+        h = r.history
+        spe = max(1, h.steps_per_epoch)
+        ends += _last(step_x(r, mode)) + _last(epoch_x(r, mode))
+        if mode == "time":
+            ends += _last(h.g_wall.view)
+        else:
+            ends += [s / spe if mode == "epoch" else s for s in _last(h.g_step.view)]
+            if h.status == "running" and h.total_steps:
+                ends.append(h.total_steps / spe if mode == "epoch" else float(h.total_steps))
+    ends = [e for e in ends if np.isfinite(e)]
+    if not ends or max(ends) <= 0:
+        return None
+    return (0.0, max(ends))
+
+
+def _spread(values: list[np.ndarray]) -> tuple[float, float] | None:
+    """(min, max) of the finite values when they are flat; None when they vary or are empty."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN series: nan, skipped
+        los = [float(np.nanmin(v)) for v in values if v.size]
+        his = [float(np.nanmax(v)) for v in values if v.size]
+    los = [x for x in los if not np.isnan(x)]
+    his = [x for x in his if not np.isnan(x)]
+    if not los:
+        return None
+    lo, hi = min(los), max(his)  # an infinite value makes the spread infinite: not flat
+    if not np.isfinite(hi - lo) or hi - lo > FLAT * max(abs(lo), abs(hi), 1e-300):
+        return None
+    return lo, hi
+
+
+def flat_range(values: list[np.ndarray], log: bool = False) -> tuple[float, float] | None:
+    """A y range for series that are (nearly) constant, None when they vary.
+
+    Autoscaling a constant 1.0 would give a range of a few ulps and tick labels such as
+    1.000000000000002; instead the value gets FLAT_PAD of itself above and below, so ticks read
+    0.9 ... 1.1 (in log mode, the same in decades). Values are in view coordinates.
+    """
+    # A varying series (the usual case) shows it in a few dozen samples: only a series that
+    # looks flat there is scanned whole, so a 200k-point plot pays microseconds for this.
+    coarse = [v[:: max(1, v.size // 64)] for v in values]
+    if _spread(coarse) is None or (span := _spread(values)) is None:
+        return None
+    lo, hi = span
+    mid = (lo + hi) / 2.0
+    if log:  # view coordinates are log10(y): pad by a tenth of the value in y
+        return (mid + float(np.log10(1.0 - FLAT_PAD)), mid + float(np.log10(1.0 + FLAT_PAD)))
+    pad = FLAT_PAD * abs(mid) if mid != 0.0 else FLAT_PAD
+    return (mid - pad, mid + pad)
+
+
+class SharedX:
+    """Holds a view box at the x span the plot area shares; a user's own zoom or pan wins until
+    the set of shown runs changes or the plot's auto-range button is pressed.
+
+    Holders linked with `link_x` zoom together: zooming or panning x in one plot moves the
+    others to the same range, and the auto-range button of any of them brings all back."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.vb = plot.getViewBox()
+        self.span: tuple[float, float] | None = None
+        self.user_zoomed = False  # x zoomed or panned by the user
+        self.user_y = False  # y zoomed by the user: no flat-series range either
+        self._setting = False
+        self._runs: tuple[int, ...] = ()
+        self.group: list[SharedX] = [self]
+        self.vb.sigRangeChangedManually.connect(self._by_user)
+        plot.autoBtn.clicked.connect(self._auto)  # after pyqtgraph's own slot: the span wins
+
+    def apply(self, runs: list[RunEntry], mode: str) -> None:
+        keys = tuple(r.uid for r in runs)
+        if keys != self._runs:  # a new set of runs: forget an old zoom
+            self._runs = keys
+            self.user_zoomed = self.user_y = False
+        if self.user_zoomed:
+            return
+        span = x_span(runs, mode)
+        if span is None or span == self.span:
+            return
+        self.span = span
+        self._set(span)
+
+    def _set(self, span: tuple[float, float]) -> None:
+        self._setting = True
+        self.vb.setXRange(*span, padding=X_PADDING)
+        self._setting = False
+
+    def _by_user(self, mask: Any = None, *_: Any) -> None:
+        if self._setting:
+            return
+        x_changed = mask is None or bool(mask[0])
+        if mask is None or (len(mask) > 1 and mask[1]):
+            self.user_y = True
+        if not x_changed:
+            return
+        lo, hi = (float(v) for v in self.vb.viewRange()[0])
+        for other in self.group:
+            other.user_zoomed = True
+            if other is not self:
+                other._setting = True
+                other.vb.setXRange(lo, hi, padding=0.0)
+                other._setting = False
+
+    def _auto(self, *_: Any) -> None:
+        for other in self.group:
+            other.user_zoomed = other.user_y = False
+            if other.span is not None:
+                other._set(other.span)
+
+
+def link_x(holders: list[SharedX]) -> None:
+    """Make these plots zoom and pan their x axes together (see SharedX)."""
+    for h in holders:
+        h.group = holders
+
+
 class CurvePlot(QWidget):
     title = ""
     y_label = ""
     supports_log = True
-    legend_offset = (-10, 10)  # top right; a positive y offset counts from the top
+    fixed_y = False  # a plot with its own fixed y range (cosines) skips the flat-series range
 
     def __init__(self, options: PlotOptions, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.options = options
         self.widget = TimedPlotWidget(self)
         self.plot = self.widget.getPlotItem()
+        self.export_action = add_export_action(self)  # right-click: Export plot…
         self.plot.setTitle(self.title)
+        fit_title(self.plot)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("left", self.y_label)
         for axis in ("left", "bottom"):  # "metric (x0.001)" confuses more than it helps
@@ -95,10 +236,12 @@ class CurvePlot(QWidget):
         self.plot.setLabel("bottom", X_LABELS[options.x_mode])
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
-        self.legend = self.plot.addLegend(offset=self.legend_offset, labelTextSize="8pt")
+        self.legend = LegendRow(self.plot)
         self.readout = QLabel(" ", self)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.readout.setStyleSheet("color: palette(mid); font-size: 9pt;")
+        wrap_label(self.readout, READOUT_LINES)
+        self.readout.setStyleSheet("font-size: 9pt;")
+        self.readout.setProperty("tone", "hint")  # coloured by the theme (style.py)
         self.vline = pg.InfiniteLine(angle=90, movable=False,
                                       pen=pg.mkPen((128, 128, 128, 120), width=1))
         self.vline.setVisible(False)
@@ -106,7 +249,8 @@ class CurvePlot(QWidget):
         # Before any run the plot says what will appear, instead of an empty 0..1 grid.
         self.placeholder = QLabel(EMPTY_TEXT, self.widget)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setStyleSheet("color: gray; background: transparent;")
+        self.placeholder.setStyleSheet("background: transparent;")
+        self.placeholder.setProperty("tone", "hint")
         self.placeholder.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.widget.installEventFilter(self)
         lay = QVBoxLayout(self)
@@ -120,11 +264,8 @@ class CurvePlot(QWidget):
         self._shown: list[Curve] = []
         self._stamp: tuple[Any, ...] = ()
         self._log = False
-        self._held_x: float | None = None
-        self._user_zoomed = False
-        self._setting_range = False
-        self._runs_key: tuple[int, ...] = ()
-        self.plot.getViewBox().sigRangeChangedManually.connect(self._range_changed_by_user)
+        self._flat_y: set[int] = set()  # view boxes held at a flat series' range
+        self.shared_x = SharedX(self.plot)
         self._proxy = pg.SignalProxy(self.widget.scene().sigMouseMoved, rateLimit=30,
                                      slot=self._hover)
 
@@ -151,56 +292,54 @@ class CurvePlot(QWidget):
         many = len(runs) > 1
         curves = [c for slot, r in enumerate(runs) for c in self.curves(r, slot, many)]
         self._draw(curves)
-        self._hold_x_range(runs)
-        self.placeholder.setVisible(not runs)
+        self.shared_x.apply(runs, self.options.x_mode)
+        self._fit_flat_y()
+        empty = not any(c.x.size for c in curves)
+        self.placeholder.setVisible(empty)
+        if empty:
+            self._show_empty(runs)
         return True
+
+    def _show_empty(self, runs: list[RunEntry]) -> None:
+        """No point to draw (a run that failed before its first step, one still preparing):
+        say so over the plot and drop the axes an earlier run left behind."""
+        self.placeholder.setText(no_points_text(runs[-1]) if runs else EMPTY_TEXT)
+        vb = self.plot.getViewBox()
+        if x_span(runs, self.options.x_mode) is None:  # nothing holds x either
+            self.shared_x.span = None
+            vb.setXRange(0.0, 1.0, padding=0.0)
+        if not self.fixed_y:
+            vb.setYRange(0.0, 1.0, padding=0.0)
+            vb.enableAutoRange(y=True)  # the next run's curves scale y again
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if watched is self.widget and event.type() == QEvent.Type.Resize:
             self.placeholder.setGeometry(self.widget.rect())  # centred over the plot
         return False
 
-    def _hold_x_range(self, runs: list[RunEntry]) -> None:
-        """While a run is live, show its whole planned length on x at once.
-
-        Autoscaling x to the growing data would change the axis on every redraw, and axis
-        repaints are most of a plot's drawing cost; a fixed x range also reads better (how far
-        along the run is). Time mode has no planned end, and a user's zoom always wins.
-        """
-        vb = self.plot.getViewBox()
-        live = [r.history for r in runs if r.history.status == "running" and
-                r.history.total_steps]
-        mode = self.options.x_mode
-        if not live or mode == "time":
-            if self._held_x is not None:
-                self._held_x = None
-                if not self._user_zoomed:
-                    vb.enableAutoRange(x=True)
+    def _fit_flat_y(self) -> None:
+        """A flat series gets FLAT_PAD around its value; anything else autoscales as before."""
+        if self.fixed_y or self.shared_x.user_y:
             return
-        keys = tuple(r.uid for r in runs)
-        if keys != self._runs_key:  # a new set of runs: forget an old zoom
-            self._runs_key = keys
-            self._user_zoomed = False
-        if self._user_zoomed:
-            return
-        if mode == "epoch":
-            end = max(h.total_steps / max(1, h.steps_per_epoch) for h in live)
-        else:
-            end = float(max(h.total_steps for h in live))
-        if end != self._held_x:
-            self._held_x = end
-            self._setting_range = True
-            vb.setXRange(0.0, end, padding=0.02)
-            self._setting_range = False
-
-    def _range_changed_by_user(self) -> None:
-        if not self._setting_range:
-            self._user_zoomed = True
+        for vb, curves in self._y_groups():
+            # The data itself: a smoothed curve stays within its raw one's range, and is
+            # exactly constant where the data is (smoothing.py).
+            ys = [np.asarray(c.y, dtype=np.float64) for c in curves]
+            if self._log:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ys = [np.log10(np.where(y > 0, y, np.nan)) for y in ys]
+            span = flat_range(ys, self._log)
+            if span is not None:
+                self._flat_y.add(id(vb))
+                vb.setYRange(*span, padding=0.0)
+            elif id(vb) in self._flat_y:
+                self._flat_y.discard(id(vb))
+                vb.enableAutoRange(y=True)
 
     def _draw(self, curves: list[Curve]) -> None:
         keys = {c.key for c in curves}
         for key in [k for k in self._items if k not in keys]:
-            self.plot.removeItem(self._items.pop(key))
+            self._remove_item(self._items.pop(key))
             raw = self._raw.pop(key, None)
             if raw is not None:
                 self.plot.removeItem(raw)
@@ -225,9 +364,17 @@ class CurvePlot(QWidget):
             c.extra["shown_y"] = y
         self._shown = curves
 
+    def _remove_item(self, item: pg.PlotDataItem) -> None:
+        self.plot.removeItem(item)
+
+    def _y_groups(self) -> list[tuple[pg.ViewBox, list[Curve]]]:
+        """Each view box with the curves it shows (one, unless a subclass adds a y axis)."""
+        return [(self.plot.getViewBox(), self._shown)]
+
     def _new_item(self, c: Curve) -> pg.PlotDataItem:
         p = pen(c.task_index, c.run_slot, 2.0, 255, c.dash)
-        kw: dict[str, Any] = {"pen": p, "name": c.name}
+        kw: dict[str, Any] = {"pen": p,
+                              "name": c.extra.get("legend_name", c.name) if c.legend else None}
         if c.symbol:
             kw.update(symbol=c.symbol, symbolSize=6, symbolPen=p, symbolBrush=p.color())
         item = self.plot.plot(**kw)
@@ -263,4 +410,40 @@ class CurvePlot(QWidget):
         label = X_LABELS[self.options.x_mode].split(" ")[0]
         text = f"{label} {x:.4g}:  " + "   ".join(parts) if parts else " "
         self.readout.setText(text)
+        self.readout.setToolTip(text if parts else "")
         return text
+
+
+def fit_title(plot: pg.PlotItem) -> None:
+    """Let a plot be narrower than its title.
+
+    pyqtgraph makes the title's text width the minimum width of the view box's column (on
+    every setText), so a long title widened its PlotItem past the widget: the right part of
+    the plot, axis and legend included, was cut off. Here the title spans the whole row and
+    asks for no width; a title wider than the plot itself is clipped at the plot's edges."""
+    label = plot.titleLabel
+    plot.layout.removeItem(label)
+    plot.layout.addItem(label, 0, 0, 1, plot.layout.columnCount())
+    original = label.updateMin
+
+    def update_min() -> None:
+        original()
+        label.setMinimumWidth(0)
+
+    label.updateMin = update_min
+    update_min()
+
+
+def wrap_label(label: QLabel, lines: int, pt: float = 9.0) -> None:
+    """A status line under a plot that wraps instead of widening its plot's column.
+
+    An unwrapped label asks the layout for its whole text's width, so a read-out naming 14
+    tasks squeezed the neighbouring plots to 68 px. Wrapped, it asks for nothing sideways and
+    grows to at most `lines` lines of `pt` points (the full text stays in its tooltip)."""
+    font = label.font()
+    font.setPointSizeF(pt)
+    label.setFont(font)
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label.setMaximumHeight(label.fontMetrics().height() * lines)  # whole lines only

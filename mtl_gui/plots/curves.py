@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QWidget
 
+import mtl_engine
+
 from ..run_entry import RunEntry
 from .base import Curve, CurvePlot, PlotOptions, epoch_x, run_prefix, step_x
+from .style import pen
 
 
 class LossPlot(CurvePlot):
@@ -23,9 +28,10 @@ class LossPlot(CurvePlot):
         out = []
         for k, t in enumerate(h.tasks):
             out.append(Curve(f"{entry.uid}/train/{t}", f"{pre}{t} train", xs, h.loss[t].view, k,
-                             slot, smooth=True))
+                             slot, smooth=True, extra={"legend_name": f"{pre}{t}"}))
+            # One legend entry per task: the title says dashed lines are validation.
             out.append(Curve(f"{entry.uid}/val/{t}", f"{pre}{t} val", xe, h.val_loss[t].view, k,
-                             slot, symbol="o", dash=Qt.PenStyle.DashLine))
+                             slot, symbol="o", dash=Qt.PenStyle.DashLine, legend=False))
         return out
 
 
@@ -43,15 +49,42 @@ class WeightPlot(CurvePlot):
 
 
 HEADLINE = "headline metric"
+UP, DOWN = "\u2191", "\u2193"
+
+
+@cache
+def _registry_direction(metric: str) -> bool:
+    """Whether the engine's metric registry says higher is better (True for names it lacks)."""
+    registry = mtl_engine.registries()["metrics"]
+    if metric not in registry:
+        return True
+    return bool(registry.get(metric).meta.get("higher_is_better", True))
+
+
+def higher_is_better(entry: RunEntry, task: str, metric: str) -> bool:
+    info = entry.history.task_info.get(task)
+    if info is not None and info.metric == metric:  # the run said so for its headline metric
+        return bool(info.higher_is_better)
+    return _registry_direction(metric)
+
+
+def _axis_label(metrics: list[str], higher: bool) -> str:
+    names = ", ".join(metrics) if len(metrics) <= 3 else f"{len(metrics)} metrics"
+    return f"{names} ({UP} higher is better)" if higher else f"{names} ({DOWN} lower is better)"
 
 
 class MetricPlot(CurvePlot):
-    """Validation metrics per epoch; the headline metric of each task unless one is picked."""
+    """Validation metrics per epoch; the headline metric of each task unless one is picked.
+
+    Metrics where higher is better (accuracy) and where lower is better (error, MAE) never share
+    an unlabelled axis: when both kinds are shown, the lower-is-better ones move to a second
+    view box with its own y axis on the right (square markers), and each axis names its metrics
+    and their direction. The directions come from the run's task records and, for metrics that
+    are not a task's headline, from the engine's metric registry."""
 
     title = "Validation metric per task"
     y_label = "metric"
     supports_log = False
-    legend_offset = (-10, -10)  # bottom right: metrics climb towards the top
 
     def __init__(self, options: PlotOptions, parent: QWidget | None = None) -> None:
         super().__init__(options, parent)
@@ -60,6 +93,23 @@ class MetricPlot(CurvePlot):
         self.metric_combo.setToolTip("which validation metric to draw")
         self.metric_combo.currentTextChanged.connect(lambda _: self.refresh(self._last, True))
         self._last: list[RunEntry] = []
+        # The lower-is-better view box: a child of the PlotItem (so exports of the plot take it
+        # along) laid over the main view box, x linked to it, y on the right axis.
+        self.low_vb = pg.ViewBox()
+        self.low_vb.setParentItem(self.plot)
+        self.low_vb.setXLink(self.plot.getViewBox())
+        self.low_vb.setVisible(False)
+        self.low_vb.setMouseEnabled(x=True, y=True)
+        self.low_vb.sigRangeChangedManually.connect(self.shared_x._by_user)
+        self.plot.getAxis("right").linkToView(self.low_vb)
+        self.plot.getAxis("right").enableAutoSIPrefix(False)
+        self.plot.getAxis("right").setStyle(maxTickLevel=0)
+        self.plot.getViewBox().sigResized.connect(self._sync_low_vb)
+        self._low_items: set[int] = set()
+        self.directions: dict[str, bool] = {}  # curve key -> higher is better
+
+    def _sync_low_vb(self, *_: Any) -> None:
+        self.low_vb.setGeometry(self.plot.getViewBox().geometry())
 
     def extra_stamp(self) -> tuple[Any, ...]:
         return (self.metric_combo.currentText(),)
@@ -88,7 +138,66 @@ class MetricPlot(CurvePlot):
             if buf is None:
                 continue
             y = buf.view
+            up = higher_is_better(entry, t, metric)
             out.append(Curve(f"{entry.uid}/m/{t}/{metric}", f"{pre}{t} {metric}", x[: y.size],
-                             y, k, slot, symbol="o"))
+                             y, k, slot, symbol="o",
+                             extra={"higher": up, "metric": metric}))
         return out
 
+    def _draw(self, curves: list[Curve]) -> None:
+        ups = {c.extra["higher"] for c in curves}
+        mixed = len(ups) == 2
+        for c in curves:
+            if mixed and not c.extra["higher"]:
+                c.key += "/right"  # another view box: another item
+                c.symbol = "s"
+                c.name += f" {DOWN}"
+                c.extra["right"] = True
+            elif mixed:
+                c.name += f" {UP}"
+        if len({c.extra["metric"] for c in curves}) == 1:  # the axis names the metric
+            for c in curves:
+                c.extra["legend_name"] = c.name[: -len(c.extra["metric"]) - 1].rstrip()
+        super()._draw(curves)
+        left = [c for c in curves if not c.extra.get("right")]
+        right = [c for c in curves if c.extra.get("right")]
+        self.directions = {c.key: bool(c.extra["higher"]) for c in curves}
+        if left:
+            metrics = sorted({c.extra["metric"] for c in left})
+            self.plot.setLabel("left", _axis_label(metrics, bool(left[0].extra["higher"])))
+        else:
+            self.plot.setLabel("left", self.y_label)
+        self.low_vb.setVisible(bool(right))
+        self.plot.showAxis("right", bool(right))
+        if right:
+            self._sync_low_vb()
+            self.plot.setLabel("right", _axis_label(sorted({c.extra["metric"] for c in right}),
+                                                    False))
+
+    def _new_item(self, c: Curve) -> pg.PlotDataItem:
+        if not c.extra.get("right"):
+            return super()._new_item(c)
+        p = pen(c.task_index, c.run_slot, 2.0, 255, c.dash)
+        item = pg.PlotDataItem(pen=p, symbol=c.symbol, symbolSize=6, symbolPen=p,
+                               symbolBrush=p.color(), name=c.name)
+        self.low_vb.addItem(item)
+        self.legend.addItem(item, c.name)
+        self._low_items.add(id(item))
+        self._items[c.key] = item
+        return item
+
+    def _remove_item(self, item: pg.PlotDataItem) -> None:
+        if id(item) in self._low_items:
+            self._low_items.discard(id(item))
+            self.low_vb.removeItem(item)
+            self.legend.removeItem(item)
+        else:
+            super()._remove_item(item)
+
+    def _y_groups(self) -> list[tuple[pg.ViewBox, list[Curve]]]:
+        left = [c for c in self._shown if not c.extra.get("right")]
+        right = [c for c in self._shown if c.extra.get("right")]
+        groups = [(self.plot.getViewBox(), left)]
+        if right:
+            groups.append((self.low_vb, right))
+        return groups

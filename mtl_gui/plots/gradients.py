@@ -7,14 +7,23 @@ norms (a task with a much larger norm dominates an unweighted sum).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from ..run_entry import RunEntry
-from .base import Curve, CurvePlot, PlotOptions, run_prefix
+from .base import Curve, CurvePlot, PlotOptions, fit_title, run_prefix, wrap_label
 from .budget import TimedPlotWidget
+from .export_ui import add_export_action
+
+TICK_PT = 8.0  # task names on the heat map's axes
+VALUE_PT, MIN_VALUE_PT = 9.0, 6.0  # cell values: the largest size that fits, down to this
+LEFT_LABEL_PX = 90.0  # task names on the left axis are elided to this width
+COLOR_BAR_PX = 85.0  # the colour bar with its label and tick labels
 
 NO_DATA = ("No gradient measurements in the shown run. Set training \u2192 diagnostics every N "
            "steps above 0, or pick a gradient-based strategy (MGDA, PCGrad, CAGrad...).")
@@ -37,9 +46,10 @@ def negative_turns(cos: np.ndarray) -> np.ndarray:
 
 
 class CosinePlot(CurvePlot):
-    title = "Cosine between task gradients (markers: turned negative)"
+    title = "Cosine between task gradients (\u25bc turned negative)"
     y_label = "cosine"
     supports_log = False
+    fixed_y = True  # always -1 .. 1
 
     def __init__(self, options: PlotOptions, parent: QWidget | None = None) -> None:
         super().__init__(options, parent)
@@ -86,6 +96,7 @@ class ConflictMap(QWidget):
         super().__init__(parent)
         self.widget = TimedPlotWidget(self)
         self.plot = self.widget.getPlotItem()
+        self.export_action = add_export_action(self)  # right-click: Export plot…
         self.plot.setTitle("Gradient conflict (latest)")
         self.plot.setAspectLocked(True)
         self.plot.invertY(True)
@@ -98,17 +109,37 @@ class ConflictMap(QWidget):
         self.bar = pg.ColorBarItem(values=(-1, 1), colorMap=self.image.getColorMap(),
                                    interactive=False, width=12, label="cosine")
         self.bar.setImageItem(self.image, insert_in=self.plot)
+        # The bar's own layout does not ask for room: squeezed by long task names, its tick
+        # labels slid over its colours. Its label, bar and tick labels need about this much.
+        self.bar.setMinimumWidth(COLOR_BAR_PX)
+        # (after the bar: the title then spans its columns too) With the title's width as the
+        # map's minimum, long task names on the left axis pushed the bar off the right edge.
+        fit_title(self.plot)
         self._labels: list[pg.TextItem] = []
         self.caption = QLabel(" ", self)
-        self.caption.setStyleSheet("color: palette(mid); font-size: 9pt;")
+        self.caption.setStyleSheet("font-size: 9pt;")
+        self.caption.setProperty("tone", "hint")  # coloured by the theme (style.py)
+        wrap_label(self.caption, 3)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.widget, 1)
         lay.addWidget(self.caption)
         self.matrix = np.empty((0, 0))
+        self.tasks: list[str] = []
+        self._caption = ""
+        self.tick_font = QFont(self.font())
+        self.tick_font.setPointSizeF(TICK_PT)
+        for axis in ("bottom", "left"):
+            self.plot.getAxis(axis).setStyle(tickFont=self.tick_font)
+        self.tick_labels: list[str] = []  # what the bottom axis shows under each column
+        self.left_labels: list[str] = []  # ... and the left axis beside each row
+        self.value_pt = 0.0  # point size of the numbers in the cells; 0 when they do not fit
+        self.plot.getViewBox().sigResized.connect(lambda *_: self._fit_labels())
 
     def show_matrix(self, tasks: list[str], matrix: np.ndarray, caption: str) -> None:
         self.matrix = matrix
+        self.tasks = list(tasks)
+        self._caption = caption
         self.image.setImage(np.nan_to_num(matrix.T), levels=(-1, 1))
         for item in self._labels:
             self.plot.removeItem(item)
@@ -121,11 +152,91 @@ class ConflictMap(QWidget):
                 text.setPos(j + 0.5, i + 0.5)
                 self.plot.addItem(text)
                 self._labels.append(text)
-        ticks = [[(k + 0.5, t[:12]) for k, t in enumerate(tasks)]]
-        self.plot.getAxis("bottom").setTicks(ticks)
-        self.plot.getAxis("left").setTicks(ticks)
         self.plot.setRange(xRange=(0, n), yRange=(0, n), padding=0)
-        self.caption.setText(caption)
+        self._fit_labels()
+
+    def restyle_bar(self, theme: str) -> None:
+        """The colour bar's axes in the theme's text colour (restyle() knows only the plot's
+        own axes: after a theme switch the bar's labels kept the old colour, dark on dark)."""
+        from .style import THEMES
+
+        fg = THEMES.get(theme, THEMES["light"])["foreground"]
+        for key in ("left", "right", "top", "bottom"):
+            axis = self.bar.getAxis(key)
+            axis.setPen(fg)
+            axis.setTextPen(fg)
+
+    def _set_tick_pt(self, pt: float) -> None:
+        self.tick_font = QFont(self.tick_font)
+        self.tick_font.setPointSizeF(pt)
+        for axis in ("bottom", "left"):
+            self.plot.getAxis(axis).setStyle(tickFont=self.tick_font)
+
+    def cell_px(self) -> float:
+        """The side of one cell on screen (the aspect is locked: cells are square)."""
+        vb = self.plot.getViewBox()
+        n = max(1, len(self.tasks))
+        (x0, x1), (y0, y1) = vb.viewRange()
+        per_x = vb.width() / max(1e-9, x1 - x0)
+        per_y = vb.height() / max(1e-9, y1 - y0)
+        return float(min(per_x, per_y)) if n else 0.0
+
+    def _fit_labels(self) -> None:
+        """Task names and cell values sized to the cells they label.
+
+        With 14 tasks a cell is some 25 px wide: names are elided to the cell's width (or, when
+        not even two letters fit, replaced by the numbers the left axis gives them) and the
+        values shrink with the cells until they no longer fit, then hide."""
+        tasks, cell = self.tasks, self.cell_px()
+        if not tasks:
+            self.tick_labels, self.left_labels = [], []
+            for axis in ("bottom", "left"):
+                self.plot.getAxis(axis).setTicks([[]])
+            return
+        font = QFont(self.tick_font)
+        font.setPointSizeF(TICK_PT)
+        fm = QFontMetricsF(font)
+        room = cell - 4.0
+        bottom = [fm.elidedText(t, Qt.TextElideMode.ElideRight, room) for t in tasks]
+        # Numbers instead when an elided name keeps under three letters or two names elide alike
+        # ("task_a…" and "task_a…" say nothing).
+        numbered = (len(set(bottom)) < len(bottom) or
+                    any(len(b.rstrip("\u2026")) < min(3, len(t)) for b, t in zip(bottom, tasks)))
+        pt = TICK_PT
+        if numbered:
+            bottom = [str(k + 1) for k in range(len(tasks))]
+            # Even numbers need room: "14" at 8 pt is 14 px; shrink the axis font down to 6 pt,
+            # and below that label every other (third...) column only.
+            while pt > MIN_VALUE_PT and fm.horizontalAdvance(bottom[-1]) > room:
+                pt -= 0.5
+                font.setPointSizeF(pt)
+                fm = QFontMetricsF(font)
+            every = max(1, math.ceil(fm.horizontalAdvance(bottom[-1]) / max(1.0, cell)))
+            if every > 1:
+                bottom = [b if k % every == 0 else "" for k, b in enumerate(bottom)]
+        if pt != self.tick_font.pointSizeF():
+            self._set_tick_pt(pt)
+        left = [fm.elidedText(t, Qt.TextElideMode.ElideRight, LEFT_LABEL_PX) for t in tasks]
+        if numbered:
+            left = [f"{k + 1} {name}" for k, name in enumerate(left)]
+        self.tick_labels = bottom
+        self.left_labels = left
+        self.plot.getAxis("bottom").setTicks([[(k + 0.5, b) for k, b in enumerate(bottom)]])
+        self.plot.getAxis("left").setTicks([[(k + 0.5, b) for k, b in enumerate(left)]])
+        self.caption.setText(self._caption)  # (numbered columns: the left axis is the key)
+        self.value_pt = 0.0
+        pt = VALUE_PT
+        font = QFont(self.tick_font)
+        while pt >= MIN_VALUE_PT:
+            font.setPointSizeF(pt)
+            if QFontMetricsF(font).horizontalAdvance("-0.00") <= 0.9 * cell:
+                self.value_pt = pt
+                break
+            pt -= 0.5
+        for text in self._labels:
+            text.setVisible(self.value_pt > 0)
+            if self.value_pt > 0:
+                text.setFont(font)
 
 
 def _diverging() -> pg.ColorMap:
@@ -135,6 +246,8 @@ def _diverging() -> pg.ColorMap:
 
 
 class GradientPanel(QWidget):
+    """The conflict heat map beside the cosine and norm curves."""
+
     def __init__(self, options: PlotOptions, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.heat = ConflictMap(self)
@@ -150,6 +263,8 @@ class GradientPanel(QWidget):
         split.addWidget(self.heat)
         split.addWidget(right)
         split.setSizes([380, 700])
+        self.split = split
+        self._split_for = 0  # the task count the split was last sized for
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
@@ -169,6 +284,21 @@ class GradientPanel(QWidget):
             if key != self._version or force:
                 self._version = key
                 h = entry.history
+                self._size_split(len(h.tasks))
                 self.heat.show_matrix(h.tasks, h.g_cosine[-1],
                                       f"{entry.label}, step {int(h.g_step.view[-1])}")
+        elif self.heat.matrix.size:  # the shown run measured nothing: no older run's matrix
+            self._version = None
+            self.heat.show_matrix([], np.empty((0, 0)), "")
+            self.heat.caption.setText(" ")
         return drew
+
+    def _size_split(self, n: int) -> None:
+        """Half the width for the heat map from 7 tasks on (its cells shrink as 1/n), a third
+        below; only when the task count changes, so a splitter the user moved stays put."""
+        if n == self._split_for:
+            return
+        self._split_for = n
+        total = sum(self.split.sizes()) or 1080
+        left = int(total * (0.5 if n > 6 else 0.35))
+        self.split.setSizes([left, total - left])

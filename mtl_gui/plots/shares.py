@@ -8,10 +8,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from ..run_entry import RunEntry
+from ..run_entry import RunEntry, no_points_text
 from ..smoothing import SmoothedSeries
-from .base import X_LABELS, PlotOptions, step_x
+from .base import X_LABELS, PlotOptions, SharedX, fit_title, step_x, wrap_label, x_span
 from .budget import TimedPlotWidget
+from .export_ui import add_export_action
+from .legend import LegendRow
 from .style import pen, task_color
 
 MAX_POINTS = 2000  # shares are smooth; bin means keep the fills cheap at any run length
@@ -24,6 +26,14 @@ def bin_means(a: np.ndarray, bins: int) -> np.ndarray:
     edges = np.linspace(0, a.size, bins + 1).astype(np.int64)
     sums = np.add.reduceat(a, edges[:-1])
     return sums / np.diff(edges)
+
+
+def binned(a: np.ndarray, bins: int) -> np.ndarray:
+    """`bin_means` plus the last value itself, so a binned curve ends where its data ends (the
+    other plots' curves do), not half a bin short of it."""
+    if a.size <= bins:
+        return a
+    return np.append(bin_means(a, bins), a[-1])
 
 
 def shares(weighted: list[np.ndarray]) -> np.ndarray:
@@ -42,7 +52,9 @@ class SharePlot(QWidget):
         self.options = options
         self.widget = TimedPlotWidget(self)
         self.plot = self.widget.getPlotItem()
+        self.export_action = add_export_action(self)  # right-click: Export plot…
         self.plot.setTitle(self.title)
+        fit_title(self.plot)
         self.plot.setLabel("left", "share of total")
         for axis in ("left", "bottom"):
             self.plot.getAxis(axis).enableAutoSIPrefix(False)
@@ -50,9 +62,12 @@ class SharePlot(QWidget):
         self.plot.setYRange(0, 1, padding=0.02)
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.legend = LegendRow(self.plot)
+        self.shared_x = SharedX(self.plot)
         self.note = QLabel(" ", self)
-        self.note.setStyleSheet("color: palette(mid); font-size: 9pt;")
+        self.note.setStyleSheet("font-size: 9pt;")
+        self.note.setProperty("tone", "hint")  # coloured by the theme (style.py)
+        wrap_label(self.note, 2)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
@@ -66,14 +81,20 @@ class SharePlot(QWidget):
 
     def refresh(self, runs: list[RunEntry], force: bool = False) -> bool:
         entry = runs[-1] if runs else None
-        stamp = ((entry.uid, entry.history.version) if entry else None, self.options.key())
+        # Every shown run's version: the shares are the last run's, the x range is all of theirs.
+        stamp = (tuple((r.uid, r.history.version) for r in runs), self.options.key())
         if stamp == self._stamp and not force:
             return False
         self._stamp = stamp
         self.plot.setLabel("bottom", X_LABELS[self.options.x_mode])
+        self.shared_x.apply(runs, self.options.x_mode)  # the x range of every other plot
         if entry is None or not entry.history.n_steps:
             self._build(None, [])
-            self.note.setText("each task's share of the weighted loss appears here during a run")
+            self.note.setText("each task's share of the weighted loss appears here during a run"
+                              if entry is None else no_points_text(entry))
+            if x_span(runs, self.options.x_mode) is None:  # no earlier run's x range stays
+                self.shared_x.span = None
+                self.plot.getViewBox().setXRange(0.0, 1.0, padding=0.0)
             return True
         h, w = entry.history, self.options.smoothing
         if self._layout != (entry.uid, tuple(h.tasks)):
@@ -83,16 +104,19 @@ class SharePlot(QWidget):
             y = h.weighted[t].view
             if w > 0:
                 y = self._smoothers.setdefault(f"{entry.uid}/{t}", SmoothedSeries()).update(y, w)
-            series.append(bin_means(np.abs(y), MAX_POINTS))
-        x = bin_means(step_x(entry, self.options.x_mode), MAX_POINTS)
+            series.append(binned(np.abs(y), MAX_POINTS))
+        x = binned(step_x(entry, self.options.x_mode), MAX_POINTS)
         frac = shares(series)
         self.last_shares = frac
         top = np.cumsum(np.nan_to_num(frac), axis=0)
         for k, edge in enumerate(self._edges):
             edge.setData(x, top[k])
-        last = ", ".join(f"{t} {frac[k, -1]:.0%}" for k, t in enumerate(h.tasks)
-                         if np.isfinite(frac[k, -1]))
+        # Largest share first: with many tasks the line wraps and its end may be cut off.
+        order = sorted((k for k in range(len(h.tasks)) if np.isfinite(frac[k, -1])),
+                       key=lambda k: -frac[k, -1])
+        last = ", ".join(f"{h.tasks[k]} {frac[k, -1]:.0%}" for k in order)
         self.note.setText(f"{entry.label}, latest: {last}")
+        self.note.setToolTip(self.note.text())
         return True
 
     def _build(self, uid: int | None, tasks: list[str]) -> None:

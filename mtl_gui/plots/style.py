@@ -6,15 +6,26 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 
-# Okabe-Ito-like palette: distinguishable for colour-blind readers, readable on light and dark.
-TASK_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#8C6D31",
-               "#7F7F7F", "#B22222", "#2F4F4F")
+# 24 task colours. The first six are Okabe-Ito's (distinguishable for colour-blind readers);
+# the rest were picked greedily, each the sRGB colour farthest (CIEDE2000) from those before it,
+# among colours with a contrast of at least 2:1 on the light plot background and 3:1 on the dark
+# one and a chroma of at least 25 (no greys). Any two of the first 20 differ by a CIEDE2000
+# distance of 17 or more (tests/gui/test_plots_agree.py checks it), so 14+ tasks stay apart.
+TASK_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#960FFF",
+               "#78691E", "#A5C32D", "#D2003C", "#FF9687", "#9687FF", "#2D7800", "#786996",
+               "#007878", "#2DC3C3", "#A59669", "#FF00FF", "#C31E87", "#00D25A", "#A5695A",
+               "#B4A5D2", "#96B487", "#FF2D78")
 RUN_DASHES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine,
               Qt.PenStyle.DashDotLine, Qt.PenStyle.DashDotDotLine)
 
+# background/foreground: the plots'; hint/error: the text tones of labels that set the dynamic
+# property "tone" (see app_style_sheet). Every text colour here and in PALETTE_ROLES has a WCAG
+# contrast of at least 4.5:1 on the backgrounds it is drawn on (tests/gui/test_desktop.py); the
+# dark hint is that light because Fusion paints tab panes lighter than Button (#434343 here).
 THEMES = {
-    "light": {"background": "w", "foreground": "#202020"},
-    "dark": {"background": "#1e1e1e", "foreground": "#d8d8d8"},
+    "light": {"background": "w", "foreground": "#202020", "hint": "#5c5c5c", "error": "#b52b27"},
+    "dark": {"background": "#1e1e1e", "foreground": "#d8d8d8", "hint": "#b4b4b4",
+             "error": "#ff8a80"},
 }
 
 
@@ -32,11 +43,21 @@ def pen(index: int, run_slot: int = 0, width: float = 2.0, alpha: int = 255,
     return p
 
 
+_current = {"theme": "light"}
+
+
 def apply_theme(name: str) -> None:
-    """pyqtgraph's defaults for plots created from now on."""
-    theme = THEMES.get(name, THEMES["light"])
+    """pyqtgraph's defaults for plots created from now on, and the theme `tone` answers for."""
+    _current["theme"] = name if name in THEMES else "light"
+    theme = THEMES[_current["theme"]]
     pg.setConfigOptions(background=theme["background"], foreground=theme["foreground"],
                         antialias=True)
+
+
+def tone(name: str) -> QColor:
+    """A text tone ("hint", "error") of the current theme, for text a style sheet cannot reach
+    (table items); whoever paints with it repaints when the theme changes."""
+    return QColor(THEMES[_current["theme"]][name])
 
 
 def restyle(widget: pg.PlotWidget, name: str) -> None:
@@ -60,22 +81,50 @@ def restyle(widget: pg.PlotWidget, name: str) -> None:
         legend.setBrush(pg.mkBrush(back))
 
 
+# Roles set on top of Fusion's standard (light) palette, for all colour groups, then the
+# Disabled group's own. Fusion's light defaults that fail 4.5:1 are replaced too: the
+# half-transparent black placeholder text (4.0:1), white on its highlight (3.7:1) and the
+# disabled text (#bebebe on #efefef, 1.6:1). Disabled text stays visibly dimmer than the rest.
+PALETTE_ROLES: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
+    "light": {
+        "all": (("PlaceholderText", "#5c5c5c"), ("Highlight", "#2a6fb0"),
+                ("HighlightedText", "#ffffff"), ("Link", "#0b57a4"), ("LinkVisited", "#6a3d9a")),
+        "disabled": (("WindowText", "#6b6b6b"), ("Text", "#6b6b6b"), ("ButtonText", "#6b6b6b"),
+                     ("Highlight", "#6b6b6b")),
+    },
+    "dark": {
+        "all": (("Window", "#2b2b2b"), ("WindowText", "#dddddd"), ("Base", "#1e1e1e"),
+                ("AlternateBase", "#2f2f2f"), ("Text", "#dddddd"), ("Button", "#353535"),
+                ("ButtonText", "#dddddd"), ("BrightText", "#ffffff"), ("Highlight", "#2a6fb0"),
+                ("HighlightedText", "#ffffff"), ("ToolTipBase", "#353535"),
+                ("ToolTipText", "#dddddd"), ("PlaceholderText", "#a0a0a0"), ("Mid", "#8a8a8a"),
+                ("Light", "#4a4a4a"), ("Midlight", "#3e3e3e"), ("Dark", "#1b1b1b"),
+                ("Shadow", "#0f0f0f"), ("Link", "#7fb4ff"), ("LinkVisited", "#c9a0ff")),
+        "disabled": (("WindowText", "#a0a0a0"), ("Text", "#a0a0a0"), ("ButtonText", "#a0a0a0"),
+                     ("Highlight", "#4a4a4a")),
+    },
+}
+
+
 def app_palette(name: str) -> QPalette:
-    """A Fusion palette for the whole window (light is Qt's own standard palette)."""
+    """A Fusion palette for the whole window: Fusion's standard one with PALETTE_ROLES on top."""
     from PySide6.QtWidgets import QStyleFactory
 
     style = QStyleFactory.create("Fusion")
     palette = style.standardPalette()
-    if name != "dark":
-        return palette
-    role = QPalette.ColorRole
-    for r, c in ((role.Window, "#2b2b2b"), (role.WindowText, "#dddddd"), (role.Base, "#1e1e1e"),
-                 (role.AlternateBase, "#2f2f2f"), (role.Text, "#dddddd"),
-                 (role.Button, "#353535"), (role.ButtonText, "#dddddd"),
-                 (role.Highlight, "#2a6fb0"), (role.HighlightedText, "#ffffff"),
-                 (role.ToolTipBase, "#353535"), (role.ToolTipText, "#dddddd"),
-                 (role.PlaceholderText, "#8a8a8a"), (role.Mid, "#8a8a8a")):
-        palette.setColor(r, QColor(c))
-    for r in (role.WindowText, role.Text, role.ButtonText):  # disabled must look disabled
-        palette.setColor(QPalette.ColorGroup.Disabled, r, QColor("#7a7a7a"))
+    roles = PALETTE_ROLES.get(name, PALETTE_ROLES["light"])
+    for role, color in roles["all"]:
+        palette.setColor(getattr(QPalette.ColorRole, role), QColor(color))
+    for role, color in roles["disabled"]:
+        palette.setColor(QPalette.ColorGroup.Disabled, getattr(QPalette.ColorRole, role),
+                         QColor(color))
     return palette
+
+
+def app_style_sheet(name: str) -> str:
+    """The application style sheet: colours for labels marked with a "tone" property (hint,
+    error), so they follow the theme; a widget's own style sheet could not, as Qt resolves its
+    colours (palette(...) included) once, when it first polishes the widget."""
+    theme = THEMES.get(name, THEMES["light"])
+    return (f'*[tone="hint"] {{ color: {theme["hint"]}; }}\n'
+            f'*[tone="error"] {{ color: {theme["error"]}; }}\n')

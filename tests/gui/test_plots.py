@@ -77,7 +77,8 @@ def test_metric_picker_and_legends_name_the_tasks(area) -> None:
     assert names == ["headline metric", "accuracy", "f1"]
     area.metric_plot.metric_combo.setCurrentText("f1")
     labels = sorted(label.text for _, label in area.metric_plot.legend.items)
-    assert labels == ["left f1", "right f1"]
+    assert labels == ["left", "right"]  # one metric: the axis names it, the legend the tasks
+    assert area.metric_plot.plot.getAxis("left").labelText == "f1 (\u2191 higher is better)"
     _, y = next(iter(area.metric_plot._items.values())).getOriginalDataset()
     assert y.tolist() == pytest.approx([0.58, 0.68, 0.78, 0.88])
 
