@@ -7,11 +7,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mtl_engine.registry import DATASETS, STRATEGIES, Registry
 from mtl_engine.runs import MODEL_FILE, read_run
 
 from .history import RunHistory, history_from_events
 
 _ids = itertools.count(1)
+TITLE_MAX = 24  # a summary's lead-in ("PCGrad: ...") is a title when it is at most this long
+
+
+def _title(registry: Registry, name: str) -> str:
+    """A registry entry's display title: its summary's lead-in before ':', else its name."""
+    if name not in registry:
+        return name or "?"
+    head, colon, _ = registry.get(name).summary.partition(":")
+    return head.strip() if colon and len(head.strip()) <= TITLE_MAX else name
+
+
+def setup_basis(config: dict[str, Any]) -> tuple[str, str, str]:
+    """What a preset's name describes: its dataset, strategy and sharing scheme."""
+    return (str((config.get("data") or {}).get("dataset", "")),
+            str((config.get("strategy") or {}).get("name", "")),
+            str((config.get("sharing") or {}).get("scheme", "hard")))
+
+
+def derived_name(config: dict[str, Any]) -> str:
+    """A run name read off the setup, e.g. "MultiMNIST with PCGrad (soft sharing)"."""
+    dataset, strategy, scheme = setup_basis(config)
+    data_title = _title(DATASETS, dataset)
+    path = str(((config.get("data") or {}).get("params") or {}).get("path", ""))
+    if dataset in ("csv", "npz") and path:  # a user's file: its name says more than "csv"
+        data_title = Path(path).stem
+    sharing = "" if scheme == "hard" else f" ({scheme.replace('_', ' ')} sharing)"
+    return f"{data_title} with {_title(STRATEGIES, strategy)}{sharing}"
 
 
 @dataclass(eq=False)
@@ -71,10 +99,24 @@ class RunEntry:
         return out
 
 
+def no_points_text(entry: RunEntry) -> str:
+    """What an empty plot says while it shows `entry`, instead of an older run's axes."""
+    h = entry.history
+    if h.status == "failed" and h.failure is not None:
+        where = f"at step {h.failure.step}" if h.total_steps else "while preparing data"
+        return f"{entry.label} failed {where} ({h.failure.error_type}): nothing to draw"
+    if h.status == "pending":
+        return f"{entry.label}: preparing data\u2026"
+    if h.status == "running":
+        return f"{entry.label}: nothing to draw yet"
+    return f"{entry.label} {h.status}: nothing to draw"
+
+
 def entry_from_folder(number: int, folder: Path) -> RunEntry:
     """Replay a run folder into a finished entry (raises BundleError if it is not one)."""
     record = read_run(folder)
     history = history_from_events(record.events)
-    if history.status == "running":  # the run was killed: no RunFinished/RunFailed line
+    # Killed (no closing line), aborted, or a write that failed: the folder says INCOMPLETE.
+    if history.status == "running" or record.incomplete:
         history.status = "incomplete"
     return RunEntry(number, dict(record.config), history, Path(folder))

@@ -22,7 +22,7 @@ from mtl_engine.config import ExperimentConfig, from_dict, to_dict
 from mtl_engine.control import RunControl
 
 from .checks import Check, check_config
-from .run_entry import RunEntry, entry_from_folder
+from .run_entry import RunEntry, derived_name, entry_from_folder, setup_basis
 from .worker import RunWorker
 
 # (config, run folder or None) -> event source; tests swap in a fake or a replay.
@@ -44,9 +44,12 @@ class Session(QObject):
     run_started = Signal(object)  # RunEntry
     run_updated = Signal(object)  # RunEntry whose history grew
     run_finished = Signal(object)  # RunEntry (completed, stopped or failed)
+    run_opened = Signal(object)  # RunEntry replayed from a folder: not the live run
     runs_changed = Signal()  # the list of runs or their visibility changed
     state_changed = Signal(str)  # idle | running | paused | stopping
     message = Signal(str, str, str)  # level (info|warning|error), text, details
+    edited = Signal(object, object)  # draft before, draft after: one undoable edit (undo.py)
+    loaded = Signal()  # a whole setup was loaded: the undo history starts over
 
     def __init__(self, runs_dir: Path | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -60,6 +63,10 @@ class Session(QObject):
         self.current: RunEntry | None = None
         self.worker: RunWorker | None = None
         self.state = "idle"
+        # A preset's name describes the setup it came with; once the dataset, strategy or
+        # sharing differ, runs are named after the setup instead, unless the user typed a name.
+        self._name_basis: tuple[str, str, str] | None = None
+        self._name_typed = False
 
     # ------------------------------------------------------------------ config
     @property
@@ -78,8 +85,10 @@ class Session(QObject):
         self.draft = to_dict(config)
         self.path = path
         self._saved = copy.deepcopy(self.draft) if path is not None else None
+        self._name_basis, self._name_typed = setup_basis(self.draft), False
         self._changed()
         self.file_changed.emit()
+        self.loaded.emit()
 
     def open(self, name_or_path: str | Path) -> None:
         """Load a preset file or built-in name; on any error nothing changes and it raises."""
@@ -109,7 +118,8 @@ class Session(QObject):
         if draft == self.draft:
             return
         was_dirty = self.dirty
-        self.draft = copy.deepcopy(draft)
+        before, self.draft = self.draft, copy.deepcopy(draft)
+        self.edited.emit(before, self.draft)  # before the re-render, so nested edits come after
         self._changed()
         if self.dirty != was_dirty:
             self.file_changed.emit()
@@ -119,6 +129,21 @@ class Session(QObject):
         d = copy.deepcopy(self.draft)
         mutate(d)
         self.set_draft(d)
+
+    def rename(self, name: str) -> None:
+        """The user typed the setup's name: runs are filed under it whatever the setup."""
+        self._name_typed = True
+        self.edit(lambda d: d.__setitem__("name", name))
+
+    def describe(self, text: str) -> None:
+        self.edit(lambda d: d.__setitem__("description", text))
+
+    def run_name(self) -> str:
+        """The name the next run is filed under (runs table, run folder, its config.yaml)."""
+        name = str(self.draft.get("name") or "").strip()
+        if name and (self._name_typed or setup_basis(self.draft) == self._name_basis):
+            return name
+        return derived_name(self.draft)
 
     def set_dataset(self, name: str, params: dict[str, Any]) -> None:
         """Switch dataset; its tasks replace the old ones (tasks of the same name are kept)."""
@@ -152,7 +177,7 @@ class Session(QObject):
     def start(self) -> RunEntry | None:
         if self.worker is not None or self.config is None:
             return None
-        config = self.config
+        config = self.config.replace(name=self.run_name())
         out_dir = None
         if self.runs_dir is not None:
             from mtl_engine.runs import new_run_dir
@@ -205,7 +230,8 @@ class Session(QObject):
                 kept = (f" The model from step {e.restored_step} was kept."
                         if e.restored_step is not None else "")
                 self.message.emit("error", f"Run {entry.number} failed at step {e.step}{where}: "
-                                  f"{e.error_type}: {e.message}.{kept}", e.details)
+                                  f"{e.error_type}: {e.message}.{kept}",
+                                  failure_details(entry, e))
             elif isinstance(e, ev.Warned):
                 self.message.emit("warning", f"Run {entry.number}, step {e.step}: {e.message}", "")
         self.run_updated.emit(entry)
@@ -229,9 +255,12 @@ class Session(QObject):
         """Show a past run folder (GUI or `mtl-run`) without training; raises MTLError."""
         entry = entry_from_folder(len(self.runs) + 1, Path(folder))
         self.runs.append(entry)
-        self._show_only(entry)
+        if self.worker is not None and self.current is not None:
+            entry.visible = True  # overlaid on the live run, which stays in view
+        else:
+            self._show_only(entry)
         self.runs_changed.emit()
-        self.run_finished.emit(entry)
+        self.run_opened.emit(entry)  # not run_finished: the live run's progress is not its
         return entry
 
     def remove_run(self, entry: RunEntry) -> None:
@@ -254,3 +283,24 @@ class Session(QObject):
         for r in self.runs:
             r.visible = r is entry
 
+
+
+def failure_details(entry: RunEntry, e: ev.RunFailed) -> str:
+    """What Details\u2026 shows for a failed run: where it failed, what was kept, the last
+    losses, and the traceback when the failure was an exception (a divergence check has none)."""
+    h = entry.history
+    lines = [f"{e.error_type}: {e.message}", "", f"run {entry.number}, failed at step {e.step}"
+             + (f", task {e.task}" if e.task else "")]
+    if e.restored_step is not None:
+        lines.append(f"the model from step {e.restored_step} was kept"
+                     + (f" in {entry.folder}" if entry.folder is not None else ""))
+    elif entry.folder is not None:
+        lines.append(f"run folder: {entry.folder}")
+    if h.n_steps:
+        last = ", ".join(f"{t} {h.loss[t].view[-1]:.4g}" for t in h.tasks if len(h.loss[t]))
+        lines.append(f"last logged losses (step {h.last_step}): {last}")
+    else:
+        lines.append("no training step was logged")
+    lines += ["", e.details.rstrip() if e.details.strip() else
+              "(no traceback: the engine ended the run itself rather than through an exception)"]
+    return "\n".join(lines)

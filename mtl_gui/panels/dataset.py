@@ -1,4 +1,5 @@
-"""Dataset panel: pick a built-in dataset or import a file; see what it holds and its tasks."""
+"""Dataset panel: the preset's name and description; pick a built-in dataset or import a file;
+see what it holds and its tasks."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -33,11 +36,24 @@ MLP_TRUNK = ({"type": "linear", "out_features": 64}, {"type": "relu"},
 class DatasetPanel(Panel):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(session, parent)
+        self.name_edit = QLineEdit(self)
+        self.name_edit.setPlaceholderText("named after the setup")
+        self.name_edit.setToolTip("the preset's name; runs are filed under it while it "
+                                  "describes the setup (see below)")
+        self.name_edit.textEdited.connect(self._name_edited)
+        self.description_edit = QPlainTextEdit(self)
+        self.description_edit.setPlaceholderText("what this setup is for (saved in the preset)")
+        self.description_edit.setToolTip("the preset's description, saved with it")
+        self.description_edit.setFixedHeight(64)
+        self.description_edit.textChanged.connect(self._description_edited)
+        self.run_name = hint()
         self.combo = QComboBox(self)
         for entry in DATASETS.entries():
             self.combo.addItem(entry.name)
             self.combo.setItemData(self.combo.count() - 1, entry.summary,
                                    Qt.ItemDataRole.ToolTipRole)
+        self.combo.setToolTip("the dataset to train on; it brings its tasks (hover an entry "
+                              "for what it holds)")
         self.combo.activated.connect(self._picked)
         self.import_btn = QPushButton("Import CSV / NPZ\u2026", self)
         self.import_btn.setToolTip("use your own data: map file columns to inputs and tasks")
@@ -69,7 +85,13 @@ class DatasetPanel(Panel):
         top.addWidget(self.import_btn)
         split = QFormLayout()
         form_row(split, "validation fraction", self.val_spin)
+        about = QFormLayout()
+        form_row(about, "name", self.name_edit)
+        form_row(about, "description", self.description_edit)
         lay = QVBoxLayout(self)
+        lay.addWidget(heading("Setup"))
+        lay.addLayout(about)
+        lay.addWidget(self.run_name)
         lay.addWidget(heading("Dataset"))
         lay.addLayout(top)
         lay.addWidget(self.summary)
@@ -82,9 +104,16 @@ class DatasetPanel(Panel):
         lay.addStretch(1)
 
     def section(self, draft: dict[str, Any]) -> Any:
-        return draft.get("data")
+        return (draft.get("name"), draft.get("description"), draft.get("data"))
 
     def render(self, draft: dict[str, Any]) -> None:
+        name, description = str(draft.get("name") or ""), str(draft.get("description") or "")
+        if self.name_edit.text() != name:
+            self.name_edit.setText(name)
+        if self.description_edit.toPlainText() != description:
+            self.description_edit.blockSignals(True)
+            self.description_edit.setPlainText(description)
+            self.description_edit.blockSignals(False)
         data = draft.get("data") or {}
         name = data.get("dataset", "")
         self.combo.setCurrentText(name)
@@ -100,6 +129,11 @@ class DatasetPanel(Panel):
 
     def on_checked(self) -> None:
         check = self.session.check
+        run_name = self.session.run_name()
+        own = run_name == str(self.session.draft.get("name") or "").strip()
+        self.run_name.setText(f"runs are filed as \u201c{run_name}\u201d"
+                              + ("" if own else ": the name above describes the preset's "
+                                 "setup, not this one (type a name to use your own)"))
         path = check.problem_path or ""
         self.error.setVisible(bool(check.problem) and path.startswith("data"))
         self.error.setText(check.problem or "")
@@ -111,7 +145,7 @@ class DatasetPanel(Panel):
         shape = " x ".join(str(s) for s in spec.input_shape)
         self.info.setText(f"{spec.description}<br><b>{spec.n_samples:,}</b> samples, "
                           f"input shape <b>({shape})</b>, {len(spec.tasks)} tasks"
-                          + (f"<br><span style='color:gray'>source: {spec.source}</span>"
+                          + (f"<br><i>source: {spec.source}</i>"
                              if spec.source else ""))
         self.tasks.setRowCount(len(spec.tasks))
         for i, t in enumerate(spec.tasks):
@@ -123,6 +157,16 @@ class DatasetPanel(Panel):
         self.tasks.resizeColumnsToContents()
 
     # ------------------------------------------------------------------ edits
+    # Both fields edit the draft on every keystroke, so Save never misses what is typed; render
+    # leaves a field alone when it already shows the draft, so the cursor stays where it is.
+    def _name_edited(self, text: str) -> None:
+        self.session.rename(text)
+
+    def _description_edited(self) -> None:
+        text = self.description_edit.toPlainText()
+        if text != str(self.session.draft.get("description") or ""):
+            self.session.describe(text)
+
     def _picked(self, index: int) -> None:
         name = self.combo.itemText(index)
         if name == (self.session.draft.get("data") or {}).get("dataset"):

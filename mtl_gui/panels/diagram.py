@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..plots.style import task_color
@@ -21,7 +21,8 @@ class ModelDiagram(QWidget):
         self.trunk_text = ""
         self.scheme = ""
         self.heads: list[tuple[str, str, bool]] = []  # name, text, enabled
-        self.broken = False
+        self.broken = False  # the shared part does not fit
+        self.broken_head = -1  # index of the task whose head does not fit, if one
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(300)
         self.setToolTip("the model: input, the shared part (sharing scheme, trunk layers and the "
@@ -41,15 +42,24 @@ class ModelDiagram(QWidget):
         rep = getattr(summary, "representation_shape", None)
         out = f" \u2192 {'x'.join(str(d) for d in rep)}" if rep is not None else ""
         self.trunk_text = f"{self.scheme}: {n_layers} layers{out}"
-        self.broken = summary is not None and not summary.ok
+        # Named by the engine's path, as the layer list's rows and the top bar name it.
+        where = (summary.error_path or "") if summary is not None and not summary.ok else ""
+        head_at = where.startswith("tasks[") and where[6:].split("]", 1)[0]
+        self.broken_head = int(head_at) if head_at and head_at.isdigit() else -1
+        self.broken = bool(where) and self.broken_head < 0
+        if self.broken:
+            # the break first: the box elides its end
+            self.trunk_text = f"{where} does not fit ({self.scheme}, {n_layers} layers)"
         rows = {r.where: r for r in summary.layers} if summary is not None else {}
         self.heads = []
         for i, t in enumerate(draft.get("tasks") or []):
             head = len(t.get("head") or [])
             final = rows.get(f"tasks[{i}].output")
             width = f" \u2192 {final.out_shape[0]}" if final and final.out_shape else ""
-            self.heads.append((t.get("name", "?"), f"{t.get('name', '?')}: {head}+out{width}",
-                               bool(t.get("enabled", True))))
+            text = f"{t.get('name', '?')}: {head}+out{width}"
+            if i == self.broken_head:
+                text = f"{t.get('name', '?')}: {where.split('.', 1)[-1]} does not fit"
+            self.heads.append((t.get("name", "?"), text, bool(t.get("enabled", True))))
         self._resize()
         self.update()
 
@@ -58,6 +68,8 @@ class ModelDiagram(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         w, h = self.width(), self.height()
         fg = self.palette().windowText().color()
+        # Tasks switched off: the theme's disabled text, dimmer but still >= 4.5:1 (style.py).
+        off = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
         box_h = 22
         col = [4, int(w * 0.27), int(w * 0.63)]
         widths = [col[1] - col[0] - 14, col[2] - col[1] - 16, w - col[2] - 4]
@@ -74,15 +86,15 @@ class ModelDiagram(QWidget):
         top = mid - rows * ROW / 2
         for k, (_, text, enabled) in enumerate(shown):
             y = top + k * ROW + ROW / 2
-            color = task_color(k)
+            color = QColor(217, 83, 79) if k == self.broken_head else task_color(k)
             color.setAlpha(70 if enabled else 20)
-            pen = QPen(fg if enabled else QColor("#999999"), 1.0,
+            pen = QPen(fg if enabled else off, 1.0,
                        Qt.PenStyle.SolidLine if enabled else Qt.PenStyle.DotLine)
             p.setPen(pen)
             p.drawLine(QPointF(col[1] + widths[1], mid), QPointF(col[2], y))
             label = text if enabled else f"{text} (off)"
             self._box(p, QRectF(col[2], y - (box_h - 4) / 2, widths[2], box_h - 4), label,
-                      color, fg if enabled else QColor("#999999"))
+                      color, fg if enabled else off)
         if len(self.heads) > MAX_HEADS:
             p.setPen(fg)
             p.drawText(QPointF(col[2] + 4, top + MAX_HEADS * ROW + 15),

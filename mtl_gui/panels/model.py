@@ -31,10 +31,26 @@ def row_infos(summary: Any, prefix: str, n: int) -> list[RowInfo]:
         if r is None:
             out.append(RowInfo())
             continue
-        shape = fmt_shape(r.out_shape) if r.out_shape is not None else "?"
+        known = r.out_shape is not None
+        shape = fmt_shape(r.out_shape) if known else "?"
         copies = f" x{r.copies}" if r.copies > 1 else ""
-        out.append(RowInfo(shape + copies, r.n_params, r.error or ""))
+        # A layer after the one that does not fit has no known input, so no known count.
+        out.append(RowInfo(shape + copies, r.n_params if known or r.n_params else None,
+                           r.error or "", r.where))
     return out
+
+
+def counts_text(summary: Any) -> str:
+    """The parameter line under the diagram; a model that does not fit has no total yet."""
+    if summary is None:
+        return ""
+    if not summary.ok:
+        where = summary.error_path or "a layer"
+        return (f"parameters: <b>not known</b>: the model does not fit at {where} "
+                f"(the layers before it hold {fmt_count(summary.total_params)})")
+    per_task = ", ".join(f"{t} {fmt_count(n)}" for t, n in summary.task_params.items())
+    return (f"parameters: <b>{fmt_count(summary.total_params)}</b> in all; "
+            f"shared {fmt_count(summary.shared_params)}; per task: {per_task}")
 
 
 class ModelPanel(Panel):
@@ -46,6 +62,8 @@ class ModelPanel(Panel):
             self.scheme_combo.addItem(entry.name)
             self.scheme_combo.setItemData(self.scheme_combo.count() - 1, entry.summary,
                                           Qt.ItemDataRole.ToolTipRole)
+        self.scheme_combo.setToolTip("how the tasks share the trunk's parameters (hover an "
+                                     "entry for the scheme's summary)")
         self.scheme_combo.activated.connect(self._scheme_picked)
         self.scheme_help = hint()
         self.scheme_form = ParamForm((), self)
@@ -97,12 +115,7 @@ class ModelPanel(Panel):
         spec = check.spec
         self.input_label.setText(f"input shape {fmt_shape(spec.input_shape)}" if spec else "")
         self.diagram.set_model(self.session.draft, summary, spec)
-        if summary is None:
-            self.counts.setText("")
-            return
-        per_task = ", ".join(f"{t} {fmt_count(n)}" for t, n in summary.task_params.items())
-        self.counts.setText(f"parameters: <b>{fmt_count(summary.total_params)}</b> in all; "
-                            f"shared {fmt_count(summary.shared_params)}; per task: {per_task}")
+        self.counts.setText(counts_text(summary))
 
     # ------------------------------------------------------------------ edits
     def _scheme_picked(self, index: int) -> None:

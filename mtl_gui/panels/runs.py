@@ -54,6 +54,7 @@ class RunsPanel(QWidget):
         self.setup_btn.setToolTip("put the selected run's config into the panels")
         self.setup_btn.clicked.connect(lambda: self._with_selected(self.load_setup_requested))
         self.export_btn = QPushButton("Export model\u2026", self)
+        self.export_btn.setToolTip("save the selected run's trained model as a bundle (.pt)")
         self.export_btn.clicked.connect(lambda: self._with_selected(self.export_requested))
         self.remove_btn = QPushButton("Remove from list", self)
         self.remove_btn.setToolTip("forget the run in this window (its folder stays on disk)")

@@ -4,6 +4,10 @@ Layers are plain dicts in the preset's flat form (``{"type": "linear", "out_feat
 table shows each layer's output shape and parameter count, which the owner computes from the
 engine's model summary and passes in with `set_info`; a layer that breaks is shown in red with
 the engine's message.
+
+Rows are numbered as the engine names layers in its messages and as the preset lists them
+(``trunk[7]``, ``head[0]``, counting from 0), so "Start is disabled: trunk[7]: ..." in the top
+bar points at the row labelled trunk[7].
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -28,9 +32,8 @@ from PySide6.QtWidgets import (
 
 from mtl_engine.registry import LAYERS
 
+from ..plots.style import tone
 from .param_form import ParamForm
-
-BAD = QColor("#d9534f")
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,9 @@ class RowInfo:
     """What the engine says about one layer: output shape text, parameter count, error."""
 
     out_shape: str = ""
-    params: int | None = None
+    params: int | None = None  # None: not known (an earlier layer does not fit)
     error: str = ""
+    where: str = ""  # the engine's path of the layer, e.g. "trunk[7]" or "tasks[1].head[0]"
 
 
 def summarize_params(layer: dict[str, Any]) -> str:
@@ -78,7 +82,7 @@ class LayerListEditor(QWidget):
         self._layers: list[dict[str, Any]] = []
         self.table = QTableWidget(0, 4, self)
         self.table.setHorizontalHeaderLabels(["layer", "settings", "output", "params"])
-        self.table.verticalHeader().setVisible(False)
+        self._names: list[str] = []  # row labels: the layer's path as the engine writes it
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -92,14 +96,19 @@ class LayerListEditor(QWidget):
 
         self.add_combo = QComboBox(self)
         self.add_combo.addItem("+ add layer")
+        self.add_combo.setToolTip("append a layer of this type after the selected one "
+                                  "(hover an entry for what it does)")
         for entry in LAYERS.entries():
             self.add_combo.addItem(entry.name)
             self.add_combo.setItemData(self.add_combo.count() - 1, entry.summary,
                                        Qt.ItemDataRole.ToolTipRole)
         self.add_combo.activated.connect(self._add)
         self.remove_btn = QPushButton("Remove", self)
+        self.remove_btn.setToolTip("delete the selected layer")
         self.up_btn = QPushButton("Up", self)
+        self.up_btn.setToolTip("move the selected layer one place earlier")
         self.down_btn = QPushButton("Down", self)
+        self.down_btn.setToolTip("move the selected layer one place later")
         self.remove_btn.clicked.connect(self._remove)
         self.up_btn.clicked.connect(lambda: self._move(-1))
         self.down_btn.clicked.connect(lambda: self._move(1))
@@ -109,6 +118,7 @@ class LayerListEditor(QWidget):
             buttons.addWidget(b)
 
         self.type_combo = QComboBox(self)
+        self.type_combo.setToolTip("the selected layer's type; its parameters are below")
         self.type_combo.addItems(LAYERS.names())
         self.type_combo.activated.connect(self._retype)
         self.form = ParamForm((), self)
@@ -123,7 +133,7 @@ class LayerListEditor(QWidget):
         detail.addWidget(self.form)
         self.error_label = QLabel(self)
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #b52b27;")
+        self.error_label.setProperty("tone", "error")  # coloured by the theme
         self.error_label.hide()
 
         lay = QVBoxLayout(self)
@@ -155,6 +165,9 @@ class LayerListEditor(QWidget):
     def set_info(self, rows: list[RowInfo]) -> None:
         """Output shape, parameter count and error per layer (same order as the layers)."""
         errors = []
+        self._names = [rows[i].where.rsplit(".", 1)[-1] if i < len(rows) and rows[i].where
+                       else "" for i in range(self.table.rowCount())]
+        self._label_rows()
         for i in range(self.table.rowCount()):
             info = rows[i] if i < len(rows) else RowInfo()
             self._set(i, 2, info.out_shape)
@@ -162,11 +175,12 @@ class LayerListEditor(QWidget):
             for c in range(4):
                 item = self.table.item(i, c)
                 if item is not None:
-                    item.setForeground(QBrush(BAD) if info.error else QBrush())
+                    item.setForeground(QBrush(tone("error")) if info.error else QBrush())
                     item.setToolTip(info.error or (summarize_params(self._layers[i])
                                                    if c == 1 else ""))
             if info.error:
-                errors.append(f"layer {i + 1} ({self._layers[i]['type']}): {info.error}")
+                # as the top bar words it: "trunk[7]: linear cannot take input ..."
+                errors.append(f"{info.where or self._row_name(i)}: {info.error}")
         self.error_label.setText("\n".join(errors))
         self.error_label.setVisible(bool(errors))
 
@@ -237,7 +251,16 @@ class LayerListEditor(QWidget):
             self._set(i, 1, summarize_params(layer))
             self.table.item(i, 1).setToolTip(summarize_params(layer))
         self.table.blockSignals(False)
+        self._label_rows()
         self._sync_buttons()
+
+    def _row_name(self, i: int) -> str:
+        named = self._names[i] if i < len(self._names) else ""
+        return named or f"[{i}]"
+
+    def _label_rows(self) -> None:
+        self.table.setVerticalHeaderLabels([self._row_name(i)
+                                            for i in range(self.table.rowCount())])
 
     def _set(self, row: int, col: int, text: str) -> None:
         item = self.table.item(row, col)

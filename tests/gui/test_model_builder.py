@@ -60,7 +60,7 @@ def test_a_shape_that_does_not_fit_is_shown_at_its_layer_and_blocks_start(window
     assert "trunk[7]" in window.controls.reason.text()
     assert trunk.table.item(7, 0).toolTip()  # the broken row carries the engine's message
     assert not trunk.error_label.isHidden()
-    assert "layer 8 (linear)" in trunk.error_label.text()
+    assert trunk.error_label.text().startswith("trunk[7]: linear")  # numbered as the top bar
     trunk._move(1)  # put it back: everything fits again
     assert window.session.problem is None
     assert window.controls.start_btn.isEnabled()
