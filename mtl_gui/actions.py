@@ -10,16 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 import mtl_engine.presets as presets
 from mtl_engine.config import from_dict
 from mtl_engine.errors import MTLError
 
-from .curves_csv import export_curves
-from .plots.export import export_all
-from .plots.style import THEMES, app_palette, apply_theme
+from .curves_csv import export_runs
+from .plots.export import PngOptions, export_all
+from .plots.export_ui import ExportChoice, ask_export_choice
+from .plots.style import THEMES, app_palette, app_style_sheet, apply_theme
 from .run_entry import RunEntry
 
 YAML_FILTER = "Presets (*.yaml *.yml)"
@@ -55,16 +56,25 @@ class FileActions:
         self._add(export, "Model bundle of the latest run\u2026", lambda: self.export_model(None))
         self._add(export, "TorchScript of the latest run\u2026",
                   lambda: self.export_model(None, torchscript=True))
-        self._add(export, "All plots (PNG and SVG)\u2026", self.export_plots)
+        self._add(export, "All plots (PNG, SVG, PDF)\u2026", lambda: self.export_plots())
         self._add(export, "Curves of the shown runs (CSV)\u2026", self.export_csv)
         file.addSeparator()
         self._add(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)  # type: ignore
+        self.build_edit_menu(bar)  # type: ignore[attr-defined]
         view = bar.addMenu("&View")
         theme = view.addMenu("&Theme")
+        self.theme_actions: dict[str, QAction] = {}
+        group = QActionGroup(theme)
         for name in THEMES:
-            theme.addAction(name.title(), lambda n=name: self.set_theme(n))
+            action = theme.addAction(name.title(), lambda n=name: self.set_theme(n))
+            action.setCheckable(True)
+            action.setChecked(name == self.theme)
+            group.addAction(action)
+            self.theme_actions[name] = action
+        self.build_run_menu(bar)  # type: ignore[attr-defined]
         self.tools_menu = bar.addMenu("&Tools")
         self._add_toy()
+        self.build_help_menu(bar)  # type: ignore[attr-defined]
         self.update_recent_menu()
 
     def _add(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
@@ -152,7 +162,9 @@ class FileActions:
         try:
             self.session.open(name_or_path)
         except (MTLError, OSError) as exc:
-            self.message_bar.show_message("error", f"Could not open {name_or_path}: {exc}")
+            said = str(exc)  # most messages already start with the file: name it once
+            where = "" if said.startswith(str(name_or_path)) else f"{name_or_path}: "
+            self.message_bar.show_message("error", f"Could not open {where}{said}")
             return False
         self.message_bar.hide()
         self.settings.set("last_preset", str(name_or_path))
@@ -236,16 +248,29 @@ class FileActions:
         self.statusBar().showMessage(f"exported {out}", 5000)  # type: ignore[attr-defined]
         return out
 
-    def export_plots(self, folder: Path | None = None) -> list[Path]:
-        folder = folder or self.ask_folder("Export plots to folder")
+    def ask_plot_export(self) -> ExportChoice | None:
+        """Folder, formats and PNG resolution for "All plots" (one small dialog)."""
+        folder = str(self.settings.get("plot_export_dir") or "")
+        return ask_export_choice(self, folder)  # type: ignore[arg-type]
+
+    def export_plots(self, folder: Path | None = None, formats: tuple[str, ...] = ("png", "svg"),
+                     png: PngOptions | None = None) -> list[Path]:
+        """Every plot, hidden tab included, as files named after the plots in `folder`."""
         if folder is None:
-            return []
-        self.plots.refresh_all()
+            choice = self.ask_plot_export()
+            if choice is None:
+                return []
+            folder, formats, png = choice.folder, choice.formats, choice.png
+            self.settings.set("plot_export_dir", str(folder))
+        self.plots.refresh_all()  # hidden plots are not redrawn by the timer
         try:
-            return export_all(self.plots.plots(), folder)
+            out = export_all(self.plots.plots(), folder, formats=formats, png=png or PngOptions())
         except (OSError, ValueError) as exc:
             self.message_bar.show_message("error", f"Plot export failed: {exc}")
             return []
+        bar = self.statusBar()  # type: ignore[attr-defined]
+        bar.showMessage(f"exported {len(out)} files to {folder}", 5000)
+        return out
 
     def export_csv(self, folder: Path | None = None) -> list[Path]:
         runs = self.session.shown_runs()
@@ -255,13 +280,12 @@ class FileActions:
         folder = folder or self.ask_folder("Export curves to folder")
         if folder is None:
             return []
-        out: list[Path] = []
         try:
-            for r in runs:
-                out += export_curves(r.history, folder, f"run{r.number}_")
-        except OSError as exc:
-            self.message_bar.show_message("error", f"CSV export failed: {exc}")
-        return out
+            return export_runs([(f"run{r.number}_", r.history) for r in runs], folder)
+        except (MTLError, OSError) as exc:
+            self.message_bar.show_message("error", f"CSV export failed, nothing new written: "
+                                                   f"{exc}")
+            return []
 
     def set_theme(self, name: str) -> None:
         """Light or dark, for the window and every plot, at once."""
@@ -272,7 +296,13 @@ class FileActions:
         apply_theme(self.theme)
         app = QApplication.instance()
         if isinstance(app, QApplication):
-            app.setStyle("Fusion")
+            if app.style().name().lower() != "fusion":
+                app.setStyle("Fusion")
             app.setPalette(app_palette(self.theme))
+            app.setStyleSheet(app_style_sheet(self.theme))  # repolishes every widget
+        for name, action in getattr(self, "theme_actions", {}).items():
+            action.setChecked(name == self.theme)
         self.plots.set_theme(self.theme)
         self.model_panel.diagram.update()
+        for panel in (self.model_panel, self.tasks_panel):
+            panel.on_checked()  # broken layer rows take the theme's error colour

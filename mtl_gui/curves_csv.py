@@ -1,9 +1,15 @@
-"""Curves of a run as CSV (one file per step series, one per epoch series). No Qt here."""
+"""Curves of a run as CSV (one file per step series, one per epoch series). No Qt here.
+
+Each file is written atomically (mtl_engine.fileio); a failure is a FileWriteError naming the file
+and the reason, and an export of several runs that fails part-way removes the files it had
+created, so a folder never holds half an export.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -53,3 +59,21 @@ def export_curves(h: RunHistory, folder: str | Path, prefix: str = "") -> list[P
     cols.append(h.score.view)
     paths.append(_write(folder / f"{prefix}epochs.csv", header, cols))
     return paths
+
+
+def export_runs(runs: Sequence[tuple[str, RunHistory]], folder: str | Path) -> list[Path]:
+    """`export_curves` for each (prefix, history): every file, or on a failure none new."""
+    folder = Path(folder)
+    targets = [folder / f"{prefix}{name}" for prefix, _ in runs
+               for name in ("steps.csv", "epochs.csv")]
+    existed = {path for path in targets if path.exists()}
+    written: list[Path] = []
+    try:
+        for prefix, history in runs:
+            written += export_curves(history, folder, prefix)
+    except BaseException:
+        for path in targets:
+            if path not in existed:  # a file this export replaced cannot be brought back
+                path.unlink(missing_ok=True)
+        raise
+    return written

@@ -1,17 +1,33 @@
 """The main window: config panels on the left, live plots and the runs table on the right, run
-controls on top. File handling and export live in `actions.py`."""
+controls on top. File handling and export live in `actions.py`, the Run menu's shortcuts in
+`run_actions.py`, undo and redo of setup edits in `undo.py`."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mtl_engine import catalog
 
 from .actions import FileActions
+from .help import about_text, documentation_path
 from .panels.base import scrolling
 from .panels.dataset import DatasetPanel
 from .panels.model import ModelPanel
@@ -22,13 +38,13 @@ from .panels.tasks import TasksPanel
 from .panels.training import TrainingPanel
 from .plots.area import PlotArea
 from .plots.style import apply_theme
+from .run_actions import RunActions
 from .session import Session
 from .settings import Settings
+from .undo import SetupUndo
 from .widgets.message_bar import MessageBar
 
 PRESET_SUFFIXES = (".yaml", ".yml")
-
-
 class MainWindow(QMainWindow, FileActions):
     def __init__(self, settings: Settings | None = None, session: Session | None = None) -> None:
         super().__init__()
@@ -42,6 +58,7 @@ class MainWindow(QMainWindow, FileActions):
         self.setAcceptDrops(True)
 
         self.message_bar = MessageBar(self)
+        self.setup_undo = SetupUndo(s, self)
         self.controls = RunControls(s, self)
         self.dataset_panel = DatasetPanel(s)
         self.model_panel = ModelPanel(s)
@@ -86,6 +103,8 @@ class MainWindow(QMainWindow, FileActions):
         self.runs_panel.open_folder_requested.connect(self.open_run_folder)
         self.runs_panel.load_setup_requested.connect(self.load_run_setup)
         self.runs_panel.export_requested.connect(self.export_model)
+        self.run_actions = RunActions(self)
+        self.about_box: QMessageBox | None = None
         self.build_menus()
         self.set_theme(self.theme)
         self.restore_settings()
@@ -129,6 +148,52 @@ class MainWindow(QMainWindow, FileActions):
         st.set("smoothing", o.smoothing)
         st.set("log_y", o.log_y)
         st.sync()
+
+    # ------------------------------------------------------------------ edit, run, help menus
+    def build_edit_menu(self, bar: Any) -> None:
+        edit = bar.addMenu("&Edit")
+        stack = self.setup_undo.stack
+        self.undo_action = stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        edit.addAction(self.undo_action)
+        edit.addAction(self.redo_action)
+
+    def build_run_menu(self, bar: Any) -> None:
+        run = bar.addMenu("&Run")
+        for name in ("start", "pause", "stop"):
+            run.addAction(self.run_actions.actions[name])
+
+    def build_help_menu(self, bar: Any) -> None:
+        menu = bar.addMenu("&Help")
+        self.docs_action = menu.addAction("&Documentation", lambda: self.open_documentation())
+        self.docs_action.setShortcut(QKeySequence.StandardKey.HelpContents)
+        self.about_action = menu.addAction("&About MTL Explorer", self.show_about)
+
+    def open_url(self, url: QUrl) -> bool:
+        """Hand a local file to the desktop's viewer (tests replace this)."""
+        return QDesktopServices.openUrl(url)
+
+    def open_documentation(self, root: Path | None = None) -> Path | None:
+        path = documentation_path(root)
+        if path is None:
+            self.message_bar.show_message(
+                "info", "The documentation is not installed with this copy of MTL Explorer: "
+                "docs/gui.md and README.md come with the source tree, next to mtl_gui/.")
+            return None
+        if not self.open_url(QUrl.fromLocalFile(str(path))):
+            self.message_bar.show_message("warning", f"No program here opens {path}; open it "
+                                          "with a text editor or a Markdown viewer.")
+        return path
+
+    def show_about(self) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Information, "About MTL Explorer", about_text(),
+                          QMessageBox.StandardButton.Ok, self)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.open()  # not exec(): the window stays live, and tests read the box
+        self.about_box = box
+        return box
 
     # ------------------------------------------------------------------ closing, dropping
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override

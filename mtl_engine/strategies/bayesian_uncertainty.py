@@ -34,7 +34,9 @@ from .base import MC_OUTPUTS, Combined, StepInfo, Strategy
         Param("every", "int", 10, "steps between measurements; weights are reused in between",
               low=1, high=100_000),
     ),
-    paper="Project seed 004; MC dropout: Gal & Ghahramani, ICML 2016",
+    paper="MC-dropout predictive variance: Gal & Ghahramani, ICML 2016; weighting tasks by "
+          "uncertainty as in Kendall, Gal & Cipolla, CVPR 2018 (who weight by the inverse of a "
+          "learnt variance)",
     family="loss",
 )
 class BayesianUncertaintyWeighting(Strategy):

@@ -32,7 +32,8 @@ _EPS = 1e-8  # as in the paper's code: log(L + eps)
         Param("beta_sigma", "float", 0.0, "decay of beta with the step: beta / t^beta_sigma",
               low=0.0, high=5.0),
     ),
-    paper="Lin et al., Dual-Balancing for Multi-Task Learning, 2023",
+    paper="Lin, Ye, Xu, Zhang & Kwok, Dual-Balancing for Multi-Task Learning, arXiv:2308.12029, "
+          "2023",
     family="gradient",
     grad_modes=("shared",),
 )

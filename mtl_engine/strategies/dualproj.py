@@ -20,7 +20,8 @@ from .upgrad import PARAMS, pref_vector, projector
     "dualproj",
     "DualProj: the mean gradient projected onto the cone of non-conflicting directions",
     params=PARAMS,
-    paper="Quinton & Rey, Jacobian Descent for Multi-Objective Optimization, 2024",
+    paper="Quinton & Rey, Jacobian Descent for Multi-Objective Optimization, arXiv:2406.16232, "
+          "2024; the projection of GEM (Lopez-Paz & Ranzato, NeurIPS 2017)",
     family="gradient",
     grad_modes=("shared", "representation"),
 )

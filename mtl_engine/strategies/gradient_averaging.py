@@ -19,7 +19,8 @@ from .base import Combined, StepInfo, Strategy
     "gradient_averaging",
     "Gradient averaging: shared update = mean of the task gradients (weights 1/T)",
     params=(),
-    paper="Seed 004 (gradient balancing); the averaged-gradient baseline of MTL papers",
+    paper="The equal-weight baseline of Caruana, Machine Learning 1997, as the mean gradient "
+          "(EW in LibMTL: Lin & Zhang, JMLR 2023)",
     family="gradient",
     grad_modes=("shared", "representation"),
 )

@@ -19,7 +19,8 @@ from .base import GRADS, Combined, StepInfo, Strategy
     "gradient_normalisation",
     "Gradient normalisation: w_i = |g_i| / sum_j |g_j| (weights sum to 1)",
     params=(),
-    paper="Seed 004 (course notes on MTL loss balancing)",
+    paper="Gradient-norm balancing in the spirit of GradNorm (Chen et al., ICML 2018); this "
+          "closed form, without GradNorm's learnt target, is not from a paper",
     family="gradient",
     grad_modes=("shared", "representation"),
 )

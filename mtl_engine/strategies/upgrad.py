@@ -52,7 +52,8 @@ def projector(strategy: GramianStrategy) -> ActiveSetProjector:
     "upgrad",
     "UPGrad: average of each task gradient projected onto the cone of non-conflicting directions",
     params=PARAMS,
-    paper="Quinton & Rey, Jacobian Descent for Multi-Objective Optimization, 2024",
+    paper="Quinton & Rey, Jacobian Descent for Multi-Objective Optimization, arXiv:2406.16232, "
+          "2024",
     family="gradient",
     grad_modes=("shared", "representation"),
 )

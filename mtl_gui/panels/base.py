@@ -70,14 +70,14 @@ def heading(text: str) -> QLabel:
 def hint(text: str = "") -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
-    label.setStyleSheet("color: palette(placeholder-text);")
+    label.setProperty("tone", "hint")  # coloured by the theme's app style sheet
     return label
 
 
 def error_label() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
-    label.setStyleSheet("color: #b52b27;")
+    label.setProperty("tone", "error")  # coloured by the theme's app style sheet
     label.hide()
     return label
 

@@ -42,6 +42,8 @@ class StrategyPanel(Panel):
         super().__init__(session, parent)
         self.combo = QComboBox(self)
         fill_grouped(self.combo)
+        self.combo.setToolTip("how the task losses (or gradients) are combined into one "
+                              "update; hover an entry for its summary")
         self.combo.activated.connect(self._picked)
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)

@@ -52,15 +52,19 @@ class TasksPanel(Panel):
         self.add_btn.setToolTip("add a task for a dataset target no task uses yet")
         self.add_btn.clicked.connect(self._add)
         self.remove_btn = QPushButton("Remove", self)
+        self.remove_btn.setToolTip("remove the selected task (a setup keeps at least one)")
         self.remove_btn.clicked.connect(self._remove)
 
         self.name_edit = QLineEdit(self)
+        self.name_edit.setToolTip("the task's name in plots, tables and the preset")
         self.name_edit.editingFinished.connect(lambda: self._set("name", self.name_edit.text()))
         self.target_combo = QComboBox(self)
         self.target_combo.setToolTip("which of the dataset's targets this task predicts")
         self.target_combo.activated.connect(self._target_picked)
         self.type_label = hint()
         self.loss_combo = QComboBox(self)
+        self.loss_combo.setToolTip("the loss this task is trained on; only losses for its "
+                                   "target's type are listed")
         self.loss_combo.activated.connect(lambda _: self._set_choice("loss", self.loss_combo))
         self.metric_combo = QComboBox(self)
         self.metric_combo.setToolTip("the headline metric shown in plots and the runs table")
@@ -74,6 +78,8 @@ class TasksPanel(Panel):
                                     "average score")
         self.weight_spin.valueChanged.connect(lambda v: self._set("weight", float(v)))
         self.enabled_box = QCheckBox("train this task", self)
+        self.enabled_box.setToolTip("untick to leave the task out of training (its head is "
+                                    "kept in the setup)")
         self.enabled_box.toggled.connect(lambda on: self._set("enabled", bool(on)))
         self.head = LayerListEditor("", self)
         self.head.layers_changed.connect(lambda layers: self._set("head", layers))

@@ -23,12 +23,17 @@ LR_HELP = {
     "clip_grad_norm": "clip the global gradient norm to this value (off: no clipping)",
     "l1": "L1 penalty on the shared parameters",
     "l2": "L2 penalty on the shared parameters",
+    "weight_decay": "the optimiser's own weight decay, on every parameter",
 }
 TRAIN_HELP = {
     "device": "where to train; only devices this machine really has are listed",
     "log_every": "steps between two points on the live curves",
     "max_steps_per_epoch": "cut epochs short for a quick look (auto: the whole dataset)",
     "diagnostics_every": "measure gradient conflict every N steps (0 = off)",
+    "epochs": "passes over the training data",
+    "batch_size": "samples per training step",
+    "seed": "random seed of generated data, initial weights and batch order: same seed, same "
+            "run",
 }
 
 
@@ -52,6 +57,8 @@ class TrainingPanel(Panel):
             self.opt_combo.addItem(e.name)
             self.opt_combo.setItemData(self.opt_combo.count() - 1, e.summary,
                                        Qt.ItemDataRole.ToolTipRole)
+        self.opt_combo.setToolTip("the optimiser of every parameter (hover an entry for its "
+                                  "summary)")
         self.opt_combo.activated.connect(self._optimizer_picked)
         self.opt_summary = hint()
         self.lr_form = ParamForm(with_help(OPTIM_PARAMS, LR_HELP), self)
@@ -60,6 +67,7 @@ class TrainingPanel(Panel):
         self.opt_form.values_changed.connect(lambda v: self._opt_set("params", v))
         self.sched_combo = QComboBox(self)
         self.sched_combo.addItems(SCHEDULES.names())
+        self.sched_combo.setToolTip("how the learning rate changes over the run")
         self.sched_combo.activated.connect(self._schedule_picked)
         self.sched_form = ParamForm((), self)
         self.sched_form.values_changed.connect(self._schedule_params)

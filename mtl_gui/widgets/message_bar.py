@@ -18,6 +18,7 @@ class MessageBar(QWidget):
         self.label = QLabel(self)
         self.label.setWordWrap(True)
         self.details_btn = QPushButton("Details\u2026", self)
+        self.details_btn.setToolTip("show the full message (for a failed run, its traceback)")
         self.details_btn.clicked.connect(self.show_details)
         self.close_btn = QPushButton("\u2715", self)
         self.close_btn.setFixedWidth(28)

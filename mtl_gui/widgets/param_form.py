@@ -25,7 +25,11 @@ from PySide6.QtWidgets import (
 from mtl_engine.errors import ConfigError
 from mtl_engine.registry import Param
 
-BAD_STYLE = "border: 1px solid #d9534f; background: #fdecea;"
+# Dark text of its own: the pale red background stays readable in the dark theme too.
+BAD_STYLE = "border: 1px solid #d9534f; background: #fdecea; color: #1a1a1a;"
+# The editing widget of each editor, by the attribute name the editors use, so its tooltip can
+# say what the field is (the container's tooltip is not the one a hovered spin box shows first).
+INPUT_NAMES = ("edit", "spin", "box", "combo", "button")
 INT_MAX = 2_000_000_000
 LABEL_WIDTH = 140
 
@@ -59,7 +63,12 @@ class FieldEditor(QWidget):
     def show_error(self, message: str | None) -> None:
         self.error = message
         self.setStyleSheet(BAD_STYLE if message else "")
-        self.setToolTip(message or self.param.help)
+        tip = message or self.param.help or self.param.name.replace("_", " ")
+        self.setToolTip(tip)
+        for name in INPUT_NAMES:
+            widget = getattr(self, name, None)
+            if isinstance(widget, QWidget):
+                widget.setToolTip(tip)
 
 
 class _Text(FieldEditor):
@@ -113,8 +122,9 @@ class _Int(FieldEditor):
     def __init__(self, param: Param, parent: QWidget | None = None) -> None:
         super().__init__(param, parent)
         self.spin = QSpinBox(self)
-        lo = int(param.low) if param.low is not None else -INT_MAX
-        hi = int(param.high) if param.high is not None else INT_MAX
+        # QSpinBox holds a C int: bounds beyond it (a seed up to 2**32 - 1) are clamped.
+        lo = max(int(param.low), -INT_MAX) if param.low is not None else -INT_MAX
+        hi = min(int(param.high), INT_MAX) if param.high is not None else INT_MAX
         self.spin.setRange(lo, hi)
         self.spin.setKeyboardTracking(False)  # one edit per committed number, not per digit
         lay = QHBoxLayout(self)
@@ -232,6 +242,7 @@ EDITORS: dict[str, Callable[[Param, QWidget | None], FieldEditor]] = {
 
 def make_editor(param: Param, parent: QWidget | None = None) -> FieldEditor:
     editor = EDITORS[param.type](param, parent)
+    editor.show_error(None)  # the editing widget exists now: give it the field's tooltip
     return _Optional(param, editor, parent) if param.optional else editor
 
 
