@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 import mtl_engine.presets as presets
 from mtl_engine.errors import MTLError
 
+from . import qt_platform
 from .main_window import MainWindow
 from .settings import Settings, app_home
 
@@ -64,6 +65,10 @@ def create_window(preset: str | None = None, settings: Settings | None = None) -
 
 
 def run_app(preset: str | None = None) -> int:
+    problem = None if QApplication.instance() else qt_platform.startup_problem()
+    if problem:  # Qt would abort with a misleading line; say what is missing instead
+        print(problem, file=sys.stderr)
+        return 1
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("MTL Explorer")
     app.setOrganizationName("MTL Explorer")
