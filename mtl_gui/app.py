@@ -13,6 +13,7 @@ import mtl_engine.presets as presets
 from mtl_engine.errors import MTLError
 
 from . import qt_platform
+from .interrupts import Interrupts
 from .main_window import MainWindow
 from .settings import Settings, app_home
 
@@ -75,4 +76,7 @@ def run_app(preset: str | None = None) -> int:
     install_excepthook()
     window = create_window(preset)
     window.show()
-    return app.exec()
+    interrupts = Interrupts(app, window)
+    code = app.exec()
+    interrupts.restore()
+    return interrupts.exit_code if interrupts.exit_code is not None else code
