@@ -97,6 +97,8 @@ class MainWindow(QMainWindow, FileActions):
 
         s.message.connect(self.message_bar.show_message)
         s.file_changed.connect(self.update_title)
+        # The title shows the setup's name: a rename changes it without flipping "unsaved".
+        s.config_changed.connect(self.update_title)
         # No forced redraws on run events: the plot timer sees the new run list within a few
         # ticks, one plot per tick, instead of all plots at once in the middle of a run.
         s.run_finished.connect(self._run_finished)

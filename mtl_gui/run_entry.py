@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mtl_engine.registry import DATASETS, STRATEGIES, Registry
-from mtl_engine.runs import MODEL_FILE, read_run
+from mtl_engine.runs import EVENTS_FILE, MODEL_FILE, read_run
 
 from .history import RunHistory, history_from_events
 
@@ -49,6 +50,8 @@ class RunEntry:
     history: RunHistory
     folder: Path | None = None
     visible: bool = True
+    # What read_run skipped when the entry was replayed from its folder, one line each.
+    read_warnings: list[str] = field(default_factory=list)
     uid: int = field(default_factory=lambda: next(_ids))
 
     @classmethod
@@ -119,4 +122,24 @@ def entry_from_folder(number: int, folder: Path) -> RunEntry:
     # Killed (no closing line), aborted, or a write that failed: the folder says INCOMPLETE.
     if history.status == "running" or record.incomplete:
         history.status = "incomplete"
-    return RunEntry(number, dict(record.config), history, Path(folder))
+    return RunEntry(number, dict(record.config), history, Path(folder),
+                    read_warnings=list(record.warnings))
+
+
+# read_run names each skipped line as "<path>, line <n>: <why>; skipped" (mtl_engine/runs.py).
+_LINE = re.compile(r", line (\d+): ")
+
+
+def skipped_lines_text(entry: RunEntry, shown: int = 3) -> str:
+    """One line for the message bar on what a replay skipped, e.g. "2 unreadable lines skipped
+    in \u2026/run/events.jsonl (lines 7, 9); the rest of run 3 was replayed"; "" if none was."""
+    warnings = entry.read_warnings
+    if not warnings:
+        return ""
+    lines = [m.group(1) for w in warnings if (m := _LINE.search(w))]
+    listed = ", ".join(lines[:shown]) + (", \u2026" if len(lines) > shown else "")
+    where = f" ({'line' if len(lines) == 1 else 'lines'} {listed})" if lines else ""
+    folder = entry.folder.name if entry.folder is not None else "?"
+    noun = "line" if len(warnings) == 1 else "lines"
+    return (f"{len(warnings)} unreadable {noun} skipped in \u2026/{folder}/{EVENTS_FILE}{where};"
+            f" the rest of {entry.label} was replayed")

@@ -22,7 +22,13 @@ from mtl_engine.config import ExperimentConfig, from_dict, to_dict
 from mtl_engine.control import RunControl
 
 from .checks import Check, check_config
-from .run_entry import RunEntry, derived_name, entry_from_folder, setup_basis
+from .run_entry import (
+    RunEntry,
+    derived_name,
+    entry_from_folder,
+    setup_basis,
+    skipped_lines_text,
+)
 from .worker import RunWorker
 
 # (config, run folder or None) -> event source; tests swap in a fake or a replay.
@@ -261,6 +267,9 @@ class Session(QObject):
             self._show_only(entry)
         self.runs_changed.emit()
         self.run_opened.emit(entry)  # not run_finished: the live run's progress is not its
+        skipped = skipped_lines_text(entry)
+        if skipped:  # replayed all the same; Details\u2026 lists every skipped line and why
+            self.message.emit("warning", skipped, "\n".join(entry.read_warnings))
         return entry
 
     def remove_run(self, entry: RunEntry) -> None:

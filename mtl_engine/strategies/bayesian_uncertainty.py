@@ -1,5 +1,9 @@
-"""Bayesian (MC-dropout) uncertainty weighting (project seed 004), with the predictive variance of
-Monte-Carlo dropout (Gal & Ghahramani, "Dropout as a Bayesian Approximation", ICML 2016).
+"""Bayesian (MC-dropout) uncertainty weighting, with the predictive variance of Monte-Carlo dropout
+(Gal & Ghahramani, "Dropout as a Bayesian Approximation", ICML 2016).
+
+No paper weights tasks by this variance: the idea of weighting tasks by their uncertainty is
+Kendall, Gal & Cipolla's ("Multi-Task Learning Using Uncertainty to Weigh Losses", CVPR 2018),
+who weight by the inverse of a learnt variance instead.
 
 Every `every` steps the loop runs `passes` stochastic forward passes of the batch with dropout
 active; for each task

@@ -1,4 +1,5 @@
-"""Equal weighting (EW), the baseline every multi-task method is measured against.
+"""Equal weighting (EW), the baseline every multi-task method is measured against (uniform
+weighting of the task losses, as in Caruana, "Multitask Learning", Machine Learning, 1997).
 
 total = sum_i L_i: every w_i = 1, so the weights sum to T (not the 1/T mean; the two differ only by
 a constant factor on the learning rate).

@@ -1,9 +1,12 @@
-"""Gradient normalisation weighting (seed 004): w_i = |g_i| / sum_j |g_j|.
+"""Gradient normalisation weighting: w_i = |g_i| / sum_j |g_j|.
+
+No paper defines this closed form: it balances gradient norms in the spirit of GradNorm (Chen,
+Badrinarayanan, Lee & Rabinovich, ICML 2018) without GradNorm's learnt weights and target rates.
 
 Each task's loss is weighted by its share of the total gradient norm (taken on the shared
 parameters, or on the shared representation with grad_mode "representation"), so the weights sum
-to 1. Seed 004 gives the definition without a paper; the norms come from the Gramian's diagonal
-and the weights are computed on the device, without waiting for the host.
+to 1. The norms come from the Gramian's diagonal and the weights are computed on the device,
+without waiting for the host.
 """
 
 from __future__ import annotations

@@ -1,9 +1,14 @@
-"""Maximum-entropy weighting (project seed 004): weight each task by how unsure its predictions are.
+"""Maximum-entropy weighting: weight each task by how unsure its predictions are.
+
+No paper defines this rule. It weights tasks by their uncertainty as Kendall, Gal & Cipolla do
+("Multi-Task Learning Using Uncertainty to Weigh Losses", CVPR 2018), who weight by the inverse of
+a learnt variance instead, and measures uncertainty by predictive entropy (Shannon, "A
+Mathematical Theory of Communication", Bell System Technical Journal, 1948).
 
 Each step, from the batch's (detached) predictions,
     H_i = mean over samples of -sum_c p_ic log p_ic   (nats; p: softmax, or sigmoid if binary)
     w_i = T H_i / sum_j H_j
-The seed defines w_i = H_i / sum_j H_j; the factor T keeps the weights' sum at T, the scale of equal
+The rule is w_i = H_i / sum_j H_j; the factor T keeps the weights' sum at T, the scale of equal
 weighting. Entropies are not divided by log C, so a task with more classes can reach a higher H.
 
 A regression task has no predictive distribution here (the model outputs a point estimate). Its

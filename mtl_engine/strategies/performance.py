@@ -1,7 +1,11 @@
-"""Performance weighting (project seed 004): weight each task by how well it already does.
+"""Performance weighting: weight each task by how well it already does.
 
-After every validation pass, w_i = T a_i / sum_j a_j with a_i task i's validation score. The seed
-defines w_i = a_i / sum_j a_j; the factor T keeps the weights' sum at T, the same scale as equal
+No paper defines this rule; it is the inverse of dynamic task prioritisation (Guo, Haque, Huang,
+Yeung & Fei-Fei, "Dynamic Task Prioritization for Multitask Learning", ECCV 2018), which weights
+the task that does worse up.
+
+After every validation pass, w_i = T a_i / sum_j a_j with a_i task i's validation score. The rule
+is w_i = a_i / sum_j a_j; the factor T keeps the weights' sum at T, the same scale as equal
 weighting, which is also what the weights are (1 each) until the first validation.
 
 a_i is the task's headline metric when higher is better (accuracy, F1, AUROC), floored at 0. For a

@@ -3,10 +3,11 @@ Weigh Losses for Scene Geometry and Semantics", CVPR 2018.
 
 Each task has a learnable log-variance s_i = log sigma_i^2 trained with the model:
     total = sum_i c_i (exp(-s_i) L_i + s_i)
-with c_i = 1 (the common "seed" form). With `half_regression`, regression tasks use c_i = 1/2,
-which is exactly the paper's Gaussian-likelihood term 1/(2 sigma^2) L + log sigma; other tasks
-keep c_i = 1. The reported weight is the effective one, d total / d L_i = c_i exp(-s_i)
-(exp(-s_i) in the seed form); the weights are free and need not sum to anything.
+with c_i = 1 (the simplified form most implementations use, LibMTL's among them). With
+`half_regression`, regression tasks use c_i = 1/2, which is exactly the paper's
+Gaussian-likelihood term 1/(2 sigma^2) L + log sigma; other tasks keep c_i = 1.
+The reported weight is the effective one, d total / d L_i = c_i exp(-s_i) (exp(-s_i) in the
+simplified form); the weights are free and need not sum to anything.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from .base import Combined, StepInfo, Strategy
         Param("init_s", "float", 0.0, "initial log-variance s_i = log sigma_i^2 of every task "
               "(0 gives weight 1)", low=-10.0, high=10.0),
         Param("half_regression", "bool", False, "regression tasks use the paper's Gaussian form "
-              "1/(2 sigma^2) L + log sigma, i.e. half the seed term"),
+              "1/(2 sigma^2) L + log sigma, i.e. half the simplified form's term"),
     ),
     paper="Kendall, Gal & Cipolla, CVPR 2018",
     family="loss",

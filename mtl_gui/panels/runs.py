@@ -19,12 +19,25 @@ from ..session import Session
 from .run_controls import fmt_duration
 
 COLUMNS = ("show", "run", "name", "dataset", "sharing", "strategy", "status",
-           "final metrics (validation)", "time", "folder")
+           "metrics (validation)", "time", "folder")
+METRICS_TIP = ("each task's headline validation metric: the run's final value once it ended, "
+               "\u201clatest:\u201d while it runs (the last validation so far), \u201clast "
+               "epoch:\u201d for a run that ended without final values")
+LIVE = ("pending", "running")
 
 
 def metrics_text(entry: RunEntry) -> str:
+    """The metrics cell, saying when the values are not the run's final ones: a running run's
+    are the latest validation's, and will change."""
     h = entry.history
-    return ", ".join(f"{t} {h.headline(t)} {v:.3f}" for t, v in entry.final_metrics().items())
+    values = entry.final_metrics()
+    if not values:
+        return ""
+    text = ", ".join(f"{t} {h.headline(t)} {v:.3f}" for t, v in values.items())
+    if h.status in LIVE:
+        return f"latest: {text}"
+    final = all(h.headline(t) in h.final_metrics.get(t, {}) for t in values)
+    return text if final else f"last epoch: {text}"
 
 
 class RunsPanel(QWidget):
@@ -37,6 +50,8 @@ class RunsPanel(QWidget):
         self.session = session
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.horizontalHeaderItem(COLUMNS.index("metrics (validation)")).setToolTip(
+            METRICS_TIP)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

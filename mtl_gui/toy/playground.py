@@ -32,7 +32,7 @@ from mtl_engine import toy2d
 from mtl_engine.errors import ConfigError
 from mtl_engine.registry import STRATEGIES, validate_params
 
-from ..plots.style import TASK_COLORS
+from ..plots.style import TASK_COLORS, set_tone
 from ..widgets.param_form import ParamForm
 from .runner import ToyRunner
 
@@ -80,6 +80,8 @@ class ToyPlayground(QWidget):
             self.combo.addItem(f"{name}  ({entry.meta.get('family', '')})", name)
             self.combo.setItemData(self.combo.count() - 1, entry.summary,
                                    Qt.ItemDataRole.ToolTipRole)
+        self.combo.setToolTip("the strategy that combines the two toy losses; only those the toy "
+                              "can drive (no model outputs needed) are listed")
         self.combo.currentIndexChanged.connect(lambda _: self._strategy_changed())
         self.summary = QLabel(box)
         self.summary.setWordWrap(True)
@@ -91,7 +93,10 @@ class ToyPlayground(QWidget):
         v.addWidget(self._settings_box(box))
         buttons = QHBoxLayout()
         self.run_button = QPushButton("Run", box)
+        self.run_button.setToolTip("optimise from the five starts with the chosen strategy and "
+                                   "draw the trajectories as they grow")
         self.stop_button = QPushButton("Stop", box)
+        self.stop_button.setToolTip("stop the run; the trajectories so far stay drawn")
         self.stop_button.setEnabled(False)
         self.run_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
@@ -99,6 +104,7 @@ class ToyPlayground(QWidget):
         buttons.addWidget(self.stop_button)
         v.addLayout(buttons)
         self.status = QLabel("Ready.", box)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # messages may hold "<"
         self.status.setWordWrap(True)
         self.ends = QLabel(box)
         self.ends.setTextFormat(Qt.TextFormat.RichText)
@@ -114,14 +120,19 @@ class ToyPlayground(QWidget):
         self.lr.setDecimals(4)
         self.lr.setRange(1e-4, 0.1)
         self.lr.setSingleStep(1e-3)
+        self.lr.setToolTip("Adam's learning rate")
         self.steps = QSpinBox(group)
         self.steps.setRange(100, 200_000)
         self.steps.setSingleStep(1000)
+        self.steps.setToolTip("optimiser steps from each start")
         self.beta2 = QDoubleSpinBox(group)
         self.beta2.setDecimals(4)
         self.beta2.setRange(0.9, 0.9999)
         self.beta2.setSingleStep(0.001)
+        self.beta2.setToolTip("Adam's second-moment decay (beta1 is 0.9)")
         self.scale = QCheckBox("scale L1 by 0.1 (Nash-MTL, FAMO papers)", group)
+        self.scale.setToolTip("multiply the first loss by 0.1, as the Nash-MTL and FAMO papers do "
+                              "on this toy; set when one of those is picked")
         f.addRow("learning rate", self.lr)
         f.addRow("steps", self.steps)
         f.addRow("Adam beta2", self.beta2)
@@ -129,7 +140,8 @@ class ToyPlayground(QWidget):
         row = QHBoxLayout()
         for name in PRESETS:
             b = QPushButton(name, group)
-            b.setToolTip(", ".join(f"{k} {v:g}" for k, v in PRESETS[name].items()))
+            b.setToolTip(f"{name} settings: "
+                         + ", ".join(f"{k} {v:g}" for k, v in PRESETS[name].items()))
             b.clicked.connect(lambda _=False, n=name: self.apply_preset(n))
             row.addWidget(b)
         f.addRow("settings", row)
@@ -217,6 +229,7 @@ class ToyPlayground(QWidget):
             curve.setData([], [])
         self.heads.setData([], [])
         self.ends.setText("")
+        set_tone(self.status, "")
         self.status.setText(f"Running {self.strategy}...")
         self.runner = ToyRunner(self.strategy, params, self.settings())
         self.runner.chunk_ready.connect(self._chunk)
@@ -241,7 +254,8 @@ class ToyPlayground(QWidget):
 
     def _show_error(self, message: str) -> None:
         self.error = message
-        self.status.setText(f"<span style='color:#b52b27'>{message}</span>")
+        set_tone(self.status, "error")  # the theme's error colour, readable in light and dark
+        self.status.setText(message)
 
     def _finished(self) -> None:
         self.run_button.setEnabled(True)

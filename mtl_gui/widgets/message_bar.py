@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPushButton, QWi
 
 COLORS = {"error": ("#fdecea", "#b52b27"), "warning": ("#fff4e0", "#8a5a00"),
           "info": ("#e8f1fb", "#1d4f85")}
+LABEL_NAME = "message_bar_text"
 
 
 class MessageBar(QWidget):
@@ -16,6 +17,7 @@ class MessageBar(QWidget):
         self.text = ""
         self.details = ""
         self.label = QLabel(self)
+        self.label.setObjectName(LABEL_NAME)
         self.label.setWordWrap(True)
         self.details_btn = QPushButton("Details\u2026", self)
         self.details_btn.setToolTip("show the full message (for a failed run, its traceback)")
@@ -35,16 +37,20 @@ class MessageBar(QWidget):
     def show_message(self, level: str, text: str, details: str = "") -> None:
         self.level, self.text, self.details = level, text, details
         bg, fg = COLORS.get(level, COLORS["info"])
-        self.setStyleSheet(f"MessageBar {{ background: {bg}; }} QLabel {{ color: {fg}; }}")
+        # Both rules name this bar's own widgets: a bare `QLabel` rule would cascade into every
+        # descendant, the Details\u2026 box included (its text turned the error red).
+        self.setStyleSheet(f"MessageBar {{ background: {bg}; }} "
+                           f"MessageBar > QLabel#{LABEL_NAME} {{ color: {fg}; }}")
         self.label.setText(text)
         self.details_btn.setVisible(bool(details))
         self.show()
 
-    def show_details(self) -> None:
+    def show_details(self) -> QMessageBox:
         box = QMessageBox(self)
         box.setWindowTitle("Details")
         box.setText(self.text)
         box.setDetailedText(self.details)
         box.setIcon(QMessageBox.Icon.Critical if self.level == "error"
                     else QMessageBox.Icon.Information)
-        box.open()
+        box.open()  # not exec(): the window stays live, and tests read the box
+        return box

@@ -254,6 +254,35 @@ def test_every_visible_control_has_a_tooltip(window, preset: str) -> None:
     assert sorted(set(missing)) == []
 
 
+@pytest.mark.parametrize("strategy", ["cagrad", "nash_mtl", "equal"])
+def test_every_control_of_the_toy_playground_has_a_tooltip(window, strategy: str) -> None:
+    toy = window.open_toy()
+    toy.select(strategy)  # the strategy's parameter form is part of the walk
+    QApplication.processEvents()
+    seen = sum(1 for k in CONTROLS for w in toy.findChildren(k) if w.isVisible())
+    assert seen >= 9 + len(toy.form.editors)  # picker, 3 settings, scale, 2 presets, Run, Stop
+    assert _missing_tooltips(toy) == []
+    toy.close()
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_the_toy_playgrounds_error_takes_the_themes_error_tone(window, theme: str) -> None:
+    """It was hard-coded #b52b27: 2.2:1 on the dark window."""
+    window.set_theme("light" if theme == "dark" else "dark")
+    toy = window.open_toy()
+    toy.select("cagrad")
+    toy.form._values["calpha"] = -1.0  # what a typed-in, unchecked value would be
+    toy.start()
+    assert toy.runner is None and "calpha" in toy.error
+    assert toy.status.text() == toy.error  # plain text, no colour markup of its own
+    window.set_theme(theme)  # a switch while the error shows recolours it
+    QApplication.processEvents()
+    status = toy.status
+    assert status.palette().color(status.foregroundRole()) == QColor(THEMES[theme]["error"])
+    assert _text_contrast(status) >= 4.5
+    toy.close()
+
+
 def test_param_fields_show_the_schema_help_and_errors_on_the_editing_widget(window) -> None:
     window.config_tabs.setCurrentIndex(4)
     editor = window.training_panel.train_form.editors["epochs"]
@@ -474,4 +503,22 @@ def test_every_strategy_cites_a_paper_with_venue_and_year() -> None:
         if not ok:
             bad.append(f"{e.name}: {paper!r}")
     assert len(strategies.entries()) >= 20
+    assert not bad, bad
+
+
+def test_strategy_docstrings_cite_what_their_entries_cite() -> None:
+    """A strategy module's docstring is where a reader of the code looks for the source: it
+    names no internal note ("project seed 004") and cites the years its entry's paper cites."""
+    import sys
+
+    bad = []
+    for e in mtl_engine.registries()["strategies"].entries():
+        doc = sys.modules[e.obj.__module__].__doc__ or ""
+        years = set(re.findall(r"\b(?:19|20)\d\d\b", e.paper))
+        if re.search(r"\bseed\s+0\d\d\b|project seed", doc, re.IGNORECASE):
+            bad.append(f"{e.name}: docstring cites a project seed")
+        elif not years & set(re.findall(r"\b(?:19|20)\d\d\b", doc)):
+            bad.append(f"{e.name}: docstring cites none of {sorted(years)}")
+        elif "not from a paper" in e.paper and "no paper" not in doc.lower():
+            bad.append(f"{e.name}: the entry says no paper, the docstring does not")
     assert not bad, bad
