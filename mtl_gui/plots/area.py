@@ -4,10 +4,12 @@ Plots never redraw per event. A 25 Hz timer asks the visible ones to refresh fro
 each skips the work when no history version changed since its last draw.
 
 Plots draw from frames, not from the live histories: a frame is a snapshot of every shown run
-(`RunHistory.snapshot`, no data copied), and a new one is taken only once every visible plot has
-drawn the last. The timer still redraws one plot per tick (the GUI-thread budget), but the plots
-of a cycle all show the same steps; and since they all get the same runs, they all hold the
-same x range (`base.x_span`).
+(`RunHistory.snapshot`, no data copied), and a tick that finds something new takes one and redraws
+every visible plot from it, so at any instant all plots show the same last step and, given the
+same runs, hold the same x range (`base.x_span`). (Redrawing one plot per tick, as this once did,
+left the plots drawn later in a cycle a frame behind the first for most of it: during a fast run
+the share plot showed step 90 while the loss plot showed step 170.) The GUI-thread budget is kept
+by spacing the ticks by what a whole redraw cost (`budget.py`), not by splitting the redraw.
 """
 
 from __future__ import annotations
@@ -48,7 +50,6 @@ class PlotArea(QWidget):
         self._runs = runs
         self._frame: list[RunEntry] = []  # the snapshot of the shown runs plots draw from
         self._frame_key: tuple[tuple[int, int], ...] | None = None
-        self._due: list[Any] = []  # plots of the visible tab yet to draw the current frame
         self._live = False
         self._requality: list[Any] = []
         self.timer = QTimer(self)
@@ -89,7 +90,8 @@ class PlotArea(QWidget):
         self.smooth_label = QLabel(self)
         self.smooth_label.setMinimumWidth(32)
         self.log_box = QCheckBox("log y", self)
-        self.log_box.setToolTip("logarithmic y axis for the loss plots")
+        self.log_box.setToolTip("logarithmic y axis for the loss, metric, weight and gradient "
+                                "norm plots (not for shares or cosines)")
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 0, 4, 0)
         bar.addWidget(QLabel("x axis", self))
@@ -151,7 +153,6 @@ class PlotArea(QWidget):
     def refresh_all(self) -> None:
         """Redraw every plot, hidden tabs included (before exporting them), from one frame."""
         frame = self._take_frame(self._runs())
-        self._due = []
         for plot in (self.loss_plot, self.metric_plot, self.weight_plot, self.share_plot,
                      self.grad_panel):
             plot.refresh(frame, True)
@@ -171,10 +172,9 @@ class PlotArea(QWidget):
         return self._frame
 
     def refresh(self, force: bool = False) -> None:
-        """Forced: redraw every visible plot from a new frame. On the timer: the next plot of the
-        current frame's cycle that has something new, one per tick, so a live run costs the GUI
-        thread one plot's redraw per tick (each of four plots then updates about six times a
-        second); a new frame starts once every visible plot has drawn this one."""
+        """Redraw every visible plot from a new frame: forced, or on the timer when a shown
+        run changed since the last frame. All of them in the one tick, so no plot is ever a
+        frame behind another; the timer then waits in proportion to what that cost."""
         runs = self._runs()
         live = self._follow_load(runs)
         if self.tabs.currentIndex() == 0:
@@ -182,24 +182,17 @@ class PlotArea(QWidget):
                                 self.share_plot]
         else:
             plots = [self.grad_panel]
-        if force:
-            frame = self._take_frame(runs)
-            self._due = []
-            for plot in plots:
-                plot.refresh(frame, True)
-            return
-        # The previous redraw's cost (update + paints) is known now: space the next one.
-        self.timer.setInterval(BUDGET.next_interval_ms() if live else REDRAW_MS)
-        if not self._due:
+        if not force:
+            # The previous redraw's cost (update + paints) is known now: space the next one.
+            self.timer.setInterval(BUDGET.next_interval_ms() if live else REDRAW_MS)
             if self._key(runs) == self._frame_key:
                 return  # nothing new since every plot drew the current frame
-            self._take_frame(runs)
-            self._due = list(plots)
+        frame = self._take_frame(runs)
         t0 = time.perf_counter()
-        while self._due:
-            if self._due.pop(0).refresh(self._frame):
-                BUDGET.add((time.perf_counter() - t0) * 1000.0)
-                return
+        for plot in plots:
+            plot.refresh(frame, force)
+        if not force:
+            BUDGET.add((time.perf_counter() - t0) * 1000.0)
 
     def _follow_load(self, runs: list[RunEntry]) -> bool:
         """Whether a shown run is live; switches antialiasing off for its duration."""

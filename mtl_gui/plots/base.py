@@ -287,8 +287,7 @@ class CurvePlot(QWidget):
         self.plot.setLabel("bottom", X_LABELS[self.options.x_mode])
         log = self.options.log_y and self.supports_log
         if log != self._log:
-            self._log = log
-            self.plot.setLogMode(x=False, y=log)
+            self._set_log(log)
         many = len(runs) > 1
         curves = [c for slot, r in enumerate(runs) for c in self.curves(r, slot, many)]
         self._draw(curves)
@@ -299,6 +298,12 @@ class CurvePlot(QWidget):
         if empty:
             self._show_empty(runs)
         return True
+
+    def _set_log(self, log: bool) -> None:
+        self._log = log
+        self.plot.setLogMode(x=False, y=log)
+        # pyqtgraph's log switch autoscales x as well: put the shared span back on next apply.
+        self.shared_x.span = None
 
     def _show_empty(self, runs: list[RunEntry]) -> None:
         """No point to draw (a run that failed before its first step, one still preparing):
@@ -373,6 +378,9 @@ class CurvePlot(QWidget):
 
     def _new_item(self, c: Curve) -> pg.PlotDataItem:
         p = pen(c.task_index, c.run_slot, 2.0, 255, c.dash)
+        if "color" in c.extra:  # a curve that is no task's (the mean of all cosine pairs)
+            p.setColor(pg.mkColor(c.extra["color"]))
+            p.setWidthF(2.5)
         kw: dict[str, Any] = {"pen": p,
                               "name": c.extra.get("legend_name", c.name) if c.legend else None}
         if c.symbol:

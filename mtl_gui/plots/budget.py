@@ -16,7 +16,9 @@ import pyqtgraph as pg
 from PySide6.QtGui import QPaintEvent
 
 DUTY = 0.05  # fraction of wall time the plots may take during a run
-MIN_MS, MAX_MS = 40, 400  # redraw spacing bounds (25 Hz at best, 2.5 Hz at worst)
+# Redraw spacing bounds. A redraw is every visible plot at once (area.py), so the slowest rate,
+# 1.6 s, is what each of the four plots got when one plot was redrawn per tick of at most 0.4 s.
+MIN_MS, MAX_MS = 40, 1600
 
 
 class Budget:

@@ -69,8 +69,11 @@ def higher_is_better(entry: RunEntry, task: str, metric: str) -> bool:
 
 
 def _axis_label(metrics: list[str], higher: bool) -> str:
+    # No arrow here: DejaVu's arrows are drawn narrow in a wide advance, which read as a stray
+    # space ("accuracy ( ↑ higher..."), and on the rotated left axis an up arrow points left.
+    # The legend marks each curve's direction with the arrows when both kinds are shown.
     names = ", ".join(metrics) if len(metrics) <= 3 else f"{len(metrics)} metrics"
-    return f"{names} ({UP} higher is better)" if higher else f"{names} ({DOWN} lower is better)"
+    return f"{names} (higher is better)" if higher else f"{names} (lower is better)"
 
 
 class MetricPlot(CurvePlot):
@@ -84,7 +87,6 @@ class MetricPlot(CurvePlot):
 
     title = "Validation metric per task"
     y_label = "metric"
-    supports_log = False
 
     def __init__(self, options: PlotOptions, parent: QWidget | None = None) -> None:
         super().__init__(options, parent)
@@ -180,11 +182,19 @@ class MetricPlot(CurvePlot):
         p = pen(c.task_index, c.run_slot, 2.0, 255, c.dash)
         item = pg.PlotDataItem(pen=p, symbol=c.symbol, symbolSize=6, symbolPen=p,
                                symbolBrush=p.color(), name=c.name)
+        item.setLogMode(False, self._log)  # not the PlotItem's: its log switch never reaches it
         self.low_vb.addItem(item)
         self.legend.addItem(item, c.name)
         self._low_items.add(id(item))
         self._items[c.key] = item
         return item
+
+    def _set_log(self, log: bool) -> None:
+        super()._set_log(log)  # the main view box's items and every axis, the right one too
+        for item in self.low_vb.addedItems:
+            if isinstance(item, pg.PlotDataItem):
+                item.setLogMode(False, log)
+        self.low_vb.enableAutoRange(y=True)
 
     def _remove_item(self, item: pg.PlotDataItem) -> None:
         if id(item) in self._low_items:

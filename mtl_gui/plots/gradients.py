@@ -8,12 +8,20 @@ norms (a task with a much larger norm dominates an unweighted sum).
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetricsF
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..run_entry import RunEntry
 from .base import Curve, CurvePlot, PlotOptions, fit_title, run_prefix, wrap_label
@@ -45,11 +53,42 @@ def negative_turns(cos: np.ndarray) -> np.ndarray:
     return np.flatnonzero(neg & ~prev)
 
 
+def most_conflicting(series: list[np.ndarray], k: int) -> list[int]:
+    """Indices of the `k` series with the lowest mean (NaN ignored), lowest first; series
+    without a finite value come last, ties in their given order."""
+    means = []
+    for y in series:
+        finite = y[np.isfinite(y)]
+        means.append(float(finite.mean()) if finite.size else math.inf)
+    return sorted(range(len(series)), key=lambda n: means[n])[:k]
+
+
+def mean_series(series: list[np.ndarray]) -> np.ndarray:
+    """The pointwise mean of equally long series over their finite values (NaN where none)."""
+    if not series:
+        return np.empty(0)
+    stack = np.vstack(series)
+    ok = np.isfinite(stack)
+    count = ok.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, np.where(ok, stack, 0.0).sum(axis=0) / count, np.nan)
+
+
+MAX_PAIRS = 8  # more task pairs than this: only the most conflicting ones, plus the mean of all
+MEAN_COLOR = "#8c8c8c"  # the mean of all pairs: a grey dashed line (no task's colour)
+TITLE = "Cosine between task gradients (\u25bc turned negative)"
+
+
 class CosinePlot(CurvePlot):
-    title = "Cosine between task gradients (\u25bc turned negative)"
+    """One cosine curve per task pair. 14 tasks make 91 pairs, a tangle nobody can read: past
+    MAX_PAIRS pairs only the MAX_PAIRS most conflicting ones (lowest mean cosine so far) are
+    drawn, plus the mean over all pairs, unless `show_all` is set; the title says so."""
+
+    title = TITLE
     y_label = "cosine"
     supports_log = False
     fixed_y = True  # always -1 .. 1
+    show_all = False
 
     def __init__(self, options: PlotOptions, parent: QWidget | None = None) -> None:
         super().__init__(options, parent)
@@ -59,18 +98,50 @@ class CosinePlot(CurvePlot):
         self.plot.addItem(self.markers)
         self.plot.setYRange(-1, 1, padding=0.05)
 
+    def extra_stamp(self) -> tuple[bool]:
+        return (self.show_all,)
+
     def curves(self, entry: RunEntry, slot: int, many: bool) -> list[Curve]:
         h, pre = entry.history, run_prefix(entry, many)
         x = grad_x(entry, self.options.x_mode)
-        return [Curve(f"{entry.uid}/cos/{i}-{j}", f"{pre}{h.tasks[i]}\u2013{h.tasks[j]}", x,
-                      h.cosine_series(i, j), n, slot)
-                for n, (i, j) in enumerate(h.cosine_pairs())]
+        pairs = h.cosine_pairs()
+        series = [h.cosine_series(i, j) for i, j in pairs]
+
+        def name(i: int, j: int) -> str:
+            return f"{pre}{h.tasks[i]}\u2013{h.tasks[j]}"
+
+        self.subset = (len(pairs), len(pairs))
+        if self.show_all or len(pairs) <= MAX_PAIRS:
+            return [Curve(f"{entry.uid}/cos/{i}-{j}", name(i, j), x, y, n, slot)
+                    for n, ((i, j), y) in enumerate(zip(pairs, series))]
+        # Colours by rank, so the few curves shown never share one; the rank is in the key, so
+        # a pair that changes rank gets a new item in its new colour (and legend place).
+        picked = most_conflicting(series, MAX_PAIRS)
+        # The mean first: first in the legend (never behind its "+N more"), drawn under the
+        # pairs. Its name is short, as the legend's columns are as wide as its longest name.
+        out = [Curve(f"{entry.uid}/cos/mean", f"{pre}mean of all {len(pairs)}", x,
+                     mean_series(series), 0, slot, dash=Qt.PenStyle.DashLine,
+                     extra={"color": MEAN_COLOR, "mean": True})]
+        out += [Curve(f"{entry.uid}/cos/{rank}:{pairs[n][0]}-{pairs[n][1]}", name(*pairs[n]), x,
+                      series[n], rank, slot) for rank, n in enumerate(picked)]
+        self.subset = (len(picked), len(pairs))
+        return out
+
+    subset = (0, 0)  # (pairs drawn, pairs in all) for the last shown run
 
     def refresh(self, runs: list[RunEntry], force: bool = False) -> bool:
+        self.subset = (0, 0)
         if not super().refresh(runs, force):
             return False
+        shown, total = self.subset
+        title = (TITLE if shown == total else
+                 f"Cosine: the {shown} most conflicting of {total} task pairs (\u25bc negative)")
+        if self.plot.titleLabel.text != title:
+            self.plot.setTitle(title)
         xs, ys = [], []
         for c in self._shown:
+            if c.extra.get("mean"):
+                continue  # the mean marks no pair's turn
             idx = negative_turns(c.y)
             xs.append(c.x[idx])
             ys.append(c.y[idx])
@@ -217,8 +288,10 @@ class ConflictMap(QWidget):
         if pt != self.tick_font.pointSizeF():
             self._set_tick_pt(pt)
         left = [fm.elidedText(t, Qt.TextElideMode.ElideRight, LEFT_LABEL_PX) for t in tasks]
-        if numbered:
-            left = [f"{k + 1} {name}" for k, name in enumerate(left)]
+        if numbered:  # the left axis is the key: "3 depth" under column 3 ...
+            # ... but "3 t3" says it twice: a name that ends in its own number is its key.
+            left = [name if _ends_with_number(t, k + 1) else f"{k + 1} {name}"
+                    for k, (t, name) in enumerate(zip(tasks, left))]
         self.tick_labels = bottom
         self.left_labels = left
         self.plot.getAxis("bottom").setTicks([[(k + 0.5, b) for k, b in enumerate(bottom)]])
@@ -237,6 +310,11 @@ class ConflictMap(QWidget):
             text.setVisible(self.value_pt > 0)
             if self.value_pt > 0:
                 text.setFont(font)
+
+
+def _ends_with_number(name: str, number: int) -> bool:
+    digits = re.search(r"(\d+)$", name)
+    return digits is not None and int(digits.group(1)) == number
 
 
 def _diverging() -> pg.ColorMap:
@@ -267,14 +345,29 @@ class GradientPanel(QWidget):
         self._split_for = 0  # the task count the split was last sized for
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        # Past MAX_PAIRS pairs the cosine plot draws the most conflicting ones; this shows all.
+        self.all_pairs = QCheckBox("all pairs", self)
+        self.all_pairs.setToolTip(f"draw every task pair's cosine, not only the {MAX_PAIRS} "
+                                  "most conflicting ones and the mean of all")
+        self.all_pairs.setVisible(False)
+        self.all_pairs.toggled.connect(self._all_pairs)
+        self._last: list[RunEntry] = []
         top = QHBoxLayout()
-        top.addWidget(self.hint)
+        top.addWidget(self.hint, 1)
+        top.addWidget(self.all_pairs)
         lay.addLayout(top)
         lay.addWidget(split, 1)
         self._version: tuple[int, int] | None = None
 
+    def _all_pairs(self, on: bool) -> None:
+        self.cosine.show_all = on
+        self.refresh(self._last, True)
+
     def refresh(self, runs: list[RunEntry], force: bool = False) -> bool:
+        self._last = list(runs)
         drew = self.cosine.refresh(runs, force)
+        pairs = max((len(r.history.cosine_pairs()) for r in runs), default=0)
+        self.all_pairs.setVisible(pairs > MAX_PAIRS)
         self.norms.refresh(runs, force)
         entry = runs[-1] if runs else None
         has = bool(entry and entry.history.g_cosine)

@@ -10,10 +10,12 @@ QWidget.grab() show it like the screen does.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from pyqtgraph.graphicsItems.LegendItem import ItemSample
+from PySide6.QtCore import QRectF, Qt
 
 LEGEND_ROW = 4  # PlotItem's grid: 0 title, 1 top axis, 2 view box, 3 bottom axis
 COLUMN_GAP = 10.0  # pixels between entries
@@ -21,9 +23,28 @@ HEIGHT_SHARE = 0.25  # the legend takes at most this share of the plot's height 
 MIN_ROWS = 2  # ... but always this many rows
 
 
+SWATCH = QRectF(2.0, 5.0, 16.0, 12.0)  # a filled curve's sample, in the sample's 20 x 20 box
+
+
+class Sample(ItemSample):
+    """pyqtgraph's sample, except for a filled curve (the stacked shares): a filled rectangle
+    in the fill's colour, outlined by the curve's pen, instead of pyqtgraph's half-square
+    triangle drawn over a line."""
+
+    def paint(self, p: Any, *args: Any) -> None:
+        opts = self.item.opts
+        if (not self.item.isVisible() or opts.get("fillLevel") is None
+                or opts.get("fillBrush") is None):
+            super().paint(p, *args)
+            return
+        p.setPen(pg.mkPen(opts["pen"]))
+        p.setBrush(pg.mkBrush(opts["fillBrush"]))
+        p.drawRect(SWATCH)
+
+
 class LegendRow(pg.LegendItem):
     def __init__(self, plot: pg.PlotItem, label_size: str = "8pt") -> None:
-        super().__init__(offset=None, labelTextSize=label_size, verSpacing=-4)
+        super().__init__(offset=None, labelTextSize=label_size, verSpacing=-4, sampleType=Sample)
         self._flowing = False
         self._width = -1.0
         self._plot_h = -1.0
@@ -100,7 +121,14 @@ class LegendRow(pg.LegendItem):
         self._columns = cols
         row_h = max(label.minimumHeight() for _, label in items) - 4
         capacity = cols * self.max_rows(row_h)
-        shown = items if len(items) <= capacity else items[: capacity - 1]
+        shown = items
+        if len(items) > capacity:
+            # The "+N more" note takes as many cells as its text needs (with 9 entries to a row
+            # it was cut off after "(hover for value"), so drop as many entries for it.
+            self._more.setText(self._more_text(len(items)), color=self.opts["labelTextColor"])
+            note_w = self._more.item.boundingRect().width()
+            cells = min(cols, max(1, math.ceil((note_w + COLUMN_GAP) / entry_w)))
+            shown = items[: max(0, capacity - cells)]
         for k, (sample, label) in enumerate(shown):
             row, col = divmod(k, cols)
             lay.addItem(sample, row, 2 * col, alignment=Qt.AlignmentFlag.AlignVCenter)
@@ -112,7 +140,7 @@ class LegendRow(pg.LegendItem):
             label.hide()
         rows = -(-len(shown) // cols)
         if len(shown) < len(items):
-            self._more.setText(f"+{len(items) - len(shown)} more (hover for values)",
+            self._more.setText(self._more_text(len(items) - len(shown)),
                                color=self.opts["labelTextColor"])
             k = len(shown)
             row, col = divmod(k, cols)
@@ -128,5 +156,9 @@ class LegendRow(pg.LegendItem):
         self.setMinimumHeight(height)
         self.setMaximumHeight(height)
         self.updateGeometry()
+
+    @staticmethod
+    def _more_text(hidden: int) -> str:
+        return f"+{hidden} more (hover for values)"
 
     _columns = 1

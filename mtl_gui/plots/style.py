@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QWidget
 
 # 24 task colours. The first six are Okabe-Ito's (distinguishable for colour-blind readers);
 # the rest were picked greedily, each the sRGB colour farthest (CIEDE2000) from those before it,
@@ -100,8 +101,11 @@ PALETTE_ROLES: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
                 ("ToolTipText", "#dddddd"), ("PlaceholderText", "#a0a0a0"), ("Mid", "#8a8a8a"),
                 ("Light", "#4a4a4a"), ("Midlight", "#3e3e3e"), ("Dark", "#1b1b1b"),
                 ("Shadow", "#0f0f0f"), ("Link", "#7fb4ff"), ("LinkVisited", "#c9a0ff")),
-        "disabled": (("WindowText", "#a0a0a0"), ("Text", "#a0a0a0"), ("ButtonText", "#a0a0a0"),
-                     ("Highlight", "#4a4a4a")),
+        # A disabled button recedes: a face darker than an enabled one's, dimmer text. Fusion
+        # paints a face lighter than Button (#353535 comes out #414141), so the contrast is
+        # measured on the drawn button (tests/gui/test_feedback.py), not on the palette alone.
+        "disabled": (("WindowText", "#a0a0a0"), ("Text", "#a0a0a0"), ("ButtonText", "#acacac"),
+                     ("Button", "#2e2e2e"), ("Highlight", "#4a4a4a")),
     },
 }
 
@@ -128,3 +132,15 @@ def app_style_sheet(name: str) -> str:
     theme = THEMES.get(name, THEMES["light"])
     return (f'*[tone="hint"] {{ color: {theme["hint"]}; }}\n'
             f'*[tone="error"] {{ color: {theme["error"]}; }}\n')
+
+
+def set_tone(widget: QWidget, name: str) -> None:
+    """Give a widget the text tone `name` ("hint", "error"; "" for the plain text colour) from
+    the app style sheet, now and after theme switches; Qt matches a property selector only when
+    it polishes, so a tone that changes while the widget is shown is re-polished here."""
+    if (widget.property("tone") or "") == name:
+        return
+    widget.setProperty("tone", name)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+    widget.update()

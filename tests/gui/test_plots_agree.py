@@ -133,8 +133,8 @@ def test_x_span_by_hand() -> None:
 
 
 def test_a_redraw_cycle_draws_every_plot_from_one_snapshot(qtbot) -> None:
-    """The timer redraws one plot per tick; events arriving during the cycle must not make
-    the plots drawn later show more steps than the ones drawn earlier."""
+    """Each tick that finds new data draws every plot from one snapshot: no plot shows more
+    (or fewer) steps than another, whenever events arrive."""
     events = _events()
     steps = [i for i, e in enumerate(events) if isinstance(e, ev.StepsLogged)]
     history = RunHistory()
@@ -144,17 +144,12 @@ def test_a_redraw_cycle_draws_every_plot_from_one_snapshot(qtbot) -> None:
     area.refresh(force=True)
     assert set(_step_curves(area, entry.uid).values()) == {19.0}
     history.feed_all(events[steps[3] + 1: steps[4] + 1])  # step 24 arrives
-    area.refresh()  # tick 1: a new frame (up to step 24); the loss plot draws it
-    assert _step_curves(area, entry.uid)["loss"] == 24.0
-    history.feed_all(events[steps[4] + 1: steps[6] + 1])  # steps 25..34 arrive mid-cycle
-    seen = []
-    for _ in range(3):  # ticks 2..4: metric, weights, shares
-        area.refresh()
-        seen.append(_step_curves(area, entry.uid))
-    assert seen[-1] == {"loss": 24.0, "weights": 24.0, "shares": 24.0}  # one frame: step 24
-    area.refresh()  # the next cycle takes a new frame with step 34
-    assert _step_curves(area, entry.uid)["loss"] == 34.0
-    for _ in range(3):
+    area.refresh()  # a tick: a new frame (up to step 24), drawn by every plot
+    assert _step_curves(area, entry.uid) == {"loss": 24.0, "weights": 24.0, "shares": 24.0}
+    history.feed_all(events[steps[4] + 1: steps[6] + 1])  # steps 25..34 arrive
+    area.refresh()  # the next tick: a new frame with step 34, again in every plot
+    assert set(_step_curves(area, entry.uid).values()) == {34.0}
+    for _ in range(3):  # nothing new: nothing moves
         area.refresh()
     assert set(_step_curves(area, entry.uid).values()) == {34.0}
     # the snapshot is read-only and shares the live buffers' data without copying it
@@ -272,7 +267,7 @@ def test_higher_and_lower_is_better_metrics_get_their_own_labelled_axes(qtbot) -
     # one metric picked: one direction, on the left axis, named there
     mp.metric_combo.setCurrentText("mse")
     assert not mp.plot.getAxis("right").isVisible() and not mp.low_vb.isVisible()
-    assert mp.plot.getAxis("left").labelText == "mse (\u2193 lower is better)"
+    assert mp.plot.getAxis("left").labelText == "mse (lower is better)"
     assert [label.text for _, label in mp.legend.items] == ["depth"]
 
 
