@@ -99,8 +99,8 @@ class MainWindow(QMainWindow, FileActions):
         s.file_changed.connect(self.update_title)
         # The title shows the setup's name: a rename changes it without flipping "unsaved".
         s.config_changed.connect(self.update_title)
-        # No forced redraws on run events: the plot timer sees the new run list within a few
-        # ticks, one plot per tick, instead of all plots at once in the middle of a run.
+        # No forced redraws on run events: the plot timer sees the new run list at its next
+        # tick, which redraws every visible plot from one snapshot within the GUI-thread budget.
         s.run_finished.connect(self._run_finished)
         self.runs_panel.open_folder_requested.connect(self.open_run_folder)
         self.runs_panel.load_setup_requested.connect(self.load_run_setup)

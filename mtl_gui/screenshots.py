@@ -92,7 +92,7 @@ class Shooter:
     def shot(self, window: Any, name: str) -> None:
         """What the X server shows in the window's area; the widget's own rendering if the
         screen gives nothing back."""
-        wait(self.app, lambda: False, 0.6)  # the plot timer redraws one plot per tick
+        wait(self.app, lambda: False, 0.6)  # a few plot-timer ticks: every visible plot redrawn
         screen = window.screen()
         image = screen.grabWindow(window.winId()) if screen is not None else None
         if image is None or image.isNull():
