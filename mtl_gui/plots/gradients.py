@@ -201,7 +201,9 @@ class ConflictMap(QWidget):
         self.tick_font = QFont(self.font())
         self.tick_font.setPointSizeF(TICK_PT)
         for axis in ("bottom", "left"):
-            self.plot.getAxis(axis).setStyle(tickFont=self.tick_font)
+            # pyqtgraph draws ticks 5 px into the view by default: over the first row/column of
+            # cells a tick mark read as a minus sign ("-1.00" for 1.00). Outward ticks instead.
+            self.plot.getAxis(axis).setStyle(tickFont=self.tick_font, tickLength=4)
         self.tick_labels: list[str] = []  # what the bottom axis shows under each column
         self.left_labels: list[str] = []  # ... and the left axis beside each row
         self.value_pt = 0.0  # point size of the numbers in the cells; 0 when they do not fit

@@ -484,3 +484,24 @@ def test_a_snapshot_keeps_its_values_while_the_history_grows_past_its_buffers() 
     assert np.array_equal(snap.step.view, steps) and np.array_equal(snap.loss["left"].view, loss)
     assert (snap.version, snap.status, snap.n_steps) == (version, status, len(steps))
     assert len(snap.ep_index) == 0 and history.ep_index.view.tolist() == [1, 2]
+
+
+def test_heat_map_tick_marks_stay_out_of_the_cells(qtbot) -> None:
+    """Inward tick marks (pyqtgraph's default) drew a dash over the first column's left edge,
+    so a cell's "1.00" read as "-1.00": the pixels just inside each cell are the cell's colour."""
+    entry = RunEntry(1, {}, history_from_events(_events(("left", "right", "depth"))))
+    area = _area(qtbot, [entry], (1000, 700))
+    area.tabs.setCurrentIndex(1)
+    area.refresh(force=True)
+    qtbot.wait(20)
+    heat = area.grad_panel.heat
+    image = heat.widget.grab().toImage()
+    vb = heat.plot.getViewBox()
+    n = len(heat.tasks)
+    for row in range(n):
+        centre = heat.widget.mapFromScene(vb.mapViewToScene(QPointF(0.5, row + 0.5)))
+        edge = heat.widget.mapFromScene(vb.mapViewToScene(QPointF(0.0, row + 0.5)))
+        cell = image.pixelColor(int(centre.x() - 12), int(centre.y() + 4))  # clear of the text
+        inner = image.pixelColor(int(edge.x()) + 2, int(edge.y()))  # 2 px inside the left edge
+        assert max(abs(cell.red() - inner.red()), abs(cell.green() - inner.green()),
+                   abs(cell.blue() - inner.blue())) < 40, (row, cell.name(), inner.name())
