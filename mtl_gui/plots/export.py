@@ -51,7 +51,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsWidget, QWidget
 from mtl_engine.fileio import atomic_write_bytes
 
 from .export_record import Op, RecordingDevice
-from .export_svg import write_svg
+from .export_svg import png_bytes, write_svg
 
 EXPORT_SIZE = QSize(900, 560)  # pixels a plot on a hidden tab is laid out at for export
 FORMATS = ("png", "svg", "pdf")
@@ -205,15 +205,6 @@ def _dots_per_meter(dpi: float) -> int:
     return round(dpi / INCH_MM * 1000.0)
 
 
-def _png_bytes(image: QImage) -> bytes:
-    data = QByteArray()
-    buf = QBuffer(data)
-    buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buf, "PNG")
-    buf.close()
-    return bytes(data.data())
-
-
 def png_image(rec: Recording, png: PngOptions = PngOptions()) -> QImage:
     factor = png.factor(rec.dpi)
     w, h = max(1, round(rec.size.width() * factor)), max(1, round(rec.size.height() * factor))
@@ -233,7 +224,7 @@ def png_image(rec: Recording, png: PngOptions = PngOptions()) -> QImage:
 
 
 def render_png(widget: QWidget, png: PngOptions = PngOptions()) -> bytes:
-    return _png_bytes(png_image(record(widget), png))
+    return png_bytes(png_image(record(widget), png))
 
 
 def render_svg(widget: QWidget, title: str = "") -> bytes:

@@ -90,13 +90,18 @@ def _font_attrs(font: QFont, dpi: float) -> str:
     return attrs
 
 
-def _png_base64(image: QImage) -> str:
+def png_bytes(image: QImage) -> bytes:
+    """`image` encoded as PNG, in memory (embedded images here; the PNG export's file)."""
     data = QByteArray()
     buf = QBuffer(data)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
     image.save(buf, "PNG")
     buf.close()
-    return base64.b64encode(bytes(data.data())).decode("ascii")
+    return bytes(data.data())
+
+
+def _png_base64(image: QImage) -> str:
+    return base64.b64encode(png_bytes(image)).decode("ascii")
 
 
 def _blocky(image: QImage, target: QRectF, t: QTransform) -> QImage:
