@@ -8,6 +8,7 @@ locked, while a second live claimant (another process or another thread) is refu
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from .errors import FileWriteError
@@ -54,6 +55,11 @@ class FolderLock:
                                      f"({(exc.strerror or str(exc)).lower()})") from None
             if not locked:
                 holder = _read_pid(fd)
+                for _ in range(20):  # the holder writes its pid just after taking the lock
+                    if holder:
+                        break
+                    time.sleep(0.005)
+                    holder = _read_pid(fd)
                 os.close(fd)
                 who = f"process {holder}" if holder else "another process"
                 raise FileWriteError(folder, f"another run ({who}) is writing into it")
