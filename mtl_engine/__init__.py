@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ExperimentConfig", "RunControl", "builtin_presets", "config_from_dict", "config_to_dict",
     "export_program", "export_torchscript", "load_bundle", "load_preset", "read_run", "registries",
-    "run", "save_preset",
+    "resolve_device", "run", "save_preset",
 ]
 
 
@@ -32,7 +32,7 @@ def __getattr__(name: str) -> Any:
     # must fail fast: importing here for them recurses through the import system.
     if name not in __all__:
         raise AttributeError(f"module 'mtl_engine' has no attribute {name!r}")
-    from . import config, control, export, presets, runs
+    from . import build, config, control, export, presets, runs
 
     table = {
         "ExperimentConfig": config.ExperimentConfig,
@@ -48,6 +48,7 @@ def __getattr__(name: str) -> Any:
         "export_torchscript": export.export_torchscript,
         "export_program": export.export_program,
         "registries": _registries,
+        "resolve_device": build.resolve_device,
     }
     if name in table:
         return table[name]

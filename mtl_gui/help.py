@@ -41,7 +41,7 @@ def _version(dist: str, fallback: str = "not installed") -> str:
 
 def training_device() -> str:
     """What training.device "auto" resolves to on this machine, e.g. "cpu" or "cuda"."""
-    from mtl_engine.build import resolve_device
+    from mtl_engine import resolve_device
 
     return str(resolve_device("auto"))
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtl_engine.registry import DATASETS, STRATEGIES, Registry
-from mtl_engine.runs import EVENTS_FILE, MODEL_FILE, read_run
+import mtl_engine
+from mtl_engine.runs import EVENTS_FILE, MODEL_FILE
 
 from .history import RunHistory, history_from_events
 
@@ -17,8 +17,9 @@ _ids = itertools.count(1)
 TITLE_MAX = 24  # a summary's lead-in ("PCGrad: ...") is a title when it is at most this long
 
 
-def _title(registry: Registry, name: str) -> str:
+def _title(kind: str, name: str) -> str:
     """A registry entry's display title: its summary's lead-in before ':', else its name."""
+    registry = mtl_engine.registries()[kind]
     if name not in registry:
         return name or "?"
     head, colon, _ = registry.get(name).summary.partition(":")
@@ -35,12 +36,12 @@ def setup_basis(config: dict[str, Any]) -> tuple[str, str, str]:
 def derived_name(config: dict[str, Any]) -> str:
     """A run name read off the setup, e.g. "MultiMNIST with PCGrad (soft sharing)"."""
     dataset, strategy, scheme = setup_basis(config)
-    data_title = _title(DATASETS, dataset)
+    data_title = _title("datasets", dataset)
     path = str(((config.get("data") or {}).get("params") or {}).get("path", ""))
     if dataset in ("csv", "npz") and path:  # a user's file: its name says more than "csv"
         data_title = Path(path).stem
     sharing = "" if scheme == "hard" else f" ({scheme.replace('_', ' ')} sharing)"
-    return f"{data_title} with {_title(STRATEGIES, strategy)}{sharing}"
+    return f"{data_title} with {_title('strategies', strategy)}{sharing}"
 
 
 @dataclass(eq=False)
@@ -117,7 +118,7 @@ def no_points_text(entry: RunEntry) -> str:
 
 def entry_from_folder(number: int, folder: Path) -> RunEntry:
     """Replay a run folder into a finished entry (raises BundleError if it is not one)."""
-    record = read_run(folder)
+    record = mtl_engine.read_run(folder)
     history = history_from_events(record.events)
     # Killed (no closing line), aborted, or a write that failed: the folder says INCOMPLETE.
     if history.status == "running" or record.incomplete:
