@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 
 class RunControl:
     """Thread-safe stop/pause flags; the training loop checks them once per step."""
 
-    def __init__(self) -> None:
-        self._stop = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
+    def __init__(self, stop_event: Any = None, running_event: Any = None) -> None:
+        # Events of another kind (multiprocessing's) let one control reach worker processes.
+        self._stop = stop_event if stop_event is not None else threading.Event()
+        self._running = running_event if running_event is not None else threading.Event()
+        if running_event is None:
+            self._running.set()
 
     def stop(self) -> None:
         self._stop.set()

@@ -13,6 +13,10 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Event:
+    # The run this event belongs to: a study's run key (study/expand.py), "" for a lone run.
+    # Keyword-only, so every event's own fields keep their positions.
+    run: str = field(default="", kw_only=True)
+
     @property
     def kind(self) -> str:
         return type(self).__name__
@@ -110,10 +114,35 @@ class RunFailed(Event):
     restored_step: int | None = None  # weights were rolled back to this step
 
 
+@dataclass(frozen=True)
+class StudyStarted(Event):
+    """A study is about to run. `runs` has one plain record per run of the expansion, in order:
+    key, variant (a label such as ``strategy.name=mgda``), seed, baseline (a task name for a
+    single-task run, else ""), fields (the overridden config paths and their values), folder
+    (relative to the study folder) and status: "queued", or "done" for a run kept from before."""
+
+    name: str
+    folder: str
+    runs: tuple[dict[str, Any], ...]
+    executor: str  # "inline", "local (N workers)", "ray (ADDRESS)"
+    workers: int
+
+
+@dataclass(frozen=True)
+class StudyFinished(Event):
+    """Every run is over. `status`: "completed" (every run completed), "failed" (some failed),
+    "stopped" (stopped before every run was done). `counts`: run status -> number of runs."""
+
+    status: str
+    counts: dict[str, int]
+    seconds: float
+    folder: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (RunStarted, StepsLogged, EpochEnded, GradientsMeasured, Warned, RunFinished,
-                RunFailed)
+                RunFailed, StudyStarted, StudyFinished)
 }
 
 
@@ -133,6 +162,9 @@ def from_dict(d: dict[str, Any]) -> Event:
         if f.name not in d:
             continue
         v = d[f.name]
+        if f.name == "runs" and cls is StudyStarted:  # plain records, as written
+            kwargs[f.name] = tuple(v)
+            continue
         if f.name == "tasks" and cls is RunStarted:
             v = tuple(TaskInfo(**{**t, "metrics": tuple(t.get("metrics", ()))}) for t in v)
         # a config stays as to_dict wrote it (lists), so it compares equal after a replay

@@ -219,6 +219,11 @@ def dumps(config: ExperimentConfig | dict[str, Any]) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
 
 
+def dumps_data(data: dict[str, Any]) -> str:
+    """YAML of plain data in the presets' style (a study file, say); no validation."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
+
+
 def save(config: ExperimentConfig | dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """Write `config` (an ExperimentConfig, or a dict validated first: ConfigError naming the
     field and nothing written) as a preset; FileWriteError when the file cannot be written."""

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -51,7 +52,7 @@ REUSE_TASK_GRADIENTS = True
 
 def run(
     config: ExperimentConfig, control: RunControl | None = None, out_dir: str | Path | None = None,
-    *, overwrite: bool = False,
+    *, overwrite: bool = False, key: str = "",
 ) -> Iterator[Event]:
     """Train `config`, yielding events. Never raises for a failed run: it yields RunFailed.
 
@@ -60,20 +61,22 @@ def run(
     is refused (a RunFailed before any RunStarted) unless `overwrite` replaces a finished one.
     Each event is on disk before it is yielded. A folder that cannot be written ends the run with
     a RunFailed naming the path; one left unfinished is marked incomplete.
+
+    `key` (a study's run key) is stamped on every event, in the folder's events.jsonl too.
     """
     catalog.load_all()
     loop = _Loop(config, control or RunControl())
     if out_dir is None:
-        yield from loop.events()
+        yield from _stamped(loop.events(), key)
         return
     from .runs import RunRecorder
 
     try:
         recorder = RunRecorder(out_dir, overwrite=overwrite)
     except FileWriteError as exc:
-        yield RunFailed(type(exc).__name__, str(exc), "", 0, 0)
+        yield RunFailed(type(exc).__name__, str(exc), "", 0, 0, run=key)
         return
-    events = loop.events()
+    events = _stamped(loop.events(), key)
     try:
         for event in events:
             if isinstance(event, (RunFinished, RunFailed)):
@@ -85,9 +88,21 @@ def run(
     except FileWriteError as exc:  # the folder cannot be written: stop training, say where
         events.close()
         yield recorder.abandon(RunFailed(type(exc).__name__, str(exc), "", loop.step,
-                                         loop.epoch))
+                                         loop.epoch, run=key))
     finally:  # also on an abort (a second Ctrl-C) or a consumer that stops reading
         recorder.close()
+
+
+def _stamped(events: Generator[Event, None, None], key: str) -> Generator[Event, None, None]:
+    return _stamp(events, key) if key else events
+
+
+def _stamp(events: Generator[Event, None, None], key: str) -> Generator[Event, None, None]:
+    try:
+        for event in events:
+            yield replace(event, run=key)
+    finally:  # closing this closes the run (a stop by the consumer, an abort)
+        events.close()
 
 
 class _Loop:
