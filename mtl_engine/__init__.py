@@ -1,12 +1,28 @@
 """MTL Explorer's engine: build, train and export multi-task models. No Qt here, ever.
 
-The public API the GUI and the command line use:
+Its top-level names are the one front door: the GUI imports only these (plus the public modules
+`mtl_engine.events` and `mtl_engine.errors`), and an import-linter contract in pyproject.toml
+holds it to that. Everything else in the package is internal and may change. By job:
 
-- presets: `load_preset`, `save_preset`, `builtin_presets`
-- config: `ExperimentConfig`, `config_from_dict`, `config_to_dict`
-- registries: `registries()` (kind -> Registry), each entry with summary, paper and Param schema
-- runs: `run(config, control, out_dir)` yields events; `RunControl`; `read_run(folder)`
-- models: `load_bundle(path)`, `export_torchscript(bundle, dest)`, `export_program(bundle, dest)`
+- config: `ExperimentConfig`, `config_from_dict`, `config_to_dict`, and the schemas of the fixed
+  sections, `OPTIMIZER_PARAMS` (optimizer.*), `TRAINING_PARAMS` (training.*), `GRAD_MODES`
+- presets: `load_preset`, `save_preset`, `builtin_presets`, `resolve_preset`, `DEFAULT_PRESET`,
+  `PRESETS_DIR`
+- registries: `registries()` (kind -> Registry), the registries themselves (`STRATEGIES`,
+  `DATASETS`, `LAYERS`, `SHARING`, `LOSSES`, `METRICS`, `OPTIMIZERS`, `SCHEDULES`; complete
+  when got from here), `Registry`, `Entry`, `Param`, `validate_params`
+- runs: `run(config, control, out_dir)` yields events; `RunControl`; `read_run(folder)`,
+  `RunRecord`; `new_run_dir`; the run folder's `MODEL_FILE`, `EVENTS_FILE`
+- data: `load_dataset`, `DatasetSpec`, and for an import dialog `preview_table`, `sniff_delimiter`
+- model: `summarize(config, spec) -> ModelSummary` (shapes and sizes, no weights allocated)
+- devices: `available_devices`, `resolve_device`, `resolve_tasks` -> `ResolvedTask`
+- export: `load_bundle(path)`, `export_torchscript`, `export_program`, `copy_bundle`
+- files: `atomic_write_text`, `atomic_write_bytes`
+- toy: `toy`, the two-task 2-D problem of the toy playground (numpy in, numpy out)
+- studies: `load_study`, `study_from_dict`, `expand_study` -> runs with stable keys,
+  `run_study(study, folder)` yields every run's events (each with its `run` key),
+  `summarize_study(folder)`, `delta_m`, `builtin_studies`, `Study`, `RunSpec`, `STUDY_FILE`,
+  and the executors `LocalPool`, `InlineExecutor`, `RayExecutor`
 
 Every one checks its arguments' types up front (ArgumentError, a TypeError, naming the argument).
 `run` and `save_preset` take an ExperimentConfig or a plain config dict, validated first
@@ -15,47 +31,121 @@ Every one checks its arguments' types up front (ArgumentError, a TypeError, nami
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ExperimentConfig", "RunControl", "builtin_presets", "config_from_dict", "config_to_dict",
-    "export_program", "export_torchscript", "load_bundle", "load_preset", "read_run", "registries",
-    "resolve_device", "run", "save_preset",
-]
+# Public name -> "submodule:attribute" ("submodule" alone: the module itself), by the groups of
+# the docstring. Loaded on first use rather than imported here: `mtl-run` and `python -m
+# mtl_engine` catch a Ctrl-C while torch loads only if loading it starts inside their code, and
+# `mtl_engine.events` / `errors` stay cheap to import.
+_LAZY: dict[str, str] = {
+    # config
+    "ExperimentConfig": "config:ExperimentConfig",
+    "config_from_dict": "config:from_dict",
+    "config_to_dict": "config:to_dict",
+    "OPTIMIZER_PARAMS": "config:OPTIM_PARAMS",
+    "TRAINING_PARAMS": "config:TRAIN_PARAMS",
+    "GRAD_MODES": "config:GRAD_MODES",
+    # presets
+    "load_preset": "presets:load",
+    "save_preset": "presets:save",
+    "builtin_presets": "presets:builtin_presets",
+    "resolve_preset": "presets:resolve",
+    "DEFAULT_PRESET": "presets:DEFAULT_PRESET",
+    "PRESETS_DIR": "presets:PRESETS_DIR",
+    # registries (with `registries()` below)
+    "STRATEGIES": "registry:STRATEGIES",
+    "DATASETS": "registry:DATASETS",
+    "LAYERS": "registry:LAYERS",
+    "SHARING": "registry:SHARING",
+    "LOSSES": "registry:LOSSES",
+    "METRICS": "registry:METRICS",
+    "OPTIMIZERS": "registry:OPTIMIZERS",
+    "SCHEDULES": "registry:SCHEDULES",
+    "Registry": "registry:Registry",
+    "Entry": "registry:Entry",
+    "Param": "registry:Param",
+    "validate_params": "registry:validate_params",
+    # runs (with `run()` below)
+    "RunControl": "control:RunControl",
+    "read_run": "runs:read_run",
+    "RunRecord": "runs:RunRecord",
+    "new_run_dir": "runs:new_run_dir",
+    "MODEL_FILE": "runs:MODEL_FILE",
+    "EVENTS_FILE": "runs:EVENTS_FILE",
+    # data
+    "load_dataset": "build:load_dataset",
+    "DatasetSpec": "data.base:DatasetSpec",
+    "preview_table": "data.tabular:preview_table",
+    "sniff_delimiter": "data.tabular:sniff_delimiter",
+    # model
+    "summarize": "model:summarize",
+    "ModelSummary": "model.summary:ModelSummary",
+    # devices
+    "available_devices": "build:available_devices",
+    "resolve_device": "build:resolve_device",
+    "resolve_tasks": "build:resolve_tasks",
+    "ResolvedTask": "build:ResolvedTask",
+    # export
+    "load_bundle": "export:load_bundle",
+    "export_torchscript": "export:export_torchscript",
+    "export_program": "export:export_program",
+    "copy_bundle": "export:copy_bundle",
+    # files
+    "atomic_write_text": "fileio:atomic_write_text",
+    "atomic_write_bytes": "fileio:atomic_write_bytes",
+    # toy
+    "toy": "toy2d",
+    # studies
+    "load_study": "study.spec:load_study",
+    "study_from_dict": "study.spec:study_from_dict",
+    "expand_study": "study.expand:expand",
+    "run_study": "study.runner:run_study",
+    "summarize_study": "study.runner:summarize_folder",
+    "delta_m": "study.summary:delta_m",
+    "builtin_studies": "study.cli:builtin_studies",
+    "Study": "study.spec:Study",
+    "RunSpec": "study.expand:RunSpec",
+    "STUDY_FILE": "study.runner:STUDY_FILE",
+    "LocalPool": "study.executors:LocalPool",
+    "InlineExecutor": "study.executors:InlineExecutor",
+    "RayExecutor": "study.ray_executor:RayExecutor",
+}
+
+# Registries fill as the modules that register into them are imported: the front door hands
+# them out only after every such module is (catalog.load_all), so a picker built from one is
+# complete.
+_COMPLETE_FIRST = frozenset({"STRATEGIES", "DATASETS", "LAYERS", "SHARING", "LOSSES", "METRICS",
+                             "OPTIMIZERS", "SCHEDULES"})
+
+__all__ = ["registries", "run", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy, so `import mtl_engine` stays cheap and torch loads only when something needs it.
     # Other names (submodules being imported, probes like __wrapped__ from inspect or shiboken)
     # must fail fast: importing here for them recurses through the import system.
-    if name not in __all__:
+    where = _LAZY.get(name)
+    if where is None:
         raise AttributeError(f"module 'mtl_engine' has no attribute {name!r}")
-    from . import build, config, control, export, presets, runs
+    module_name, _, attribute = where.partition(":")
+    if name in _COMPLETE_FIRST:
+        from . import catalog
 
-    table = {
-        "ExperimentConfig": config.ExperimentConfig,
-        "config_from_dict": config.from_dict,
-        "config_to_dict": config.to_dict,
-        "RunControl": control.RunControl,
-        "builtin_presets": presets.builtin_presets,
-        "load_preset": presets.load,
-        "save_preset": presets.save,
-        "run": _run,
-        "read_run": runs.read_run,
-        "load_bundle": export.load_bundle,
-        "export_torchscript": export.export_torchscript,
-        "export_program": export.export_program,
-        "registries": _registries,
-        "resolve_device": build.resolve_device,
-    }
-    if name in table:
-        return table[name]
-    raise AttributeError(f"module 'mtl_engine' has no attribute {name!r}")
+        catalog.load_all()
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    value = getattr(module, attribute) if attribute else module
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
 
 
-def _registries() -> dict[str, Any]:
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+def registries() -> dict[str, Any]:
+    """Kind ("strategies", "datasets", "layers", ...) -> its Registry, every entry loaded."""
     from . import catalog
     from .registry import ALL
 
@@ -63,15 +153,15 @@ def _registries() -> dict[str, Any]:
     return dict(ALL)
 
 
-def _run(config: Any, control: Any = None, out_dir: Any = None, *,
-         overwrite: bool = False) -> Any:
+def run(config: Any, control: Any = None, out_dir: Any = None, *,
+        overwrite: bool = False, key: str = "") -> Any:
     """`training.run` with its arguments checked now, not at the first event: a config dict is
     validated into an ExperimentConfig (ConfigError naming the field), a wrong type is an
-    ArgumentError naming the argument."""
+    ArgumentError naming the argument. `key` (a study's run key) is stamped on every event."""
     from .args import as_config, check_path
     from .control import RunControl
     from .errors import ArgumentError
-    from .training import run
+    from .training import run as _run
 
     cfg = as_config(config, "run")
     if control is not None and not isinstance(control, RunControl):
@@ -80,4 +170,6 @@ def _run(config: Any, control: Any = None, out_dir: Any = None, *,
         check_path(out_dir, "run", "out_dir")
     if not isinstance(overwrite, bool):
         raise ArgumentError("run", "overwrite", "True or False", overwrite)
-    return run(cfg, control, out_dir, overwrite=overwrite)
+    if not isinstance(key, str):
+        raise ArgumentError("run", "key", "a str", key)
+    return _run(cfg, control, out_dir, overwrite=overwrite, key=key)

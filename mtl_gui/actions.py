@@ -13,8 +13,7 @@ from typing import Any
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-import mtl_engine.presets as presets
-from mtl_engine.config import from_dict
+from mtl_engine import DEFAULT_PRESET, builtin_presets, config_from_dict
 from mtl_engine.errors import MTLError
 
 from .curves_csv import export_runs
@@ -39,10 +38,10 @@ class FileActions:
     def build_menus(self) -> None:
         bar = self.menuBar()  # type: ignore[attr-defined]
         file = bar.addMenu("&File")
-        self._add(file, "&New", lambda: self.new_from(presets.DEFAULT_PRESET),
+        self._add(file, "&New", lambda: self.new_from(DEFAULT_PRESET),
                   QKeySequence.StandardKey.New)
         self.new_menu = file.addMenu("New from &built-in preset")
-        for name in presets.builtin_presets():
+        for name in builtin_presets():
             self.new_menu.addAction(name, lambda n=name: self.new_from(n))
         self._add(file, "&Open preset\u2026", self.open_dialog, QKeySequence.StandardKey.Open)
         self.recent_menu = file.addMenu("Open &recent")
@@ -214,7 +213,7 @@ class FileActions:
         if not self.maybe_keep_changes():
             return False
         try:
-            self.session.load_config(from_dict(entry.config), None)
+            self.session.load_config(config_from_dict(entry.config), None)
         except MTLError as exc:
             self.message_bar.show_message("error", f"{entry.label}'s setup cannot be loaded: {exc}")
             return False
@@ -229,7 +228,7 @@ class FileActions:
 
     def export_model(self, entry: RunEntry | None, torchscript: bool = False,
                      dest: Path | None = None) -> Path | None:
-        from mtl_engine.export import copy_bundle, export_torchscript
+        from mtl_engine import copy_bundle, export_torchscript
 
         entry = entry or self._latest_with_model()
         if entry is None or entry.model_file is None:

@@ -9,7 +9,7 @@ from types import TracebackType
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-import mtl_engine.presets as presets
+from mtl_engine import DEFAULT_PRESET, resolve_preset
 from mtl_engine.errors import MTLError
 
 from . import qt_platform
@@ -48,19 +48,19 @@ def first_preset(argv_preset: str | None, settings: Settings) -> str:
     last = str(settings.get("last_preset", "") or "")
     try:
         if last:
-            presets.resolve(last)
+            resolve_preset(last)
             return last
     except MTLError:  # a file that vanished since: fall back to the default
         pass
-    return presets.DEFAULT_PRESET
+    return DEFAULT_PRESET
 
 
 def create_window(preset: str | None = None, settings: Settings | None = None) -> MainWindow:
     settings = settings or Settings()
     window = MainWindow(settings)
     name = first_preset(preset, settings)
-    if not window._load(name, remember=preset is not None) and name != presets.DEFAULT_PRESET:
-        window._load(presets.DEFAULT_PRESET, remember=False)  # message bar says what failed
+    if not window._load(name, remember=preset is not None) and name != DEFAULT_PRESET:
+        window._load(DEFAULT_PRESET, remember=False)  # message bar says what failed
         window.message_bar.show()
     return window
 

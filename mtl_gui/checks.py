@@ -10,12 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mtl_engine.build import ResolvedTask, available_devices, load_dataset, resolve_tasks
-from mtl_engine.config import ExperimentConfig, from_dict
-from mtl_engine.data.base import DatasetSpec
+from mtl_engine import (
+    DatasetSpec,
+    ExperimentConfig,
+    ModelSummary,
+    ResolvedTask,
+    available_devices,
+    config_from_dict,
+    load_dataset,
+    resolve_tasks,
+    summarize,
+)
 from mtl_engine.errors import ConfigError, MTLError
-from mtl_engine.model import summarize
-from mtl_engine.model.summary import ModelSummary
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ def check_config(draft: dict[str, Any]) -> Check:
         return Check()
     spec, data_error = _spec(draft)
     try:
-        config = from_dict(draft)
+        config = config_from_dict(draft)
     except ConfigError as exc:
         return Check(spec=spec, problem=str(exc), problem_path=exc.path)
     if data_error is not None or spec is None:

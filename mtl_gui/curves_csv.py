@@ -1,8 +1,8 @@
 """Curves of a run as CSV (one file per step series, one per epoch series). No Qt here.
 
-Each file is written atomically (mtl_engine.fileio); a failure is a FileWriteError naming the file
-and the reason, and an export of several runs that fails part-way removes the files it had
-created, so a folder never holds half an export.
+Each file is written atomically (mtl_engine.atomic_write_text); a failure is a FileWriteError
+naming the file and the reason, and an export of several runs that fails part-way removes the
+files it had created, so a folder never holds half an export.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mtl_engine.fileio import atomic_write_text
+from mtl_engine import atomic_write_text
 
 from .history import RunHistory
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mtl_engine import catalog
+from mtl_engine import registries
 
 from .actions import FileActions
 from .help import about_text, documentation_path
@@ -48,7 +48,7 @@ PRESET_SUFFIXES = (".yaml", ".yml")
 class MainWindow(QMainWindow, FileActions):
     def __init__(self, settings: Settings | None = None, session: Session | None = None) -> None:
         super().__init__()
-        catalog.load_all()  # panels build their pickers from complete registries
+        registries()  # loads every registering module: the panels' pickers are complete
         self.settings = settings or Settings()
         self.theme = str(self.settings.get("theme", "light"))
         apply_theme(self.theme)

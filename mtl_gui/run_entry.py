@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import mtl_engine
-from mtl_engine.runs import EVENTS_FILE, MODEL_FILE
+from mtl_engine import EVENTS_FILE, MODEL_FILE
 
 from .history import RunHistory, history_from_events
 
@@ -127,7 +127,7 @@ def entry_from_folder(number: int, folder: Path) -> RunEntry:
                     read_warnings=list(record.warnings))
 
 
-# read_run names each skipped line as "<path>, line <n>: <why>; skipped" (mtl_engine/runs.py).
+# read_run names each skipped line as "<path>, line <n>: <why>; skipped" (mtl_engine.read_run).
 _LINE = re.compile(r", line (\d+): ")
 
 

@@ -17,9 +17,16 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 import mtl_engine.events as ev
-import mtl_engine.presets as presets
-from mtl_engine.config import ExperimentConfig, from_dict, to_dict
-from mtl_engine.control import RunControl
+from mtl_engine import (
+    PRESETS_DIR,
+    ExperimentConfig,
+    RunControl,
+    config_from_dict,
+    config_to_dict,
+    load_preset,
+    resolve_preset,
+    save_preset,
+)
 
 from .checks import Check, check_config
 from .run_entry import (
@@ -38,7 +45,7 @@ SourceFactory = Callable[[ExperimentConfig, "Path | None"], Callable[[RunControl
 
 def engine_source(config: ExperimentConfig, out_dir: Path | None
                   ) -> Callable[[RunControl], Iterator[ev.Event]]:
-    from mtl_engine.training import run
+    from mtl_engine import run
 
     return lambda control: run(config, control, out_dir)
 
@@ -88,7 +95,7 @@ class Session(QObject):
         return self._saved is None or self.draft != self._saved
 
     def load_config(self, config: ExperimentConfig, path: Path | None) -> None:
-        self.draft = to_dict(config)
+        self.draft = config_to_dict(config)
         self.path = path
         self._saved = copy.deepcopy(self.draft) if path is not None else None
         self._name_basis, self._name_typed = setup_basis(self.draft), False
@@ -98,9 +105,9 @@ class Session(QObject):
 
     def open(self, name_or_path: str | Path) -> None:
         """Load a preset file or built-in name; on any error nothing changes and it raises."""
-        path = presets.resolve(name_or_path)
-        config = presets.load(path)
-        builtin = path.resolve().parent == presets.PRESETS_DIR.resolve()
+        path = resolve_preset(name_or_path)
+        config = load_preset(path)
+        builtin = path.resolve().parent == PRESETS_DIR.resolve()
         # A built-in preset is a template: saving must not overwrite the shipped file silently.
         self.load_config(config, None if builtin else path)
         if builtin:
@@ -112,10 +119,10 @@ class Session(QObject):
         target = path or self.path
         if target is None:
             raise ValueError("no file name given")
-        config = from_dict(self.draft)  # raises ConfigError naming the field
-        presets.save(config, target)
+        config = config_from_dict(self.draft)  # raises ConfigError naming the field
+        save_preset(config, target)
         self.path = Path(target)
-        self.draft = to_dict(config)
+        self.draft = config_to_dict(config)
         self._saved = copy.deepcopy(self.draft)
         self.file_changed.emit()
         return self.path
@@ -153,7 +160,7 @@ class Session(QObject):
 
     def set_dataset(self, name: str, params: dict[str, Any]) -> None:
         """Switch dataset; its tasks replace the old ones (tasks of the same name are kept)."""
-        from mtl_engine.build import load_dataset
+        from mtl_engine import load_dataset
 
         spec = load_dataset(name, params, int(self.draft.get("training", {}).get("seed", 0))).spec
 
@@ -186,10 +193,10 @@ class Session(QObject):
         config = self.config.replace(name=self.run_name())
         out_dir = None
         if self.runs_dir is not None:
-            from mtl_engine.runs import new_run_dir
+            from mtl_engine import new_run_dir
 
             out_dir = new_run_dir(self.runs_dir, config.name)
-        entry = RunEntry.new(len(self.runs) + 1, to_dict(config), out_dir)
+        entry = RunEntry.new(len(self.runs) + 1, config_to_dict(config), out_dir)
         self.runs.append(entry)
         self.current = entry
         self._show_only(entry)  # tick older runs in the table to overlay them

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 import mtl_engine.events as ev
-from mtl_engine.control import RunControl
+from mtl_engine import RunControl
 
-# A source is anything that, given the control flags, yields events: engine.training.run bound to
+# A source is anything that, given the control flags, yields events: mtl_engine.run bound to
 # a config, a replay of a run folder, or a fake stream in tests.
 EventSource = Callable[[RunControl], Iterator[ev.Event]]
 

@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mtl_engine import DATASETS
 from mtl_engine.errors import MTLError
-from mtl_engine.registry import DATASETS
 
 from ..session import Session
 from ..widgets.param_form import ParamForm

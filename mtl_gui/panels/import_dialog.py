@@ -26,8 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mtl_engine.build import load_dataset
-from mtl_engine.data.tabular import preview_table
+from mtl_engine import load_dataset, preview_table, sniff_delimiter
 from mtl_engine.errors import MTLError
 
 from .base import error_label, hint
@@ -107,8 +106,6 @@ class ImportDialog(QDialog):
         self.kind = "npz" if Path(path).suffix.lower() == ".npz" else "csv"
         try:
             if self.kind == "csv":
-                from mtl_engine.data.tabular import sniff_delimiter
-
                 self.delimiter = sniff_delimiter(Path(path).expanduser())
             header, rows = preview_table(path, PREVIEW_ROWS,
                                          self.delimiter if self.kind == "csv" else None)

@@ -12,8 +12,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from mtl_engine import SHARING
 from mtl_engine.errors import fmt_shape
-from mtl_engine.registry import SHARING
 
 from ..session import Session
 from ..widgets.layer_list import LayerListEditor, RowInfo, fmt_count

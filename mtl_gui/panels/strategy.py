@@ -8,8 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QVBoxLayout, QWidget
 
-from mtl_engine.config import GRAD_MODES
-from mtl_engine.registry import STRATEGIES
+from mtl_engine import GRAD_MODES, STRATEGIES
 
 from ..session import Session
 from ..widgets.param_form import ParamForm

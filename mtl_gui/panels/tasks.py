@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mtl_engine import LOSSES, METRICS, Registry
 from mtl_engine.errors import fmt_shape
-from mtl_engine.registry import LOSSES, METRICS, Registry
 
 from ..session import Session
 from ..widgets.layer_list import LayerListEditor

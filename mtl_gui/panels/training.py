@@ -8,9 +8,14 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QFormLayout, QVBoxLayout, QWidget
 
-from mtl_engine.build import available_devices
-from mtl_engine.config import OPTIM_PARAMS, TRAIN_PARAMS
-from mtl_engine.registry import OPTIMIZERS, SCHEDULES, Param
+from mtl_engine import (
+    OPTIMIZER_PARAMS,
+    OPTIMIZERS,
+    SCHEDULES,
+    TRAINING_PARAMS,
+    Param,
+    available_devices,
+)
 
 from ..session import Session
 from ..widgets.param_form import ParamForm
@@ -45,7 +50,7 @@ def device_param(current: str) -> Param:
     choices = available_devices()
     if current not in choices:  # a preset from a GPU machine: show it, the check explains
         choices = [*choices, current]
-    base = next(p for p in TRAIN_PARAMS if p.name == "device")
+    base = next(p for p in TRAINING_PARAMS if p.name == "device")
     return replace(base, choices=tuple(choices), help=TRAIN_HELP["device"])
 
 
@@ -61,7 +66,7 @@ class TrainingPanel(Panel):
                                   "summary)")
         self.opt_combo.activated.connect(self._optimizer_picked)
         self.opt_summary = hint()
-        self.lr_form = ParamForm(with_help(OPTIM_PARAMS, LR_HELP), self)
+        self.lr_form = ParamForm(with_help(OPTIMIZER_PARAMS, LR_HELP), self)
         self.lr_form.values_changed.connect(self._lr_edited)
         self.opt_form = ParamForm((), self)
         self.opt_form.values_changed.connect(lambda v: self._opt_set("params", v))
@@ -94,7 +99,7 @@ class TrainingPanel(Panel):
     @staticmethod
     def _train_schema(device: str) -> tuple[Param, ...]:
         return tuple(device_param(device) if p.name == "device" else p
-                     for p in with_help(TRAIN_PARAMS, TRAIN_HELP))
+                     for p in with_help(TRAINING_PARAMS, TRAIN_HELP))
 
     def section(self, draft: dict[str, Any]) -> Any:
         return (draft.get("optimizer"), draft.get("training"))

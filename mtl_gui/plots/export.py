@@ -48,7 +48,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QGraphicsWidget, QWidget
 
-from mtl_engine.fileio import atomic_write_bytes
+from mtl_engine import atomic_write_bytes
 
 from .export_record import Op, RecordingDevice
 from .export_svg import png_bytes, write_svg

@@ -4,7 +4,7 @@ Left, the controls: a strategy picker built from the registry (only strategies t
 drive), the strategy's parameter form (the same schema-driven form as the main window), the
 optimiser settings and Run / Stop. Right, the plane: the mean loss as a colour map with contour
 lines of each loss, the Pareto set in black, and one trajectory per start growing as the worker
-thread sends chunks. Everything drawn is plain numpy from `mtl_engine.toy2d`.
+thread sends chunks. Everything drawn is plain numpy from `mtl_engine.toy`.
 """
 
 from __future__ import annotations
@@ -28,9 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mtl_engine import toy2d
+from mtl_engine import STRATEGIES, toy, validate_params
 from mtl_engine.errors import ConfigError
-from mtl_engine.registry import STRATEGIES, validate_params
 
 from ..plots.style import TASK_COLORS, set_tone
 from ..widgets.param_form import ParamForm
@@ -46,7 +45,7 @@ PRESETS = {
     "fast": {"lr": 6e-3, "steps": 12_000, "beta2": 0.99},
     "published": {"lr": 1e-3, "steps": 35_000, "beta2": 0.999},
 }
-START_NAMES = tuple(f"({x:g}, {y:g})" for x, y in toy2d.STARTS)
+START_NAMES = tuple(f"({x:g}, {y:g})" for x, y in toy.STARTS)
 
 
 class ToyPlayground(QWidget):
@@ -57,7 +56,7 @@ class ToyPlayground(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runner: ToyRunner | None = None
-        self.paths: list[list[np.ndarray]] = [[] for _ in toy2d.STARTS]
+        self.paths: list[list[np.ndarray]] = [[] for _ in toy.STARTS]
         self.last: np.ndarray | None = None
         self.last_step = 0
         self.error = ""
@@ -75,7 +74,7 @@ class ToyPlayground(QWidget):
         box.setFixedWidth(340)
         v = QVBoxLayout(box)
         self.combo = QComboBox(box)
-        for name in toy2d.toy_strategies():
+        for name in toy.toy_strategies():
             entry = STRATEGIES.get(name)
             self.combo.addItem(f"{name}  ({entry.meta.get('family', '')})", name)
             self.combo.setItemData(self.combo.count() - 1, entry.summary,
@@ -154,7 +153,7 @@ class ToyPlayground(QWidget):
         w.setLabel("left", "x2")
         w.setTitle("mean loss (colour), contours of L1 (white) and L2 (orange), Pareto set (black)",
                    size="9pt")
-        land = toy2d.landscape(n=160)
+        land = toy.landscape(n=160)
         mean = (land.l1 + land.l2) / 2
         image = pg.ImageItem(mean, axisOrder="col-major")
         image.setColorMap(pg.colormap.get("viridis"))
@@ -168,7 +167,7 @@ class ToyPlayground(QWidget):
                                       axisOrder="col-major")
                 iso.setParentItem(image)  # grid indices -> plane coordinates via the image
         w.plot(land.pareto[:, 0], land.pareto[:, 1], pen=pg.mkPen("k", width=5))
-        starts = np.array(toy2d.STARTS)
+        starts = np.array(toy.STARTS)
         w.addItem(pg.ScatterPlotItem(starts[:, 0], starts[:, 1], size=11, symbol="o",
                                      brush=pg.mkBrush("w"), pen=pg.mkPen("k")))
         self.curves = [w.plot(pen=pg.mkPen(TASK_COLORS[i], width=2.5))
@@ -223,7 +222,7 @@ class ToyPlayground(QWidget):
         except ConfigError as exc:
             self._show_error(str(exc))
             return
-        self.paths = [[] for _ in toy2d.STARTS]
+        self.paths = [[] for _ in toy.STARTS]
         self.last, self.last_step, self.error = None, 0, ""
         for curve in self.curves:
             curve.setData([], [])
@@ -243,7 +242,7 @@ class ToyPlayground(QWidget):
         if self.runner is not None:
             self.runner.stop()
 
-    def _chunk(self, chunk: toy2d.ToyChunk) -> None:
+    def _chunk(self, chunk: toy.ToyChunk) -> None:
         for i, path in enumerate(self.paths):
             path.append(chunk.points[:, i, :])
             xy = np.concatenate(path)
@@ -263,7 +262,7 @@ class ToyPlayground(QWidget):
         if self.last is not None:
             rows = []
             for name, point in zip(START_NAMES, self.last):
-                mark = ("on the Pareto set" if toy2d.on_pareto_set(point) else "not on it")
+                mark = ("on the Pareto set" if toy.on_pareto_set(point) else "not on it")
                 rows.append(f"{name} &rarr; ({point[0]:.2f}, {point[1]:.2f}): {mark}")
             self.ends.setText("<br>".join(rows))
             if not self.error:

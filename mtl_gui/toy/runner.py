@@ -1,4 +1,4 @@
-"""Runs `mtl_engine.toy2d.run` on a worker thread and hands each chunk to the GUI thread.
+"""Runs `mtl_engine.toy.run` on a worker thread and hands each chunk to the GUI thread.
 
 The chunks are small (a few hundred steps), so a stop request is honoured within a fraction of a
 second; `stop()` then waits for the thread, so a closing window never leaves it running.
@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
-from mtl_engine import toy2d
+from mtl_engine import toy
 
 
 class ToyRunner(QThread):
@@ -29,7 +29,7 @@ class ToyRunner(QThread):
 
     def run(self) -> None:
         try:
-            for chunk in toy2d.run(self.strategy, self.params, chunk_steps=250, **self.settings):
+            for chunk in toy.run(self.strategy, self.params, chunk_steps=250, **self.settings):
                 self.chunk_ready.emit(chunk)
                 if self._stop.is_set():
                     return

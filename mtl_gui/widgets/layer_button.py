@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mtl_engine.registry import Param
+from mtl_engine import Param
 
 from .layer_list import LayerListEditor
 from .param_form import FieldEditor

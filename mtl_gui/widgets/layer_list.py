@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mtl_engine.registry import LAYERS
+from mtl_engine import LAYERS
 
 from ..plots.style import tone
 from .param_form import ParamForm

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mtl_engine import Param
 from mtl_engine.errors import ConfigError
-from mtl_engine.registry import Param
 
 # Dark text of its own: the pale red background stays readable in the dark theme too.
 BAD_STYLE = "border: 1px solid #d9534f; background: #fdecea; color: #1a1a1a;"
