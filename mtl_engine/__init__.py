@@ -19,10 +19,12 @@ holds it to that. Everything else in the package is internal and may change. By 
 - export: `load_bundle(path)`, `export_torchscript`, `export_program`, `copy_bundle`
 - files: `atomic_write_text`, `atomic_write_bytes`
 - toy: `toy`, the two-task 2-D problem of the toy playground (numpy in, numpy out)
-- studies: `load_study`, `study_from_dict`, `expand_study` -> runs with stable keys,
-  `run_study(study, folder)` yields every run's events (each with its `run` key),
-  `summarize_study(folder)`, `delta_m`, `builtin_studies`, `Study`, `RunSpec`, `STUDY_FILE`,
-  and the executors `LocalPool`, `InlineExecutor`, `RayExecutor`
+- studies: `load_study`, `study_from_dict`, `save_study`, `dumps_study`, `expand_study` -> runs
+  with stable keys, `study_plan(study, folder)` (which are done), `run_study(study, folder)`
+  yields every run's events (each with its `run` key), `summarize_study(folder)` -> (run
+  results, variant rows, tasks), `study_table_markdown` / `_latex` / `_text`, `delta_m`,
+  `builtin_studies`, `Study`, `RunSpec`, `STUDY_FILE`, and the executors `LocalPool`,
+  `InlineExecutor`, `RayExecutor`
 
 Every one checks its arguments' types up front (ArgumentError, a TypeError, naming the argument).
 `run` and `save_preset` take an ExperimentConfig or a plain config dict, validated first
@@ -101,6 +103,12 @@ _LAZY: dict[str, str] = {
     # studies
     "load_study": "study.spec:load_study",
     "study_from_dict": "study.spec:study_from_dict",
+    "save_study": "study.spec:save_study",
+    "dumps_study": "study.spec:dumps_study",
+    "study_plan": "study.runner:plan",
+    "study_table_markdown": "study.report:markdown",
+    "study_table_latex": "study.report:latex",
+    "study_table_text": "study.report:text_table",
     "expand_study": "study.expand:expand",
     "run_study": "study.runner:run_study",
     "summarize_study": "study.runner:summarize_folder",

@@ -113,6 +113,30 @@ def markdown(rows: list[VariantRow], tasks: tuple[str, ...]) -> str:
     return "\n".join(out) + "\n" + note
 
 
+_LATEX = str.maketrans({"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                        "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                        "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"})
+
+
+def latex(rows: list[VariantRow], tasks: tuple[str, ...]) -> str:
+    """The same table as a LaTeX tabular (booktabs), best values in bold, ready for a paper."""
+    header, body = _cells(rows, tasks)
+
+    def cell(text: str) -> str:
+        bold = text.startswith("**") and text.endswith("**")
+        text = text.strip("*").translate(_LATEX)
+        text = text.replace("±", r"$\pm$").replace("↑", r"$\uparrow$").replace(
+            "↓", r"$\downarrow$").replace("Δ", r"$\Delta$")
+        return rf"\textbf{{{text}}}" if bold and text else text
+
+    cols = "l" + "r" * (len(header) - 1)
+    lines = [rf"\begin{{tabular}}{{{cols}}}", r"\toprule",
+             " & ".join(cell(h) for h in header) + r" \\", r"\midrule"]
+    lines += [" & ".join(cell(c) for c in line) + r" \\" for line in body]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
 def text_table(rows: list[VariantRow], tasks: tuple[str, ...]) -> str:
     header, body = _cells(rows, tasks)
     body = [[c.replace("**", "") for c in line] for line in body]

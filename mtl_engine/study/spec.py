@@ -56,6 +56,31 @@ class Study:
                 "variants": [dict(v) for v in self.variants], "select": self.select}
 
 
+def dumps_study(study: Study, folder: str | os.PathLike[str] | None = None) -> str:
+    """YAML text of a study, as `load_study` reads it back. A built-in base stays its name; a
+    preset file is written relative to `folder` (where the study file goes) when given."""
+    from ..presets import builtin_presets, dumps_data
+
+    data = study.to_dict()
+    if builtin_presets().get(study.base) == study.base_path:
+        data["base"] = study.base
+    elif folder is not None:
+        data["base"] = os.path.relpath(study.base_path, Path(folder).resolve())
+    if not data["description"]:
+        del data["description"]
+    return dumps_data(data)
+
+
+def save_study(study: Study, path: str | os.PathLike[str]) -> Path:
+    """Write `study` as a study file (atomically), its base preset named relative to the file;
+    FileWriteError naming the path."""
+    from ..fileio import atomic_write_text
+
+    p = Path(path)
+    atomic_write_text(p, dumps_study(study, p.parent))
+    return p
+
+
 def load_study(path: str | os.PathLike[str]) -> Study:
     """Read and validate a study file; ConfigError (one line, naming the file and field)."""
     from ..presets import parse

@@ -151,3 +151,22 @@ def test_keys_depend_on_the_run_not_on_names(tmp_path):
 def test_too_many_runs_are_refused_before_expanding(tmp_path):
     with pytest.raises(ConfigError, match="expands to"):
         _expand(tmp_path, seeds=1000, grid={"optimizer.lr": [0.1 * i + 0.01 for i in range(20)]})
+
+
+def test_a_saved_study_reads_back_the_same_wherever_it_is_opened_from(tmp_path, monkeypatch):
+    from mtl_engine import dumps_study, save_study
+
+    path = write_study(tmp_path, {"name": "s", "seeds": [0, 2], "grid": {
+        "strategy.name": ["equal", "mgda"]}, "variants": [{}, {"optimizer.lr": 0.02}],
+        "overrides": {"training.epochs": 2}, "select": "best"})
+    study = load_study(path)
+    saved = save_study(study, tmp_path / "copy.yaml")
+    assert "base: presets/tiny.yaml" in saved.read_text()  # relative, so the folder can move
+    monkeypatch.chdir("/")
+    again = load_study(saved)
+    assert again.base_path == study.base_path
+    assert (again.seeds, again.grid, again.variants, again.overrides, again.select) == (
+        study.seeds, study.grid, study.variants, study.overrides, study.select)
+    assert [r.key for r in expand(again).runs] == [r.key for r in expand(study).runs]
+    builtin = study_from_dict({"base": "multimnist_uncertainty"})
+    assert "base: multimnist_uncertainty\n" in dumps_study(builtin)

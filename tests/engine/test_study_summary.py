@@ -124,3 +124,15 @@ def test_a_pareto_front_of_equal_points_keeps_both(tmp_path):
     assert rows["X"].pareto and rows["Y"].pareto
     assert rows["X"].rank == rows["Y"].rank == 1  # ties share the better rank
     assert not math.isnan(rows["X"].means["val/a/accuracy"])
+
+
+def test_latex_table_escapes_and_marks_the_best(tmp_path):
+    from mtl_engine.study.report import latex
+
+    rows = variant_rows(_study(tmp_path), ("a", "b"))
+    tex = latex(rows, ("a", "b"))
+    assert tex.startswith("\\begin{tabular}{lrrrrrr}\n\\toprule\n")
+    assert "single\\_task:a" in tex and "$\\Delta$m\\%" in tex
+    assert "X & 2/2 & \\textbf{0.842 $\\pm$ 0.059} & \\textbf{0.225 $\\pm$ 0.035}" in tex
+    assert tex.rstrip().endswith("\\bottomrule\n\\end{tabular}")
+    assert tex.count("\\\\\n") == 1 + len(rows)  # the header and one line per variant
