@@ -12,7 +12,8 @@ holds it to that. Everything else in the package is internal and may change. By 
   `DATASETS`, `LAYERS`, `SHARING`, `LOSSES`, `METRICS`, `OPTIMIZERS`, `SCHEDULES`; complete
   when got from here), `Registry`, `Entry`, `Param`, `validate_params`
 - runs: `run(config, control, out_dir)` yields events; `RunControl`; `read_run(folder)`,
-  `RunRecord`; `new_run_dir`; the run folder's `MODEL_FILE`, `EVENTS_FILE`
+  `RunRecord`; `new_run_dir`; the run folder's `MODEL_FILE`, `EVENTS_FILE`, `INCOMPLETE_FILE`,
+  `ERROR_FILE`
 - data: `load_dataset`, `DatasetSpec`, and for an import dialog `preview_table`, `sniff_delimiter`
 - model: `summarize(config, spec) -> ModelSummary` (shapes and sizes, no weights allocated)
 - devices: `available_devices`, `resolve_device`, `resolve_tasks` -> `ResolvedTask`
@@ -77,6 +78,8 @@ _LAZY: dict[str, str] = {
     "new_run_dir": "runs:new_run_dir",
     "MODEL_FILE": "runs:MODEL_FILE",
     "EVENTS_FILE": "runs:EVENTS_FILE",
+    "INCOMPLETE_FILE": "runs:INCOMPLETE_FILE",
+    "ERROR_FILE": "runs:ERROR_FILE",
     # data
     "load_dataset": "build:load_dataset",
     "DatasetSpec": "data.base:DatasetSpec",

@@ -26,7 +26,6 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from . import catalog
 from .config import ExperimentConfig
 from .control import RunControl
 from .errors import MTLError
@@ -61,7 +60,7 @@ def _main(argv: list[str] | None) -> int:
         if args.out:
             out = Path(args.out)
         else:
-            from .runs import new_run_dir
+            from . import new_run_dir
 
             out = new_run_dir(args.into or "runs", config.name, create=True)
     except MTLError as exc:
@@ -93,8 +92,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace) -> ExperimentConfig:
-    from .config import from_dict
-    from .presets import load
+    from . import config_from_dict as from_dict
+    from . import load_preset as load
 
     config = load(args.preset)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("device", args.device),
@@ -107,7 +106,9 @@ def _load(args: argparse.Namespace) -> ExperimentConfig:
 
 
 def list_registries(kind: str, out: TextIO) -> int:
-    catalog.load_all()
+    from . import registries
+
+    registries()  # every entry loaded
     kinds = list(ALL) if kind == "all" else [kind]
     if kind != "all" and kind not in ALL:
         from .errors import UnknownNameError
@@ -130,7 +131,7 @@ def list_registries(kind: str, out: TextIO) -> int:
 
 def train(config: ExperimentConfig, out: Path, quiet: bool = False,
           stream: TextIO | None = None, overwrite: bool = False) -> int:
-    from .training import run
+    from . import run  # the engine's front door, as every client uses it
 
     stream = stream or sys.stderr
     bar = _Progress(stream, enabled=not quiet and stream.isatty())
@@ -166,7 +167,7 @@ def train(config: ExperimentConfig, out: Path, quiet: bool = False,
         except _Abort as abort:
             events.close()  # releases the folder; INCOMPLETE stays
             bar.clear()
-            from .runs import INCOMPLETE_FILE
+            from . import INCOMPLETE_FILE
 
             kept = (f"{out} is marked incomplete" if (out / INCOMPLETE_FILE).exists()
                     else f"{out} was already finished" if out.exists()
@@ -182,7 +183,7 @@ def train(config: ExperimentConfig, out: Path, quiet: bool = False,
         return 2 if last.error_type in _USER_ERRORS else 1
     if isinstance(last, RunFailed):
         if last.error_type == "FileWriteError":  # the folder, not the run, failed
-            from .runs import INCOMPLETE_FILE
+            from . import INCOMPLETE_FILE
 
             kept = (f"{out} is marked incomplete" if (out / INCOMPLETE_FILE).exists()
                     else "nothing was kept")
@@ -190,7 +191,7 @@ def train(config: ExperimentConfig, out: Path, quiet: bool = False,
                   file=stream)
             return 2
         print(f"mtl-run: run failed at step {last.step}: {last.message}", file=stream)
-        from .runs import ERROR_FILE
+        from . import ERROR_FILE
 
         if last.details and (out / ERROR_FILE).exists():
             print(f"  details: {out / ERROR_FILE}", file=stream)
@@ -198,7 +199,7 @@ def train(config: ExperimentConfig, out: Path, quiet: bool = False,
     assert last is not None and started is not None
     print(_summary(started, epochs, last), file=stream)
     if interrupts.name is not None and last.status == "stopped":
-        from .runs import MODEL_FILE
+        from . import MODEL_FILE
 
         print(f"mtl-run: stopped by {interrupts.name} at step {last.step}; model saved to "
               f"{out / MODEL_FILE}", file=stream)

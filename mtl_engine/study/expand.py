@@ -71,8 +71,8 @@ def _fmt(v: Any) -> str:
 
 def expand(study: Study) -> Expansion:
     """Every run of `study`, validated (ConfigError naming the study field and the run)."""
-    from ..config import from_dict
-    from ..presets import load
+    from .. import config_from_dict as from_dict  # the engine's front door
+    from .. import load_preset as load
 
     try:
         base_cfg = load(study.base_path).to_dict()

@@ -79,8 +79,8 @@ def collect(folder: Path, records: list[dict[str, Any]], select: str) -> list[Ru
 
 
 def _read(folder: Path, rec: dict[str, Any], select: str) -> RunResult:
+    from .. import read_run
     from ..errors import MTLError
-    from ..runs import read_run
 
     r = RunResult(rec["key"], rec["variant"], int(rec["seed"]), rec["baseline"],
                   dict(rec.get("fields", {})), "not run")
