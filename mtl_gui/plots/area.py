@@ -10,6 +10,11 @@ same runs, hold the same x range (`base.x_span`). (Redrawing one plot per tick, 
 left the plots drawn later in a cycle a frame behind the first for most of it: during a fast run
 the share plot showed step 90 while the loss plot showed step 170.) The GUI-thread budget is kept
 by spacing the ticks by what a whole redraw cost (`budget.py`), not by splitting the redraw.
+
+With several runs shown the line plots compare runs one task at a time (colour = run, see
+`base.py`): the bar's task picker, shown only then, says which task. One task at a time rather
+than small multiples because with 14 tasks a quarter of the window split fourteen ways leaves
+plots of some 150 x 90 pixels, too small to tell seven runs apart.
 """
 
 from __future__ import annotations
@@ -105,6 +110,16 @@ class PlotArea(QWidget):
         bar.addSpacing(12)
         bar.addWidget(QLabel("metric", self))
         bar.addWidget(self.metric_plot.metric_combo)
+        bar.addSpacing(12)
+        self.task_label = QLabel("task", self)
+        self.task_combo = QComboBox(self)
+        self.task_combo.setToolTip("the task whose curves are compared when several runs are "
+                                   "shown (colour = run, solid = training, dashed = validation)")
+        self.task_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.task_combo.currentTextChanged.connect(self._task_picked)
+        bar.addWidget(self.task_label)
+        bar.addWidget(self.task_combo)
+        self._show_task_picker(False)
         bar.addStretch(1)
         self.bar = bar
         lay = QVBoxLayout(self)
@@ -150,8 +165,37 @@ class PlotArea(QWidget):
         self.refresh(force=True)  # the user is looking: every plot follows at once
         self.options_changed.emit()
 
+    def _show_task_picker(self, on: bool) -> None:
+        self.task_label.setVisible(on)
+        self.task_combo.setVisible(on)
+
+    def _task_picked(self, task: str) -> None:
+        if task and task != self.options.task:
+            self.options.task = task
+            self.refresh(force=True)
+
+    def _sync_task_picker(self, runs: list[RunEntry]) -> None:
+        """The picker lists the shown runs' tasks (in their order) while runs are compared."""
+        many = len(runs) > 1
+        self._show_task_picker(many)
+        if not many:
+            return
+        tasks = list(dict.fromkeys(t for r in runs for t in r.history.tasks))
+        have = [self.task_combo.itemText(i) for i in range(self.task_combo.count())]
+        if tasks != have:
+            self.task_combo.blockSignals(True)
+            self.task_combo.clear()
+            self.task_combo.addItems(tasks)
+            self.task_combo.blockSignals(False)
+        if tasks and self.options.task not in tasks:
+            self.options.task = tasks[0]
+        self.task_combo.blockSignals(True)
+        self.task_combo.setCurrentText(self.options.task)
+        self.task_combo.blockSignals(False)
+
     def refresh_all(self) -> None:
         """Redraw every plot, hidden tabs included (before exporting them), from one frame."""
+        self._sync_task_picker(self._runs())
         frame = self._take_frame(self._runs())
         for plot in (self.loss_plot, self.metric_plot, self.weight_plot, self.share_plot,
                      self.grad_panel):
@@ -187,6 +231,7 @@ class PlotArea(QWidget):
             self.timer.setInterval(BUDGET.next_interval_ms() if live else REDRAW_MS)
             if self._key(runs) == self._frame_key:
                 return  # nothing new since every plot drew the current frame
+        self._sync_task_picker(runs)
         frame = self._take_frame(runs)
         t0 = time.perf_counter()
         for plot in plots:

@@ -9,6 +9,11 @@ Every plot of the area shows the same x range (`x_span`, held by `SharedX`): fro
 of the shown runs' data, or to a live run's planned end. The legend sits in rows under the x
 axis (`legend.py`), and a flat series gets a readable y range instead of one that blows its
 last-bit noise up to the plot's height.
+
+With several runs shown the plot compares them (`compare`): colour means run (`style.RUN_COLORS`),
+line style means split (training solid, validation dashed), one task at a time (the plot area's
+task picker, `PlotOptions.task`), and the legend lists each run once plus a key of the line
+styles, instead of runs x tasks x splits entries.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from ..smoothing import SmoothedSeries
 from .budget import TimedPlotWidget
 from .export_ui import add_export_action
 from .legend import LegendRow
-from .style import pen
+from .style import KEY_COLOR, RUN_COLORS, SPLIT_DASHES, SPLIT_NAMES, pen
 
 EMPTY_TEXT = "press \u25b6 Start (or open a run folder):\ncurves appear here as it trains"
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "wall time (s)"}
@@ -42,9 +47,10 @@ class PlotOptions:
     x_mode: str = "step"  # step | epoch | time
     smoothing: float = 0.6  # EMA weight, 0 = raw
     log_y: bool = False
+    task: str = ""  # the task drawn when several runs are compared ("" = each run's first)
 
     def key(self) -> tuple[Any, ...]:
-        return (self.x_mode, self.smoothing, self.log_y)
+        return (self.x_mode, self.smoothing, self.log_y, self.task)
 
 
 @dataclass
@@ -56,12 +62,31 @@ class Curve:
     x: np.ndarray
     y: np.ndarray
     task_index: int
-    run_slot: int = 0
+    run_slot: int = 0  # the run's place among the shown runs
     smooth: bool = False
     symbol: str | None = None
     dash: Qt.PenStyle | None = None
     legend: bool = True  # listed in the legend (a dashed twin of a listed curve need not be)
     extra: dict[str, Any] = field(default_factory=dict)
+    task: str = ""  # the task it belongs to ("" for none: the mean of all cosine pairs)
+    split: str = ""  # "train" or "val": its line style when runs are compared
+    color: Any = None  # the run's QColor when runs are compared; None: the task's colour
+
+
+def run_title(entry: RunEntry) -> str:
+    """A run's name in a comparison legend: its label and what sets it apart (the study's
+    variant, else its strategy), e.g. "run 3 pcgrad"."""
+    what = str(getattr(entry, "variant", "") or entry.strategy)
+    return f"{entry.label} {what}" if what else entry.label
+
+
+def compare_task(runs: list[RunEntry], picked: str) -> str:
+    """The task a comparison draws: the picked one if a shown run has it, else the first
+    task of the first run that has any."""
+    tasks = [t for r in runs for t in r.history.tasks]
+    if picked in tasks:
+        return picked
+    return tasks[0] if tasks else ""
 
 
 def step_x(entry: RunEntry, mode: str) -> np.ndarray:
@@ -214,6 +239,7 @@ def link_x(holders: list[SharedX]) -> None:
 
 class CurvePlot(QWidget):
     title = ""
+    compare_title = ""  # the title's lead when runs are compared one task at a time
     y_label = ""
     supports_log = True
     fixed_y = False  # a plot with its own fixed y range (cosines) skips the flat-series range
@@ -265,6 +291,7 @@ class CurvePlot(QWidget):
         self._stamp: tuple[Any, ...] = ()
         self._log = False
         self._flat_y: set[int] = set()  # view boxes held at a flat series' range
+        self._key_items: dict[str, pg.PlotDataItem] = {}  # the comparison's line-style key
         self.shared_x = SharedX(self.plot)
         self._proxy = pg.SignalProxy(self.widget.scene().sigMouseMoved, rateLimit=30,
                                      slot=self._hover)
@@ -290,7 +317,11 @@ class CurvePlot(QWidget):
             self._set_log(log)
         many = len(runs) > 1
         curves = [c for slot, r in enumerate(runs) for c in self.curves(r, slot, many)]
+        if many:
+            curves = self._compare(runs, curves)
+        self._set_compare_title(many)
         self._draw(curves)
+        self._sync_key(curves if many else [])
         self.shared_x.apply(runs, self.options.x_mode)
         self._fit_flat_y()
         empty = not any(c.x.size for c in curves)
@@ -298,6 +329,63 @@ class CurvePlot(QWidget):
         if empty:
             self._show_empty(runs)
         return True
+
+    def _compare(self, runs: list[RunEntry], curves: list[Curve]) -> list[Curve]:
+        """The comparison look: the picked task only, each run in its colour, splits by line
+        style, the first listed curve of each run named after the run in the legend."""
+        colors = RUN_COLORS.assign([r.uid for r in runs])
+        by_slot = {slot: r for slot, r in enumerate(runs)}
+        task = self.compared_task = compare_task(runs, self.options.task)
+        out, named = [], set()
+        for c in curves:
+            if c.task and c.task != task:
+                continue
+            entry = by_slot[c.run_slot]
+            c.color = RUN_COLORS.color(entry.uid) if entry.uid in colors else None
+            # Another look, another item: the pen and legend entry are set when it is made.
+            c.key = f"cmp{c.color.name() if c.color is not None else ''}/{c.key}"
+            c.extra["compare"] = True
+            c.dash = SPLIT_DASHES.get(c.split, c.dash)
+            c.extra.pop("color", None)
+            if c.legend and entry.uid not in named:
+                named.add(entry.uid)
+                c.extra["legend_name"] = run_title(entry)
+            else:
+                c.legend = False
+            out.append(c)
+        return out
+
+    compared_task = ""  # the task the last comparison drew
+
+    def _set_compare_title(self, many: bool) -> None:
+        state = (many, self.compared_task if many else "")
+        if state == self._title_state:  # (a subclass may have set a title of its own)
+            return
+        self._title_state = state
+        title = (f"{self.compare_title or self.title} \u2014 task {state[1]}"
+                 if many and state[1] else self.title)
+        if self.plot.titleLabel.text != title:
+            self.plot.setTitle(title)
+
+    _title_state: tuple[bool, str] = (False, "")
+
+    def _sync_key(self, curves: list[Curve]) -> None:
+        """The line-style key of a comparison (one sample per split shown), first in the
+        legend so it is never behind the legend's "+N more"; none for a single run."""
+        splits = [s for s in SPLIT_DASHES if any(c.split == s for c in curves)]
+        if len(splits) == 1 and splits[0] == "train":
+            splits = []  # solid lines only (weights): nothing to tell apart
+        for split in [s for s in self._key_items if s not in splits]:
+            self.legend.removeItem(self._key_items.pop(split))
+        for split in splits:
+            if split not in self._key_items:
+                p = pen(KEY_COLOR, 2.0, 255, SPLIT_DASHES[split])
+                item = pg.PlotDataItem(pen=p, symbol="o" if split == "val" else None,
+                                       symbolSize=6, symbolPen=p, symbolBrush=p.color())
+                self._key_items[split] = item
+                self.legend.addItem(item, SPLIT_NAMES[split])
+        if splits:
+            self.legend.put_first([self._key_items[s] for s in splits])
 
     def _set_log(self, log: bool) -> None:
         self._log = log
@@ -358,7 +446,7 @@ class CurvePlot(QWidget):
             if c.smooth and w > 0:
                 raw = self._raw.get(c.key)
                 if raw is None:
-                    raw = self.plot.plot(pen=pen(c.task_index, c.run_slot, 1.0, 60, c.dash))
+                    raw = self.plot.plot(pen=pen(self._color(c), 1.0, 60, c.dash))
                     raw.setZValue(-1)
                     self._raw[c.key] = raw
                 raw.setData(c.x, c.y)
@@ -377,7 +465,7 @@ class CurvePlot(QWidget):
         return [(self.plot.getViewBox(), self._shown)]
 
     def _new_item(self, c: Curve) -> pg.PlotDataItem:
-        p = pen(c.task_index, c.run_slot, 2.0, 255, c.dash)
+        p = pen(self._color(c), 2.0, 255, c.dash)
         if "color" in c.extra:  # a curve that is no task's (the mean of all cosine pairs)
             p.setColor(pg.mkColor(c.extra["color"]))
             p.setWidthF(2.5)
@@ -388,6 +476,10 @@ class CurvePlot(QWidget):
         item = self.plot.plot(**kw)
         self._items[c.key] = item
         return item
+
+    @staticmethod
+    def _color(c: Curve) -> Any:
+        return c.color if c.color is not None else c.task_index
 
     def clear_runs(self) -> None:
         self._draw([])

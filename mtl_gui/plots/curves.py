@@ -20,6 +20,7 @@ class LossPlot(CurvePlot):
     """Per-task training loss every logged step (smoothed) and validation loss every epoch."""
 
     title = "Loss per task (train, and validation dashed)"
+    compare_title = "Loss"
     y_label = "loss"
 
     def curves(self, entry: RunEntry, slot: int, many: bool) -> list[Curve]:
@@ -28,10 +29,12 @@ class LossPlot(CurvePlot):
         out = []
         for k, t in enumerate(h.tasks):
             out.append(Curve(f"{entry.uid}/train/{t}", f"{pre}{t} train", xs, h.loss[t].view, k,
-                             slot, smooth=True, extra={"legend_name": f"{pre}{t}"}))
+                             slot, smooth=True, extra={"legend_name": f"{pre}{t}"}, task=t,
+                             split="train"))
             # One legend entry per task: the title says dashed lines are validation.
             out.append(Curve(f"{entry.uid}/val/{t}", f"{pre}{t} val", xe, h.val_loss[t].view, k,
-                             slot, symbol="o", dash=Qt.PenStyle.DashLine, legend=False))
+                             slot, symbol="o", dash=Qt.PenStyle.DashLine, legend=False, task=t,
+                             split="val"))
         return out
 
 
@@ -39,13 +42,14 @@ class WeightPlot(CurvePlot):
     """The weight each task's loss received, as the strategy reported it."""
 
     title = "Task weights"
+    compare_title = "Task weight"
     y_label = "weight"
 
     def curves(self, entry: RunEntry, slot: int, many: bool) -> list[Curve]:
         h, pre = entry.history, run_prefix(entry, many)
         x = step_x(entry, self.options.x_mode)
         return [Curve(f"{entry.uid}/w/{t}", f"{pre}{t}", x, h.weight[t].view, k, slot,
-                      smooth=True) for k, t in enumerate(h.tasks)]
+                      smooth=True, task=t, split="train") for k, t in enumerate(h.tasks)]
 
 
 HEADLINE = "headline metric"
@@ -86,6 +90,7 @@ class MetricPlot(CurvePlot):
     are not a task's headline, from the engine's metric registry."""
 
     title = "Validation metric per task"
+    compare_title = "Validation metric"
     y_label = "metric"
 
     def __init__(self, options: PlotOptions, parent: QWidget | None = None) -> None:
@@ -143,7 +148,7 @@ class MetricPlot(CurvePlot):
             up = higher_is_better(entry, t, metric)
             out.append(Curve(f"{entry.uid}/m/{t}/{metric}", f"{pre}{t} {metric}", x[: y.size],
                              y, k, slot, symbol="o",
-                             extra={"higher": up, "metric": metric}))
+                             extra={"higher": up, "metric": metric}, task=t, split="val"))
         return out
 
     def _draw(self, curves: list[Curve]) -> None:
@@ -157,7 +162,8 @@ class MetricPlot(CurvePlot):
                 c.extra["right"] = True
             elif mixed:
                 c.name += f" {UP}"
-        if len({c.extra["metric"] for c in curves}) == 1:  # the axis names the metric
+        compare = any(c.extra.get("compare") for c in curves)  # the legend names the runs
+        if len({c.extra["metric"] for c in curves}) == 1 and not compare:  # the axis names it
             for c in curves:
                 c.extra["legend_name"] = c.name[: -len(c.extra["metric"]) - 1].rstrip()
         super()._draw(curves)
@@ -179,12 +185,14 @@ class MetricPlot(CurvePlot):
     def _new_item(self, c: Curve) -> pg.PlotDataItem:
         if not c.extra.get("right"):
             return super()._new_item(c)
-        p = pen(c.task_index, c.run_slot, 2.0, 255, c.dash)
+        p = pen(self._color(c), 2.0, 255, c.dash)
+        name = c.extra.get("legend_name", c.name) if c.legend else None
         item = pg.PlotDataItem(pen=p, symbol=c.symbol, symbolSize=6, symbolPen=p,
-                               symbolBrush=p.color(), name=c.name)
+                               symbolBrush=p.color(), name=name)
         item.setLogMode(False, self._log)  # not the PlotItem's: its log switch never reaches it
         self.low_vb.addItem(item)
-        self.legend.addItem(item, c.name)
+        if name is not None:
+            self.legend.addItem(item, name)
         self._low_items.add(id(item))
         self._items[c.key] = item
         return item

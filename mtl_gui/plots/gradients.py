@@ -111,6 +111,11 @@ class CosinePlot(CurvePlot):
             return f"{pre}{h.tasks[i]}\u2013{h.tasks[j]}"
 
         self.subset = (len(pairs), len(pairs))
+        if many and len(pairs) > 1:
+            # Runs compared: one curve per run (colour = run), the mean over all its pairs.
+            self.subset = (-1, len(pairs))
+            return [Curve(f"{entry.uid}/cos/mean", f"{pre}mean of all {len(pairs)}", x,
+                          mean_series(series), 0, slot, extra={"mean": True})]
         if self.show_all or len(pairs) <= MAX_PAIRS:
             return [Curve(f"{entry.uid}/cos/{i}-{j}", name(i, j), x, y, n, slot)
                     for n, ((i, j), y) in enumerate(zip(pairs, series))]
@@ -135,6 +140,7 @@ class CosinePlot(CurvePlot):
             return False
         shown, total = self.subset
         title = (TITLE if shown == total else
+                 f"Cosine: mean of each run's {total} task pairs" if shown < 0 else
                  f"Cosine: the {shown} most conflicting of {total} task pairs (\u25bc negative)")
         if self.plot.titleLabel.text != title:
             self.plot.setTitle(title)
@@ -151,13 +157,14 @@ class CosinePlot(CurvePlot):
 
 class NormPlot(CurvePlot):
     title = "Gradient norm per task"
+    compare_title = "Gradient norm"
     y_label = "norm"
 
     def curves(self, entry: RunEntry, slot: int, many: bool) -> list[Curve]:
         h, pre = entry.history, run_prefix(entry, many)
         x = grad_x(entry, self.options.x_mode)
-        return [Curve(f"{entry.uid}/norm/{t}", f"{pre}{t}", x, h.g_norm[t].view, k, slot)
-                for k, t in enumerate(h.tasks)]
+        return [Curve(f"{entry.uid}/norm/{t}", f"{pre}{t}", x, h.g_norm[t].view, k, slot,
+                      task=t) for k, t in enumerate(h.tasks)]
 
 
 class ConflictMap(QWidget):

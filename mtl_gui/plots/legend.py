@@ -157,6 +157,15 @@ class LegendRow(pg.LegendItem):
         self.setMaximumHeight(height)
         self.updateGeometry()
 
+    def put_first(self, items: list[Any]) -> None:
+        """Move the entries of these data items to the front, in this order (the line-style
+        key of a comparison goes before the runs)."""
+        first = [e for item in items for e in self.items if e[0].item is item]
+        rest = [e for e in self.items if e not in first]
+        if first + rest != self.items:
+            self.items[:] = first + rest
+            self.reflow()
+
     @staticmethod
     def _more_text(hidden: int) -> str:
         return f"+{hidden} more (hover for values)"

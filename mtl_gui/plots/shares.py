@@ -1,4 +1,10 @@
-"""Each task's share of the weighted total loss, stacked to 1: who drives the shared update."""
+"""Each task's share of the weighted total loss, stacked to 1: who drives the shared update.
+
+A stack shows one run's tasks. With several runs shown, a run picker above the plot says whose
+(the newest shown run until the user picks another), and so does the title, which exports keep;
+the stack stays coloured by task, as its legend says. (Small multiples, one stack per run, would
+give each of seven runs a seventh of a quarter of the window: too small to read a share.)
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,20 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ..run_entry import RunEntry, no_points_text
 from ..smoothing import SmoothedSeries
-from .base import X_LABELS, PlotOptions, SharedX, fit_title, step_x, wrap_label, x_span
+from .base import (
+    X_LABELS,
+    PlotOptions,
+    SharedX,
+    fit_title,
+    run_title,
+    step_x,
+    wrap_label,
+    x_span,
+)
 from .budget import TimedPlotWidget
 from .export_ui import add_export_action
 from .legend import LegendRow
@@ -68,21 +83,67 @@ class SharePlot(QWidget):
         self.note.setStyleSheet("font-size: 9pt;")
         self.note.setProperty("tone", "hint")  # coloured by the theme (style.py)
         wrap_label(self.note, 2)
+        self.run_combo = QComboBox(self)
+        self.run_combo.setToolTip("whose task shares the stack shows, of the shown runs")
+        self.run_combo.activated.connect(self._picked)
+        self.run_label = QLabel("shares of", self)
+        self._picked_uid: int | None = None  # None: follow the newest shown run
+        self._last: list[RunEntry] = []
+        picker = QHBoxLayout()
+        picker.setContentsMargins(4, 0, 4, 0)
+        picker.addWidget(self.run_label)
+        picker.addWidget(self.run_combo, 1)
+        self.picker = picker
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
+        lay.addLayout(picker)
         lay.addWidget(self.widget, 1)
         lay.addWidget(self.note)
+        self._show_picker(False)
         self._stamp: tuple[Any, ...] = ()
         self._smoothers: dict[str, SmoothedSeries] = {}
         self.last_shares = np.empty((0, 0))
         self._layout: tuple[object, ...] = ()
         self._edges: list[pg.PlotDataItem] = []
 
+    def _show_picker(self, on: bool) -> None:
+        self.run_combo.setVisible(on)
+        self.run_label.setVisible(on)
+
+    def _picked(self, index: int) -> None:
+        self._picked_uid = self.run_combo.itemData(index)
+        self.refresh(self._last, True)
+
+    def pick(self, runs: list[RunEntry]) -> RunEntry | None:
+        """The run whose shares are drawn: the user's pick while it is shown, else the newest
+        shown run; the picker lists the shown runs."""
+        self._last = list(runs)
+        uids = [r.uid for r in runs]
+        have = [self.run_combo.itemData(i) for i in range(self.run_combo.count())]
+        labels = [self.run_combo.itemText(i) for i in range(self.run_combo.count())]
+        want = [run_title(r) for r in runs]
+        if have != uids or labels != want:
+            self.run_combo.clear()
+            for r, text in zip(runs, want):
+                self.run_combo.addItem(text, r.uid)
+        self._show_picker(len(runs) > 1)
+        if self._picked_uid not in uids:
+            self._picked_uid = None
+        entry = next((r for r in runs if r.uid == self._picked_uid), runs[-1] if runs else None)
+        if entry is not None:
+            self.run_combo.setCurrentIndex(uids.index(entry.uid))
+        title = f"{self.title}: {entry.label}" if entry is not None and len(runs) > 1 else (
+            self.title)
+        if self.plot.titleLabel.text != title:
+            self.plot.setTitle(title)
+        return entry
+
     def refresh(self, runs: list[RunEntry], force: bool = False) -> bool:
-        entry = runs[-1] if runs else None
-        # Every shown run's version: the shares are the last run's, the x range is all of theirs.
-        stamp = (tuple((r.uid, r.history.version) for r in runs), self.options.key())
+        entry = self.pick(runs)
+        # Every shown run's version: the shares are one run's, the x range is all of theirs.
+        stamp = (tuple((r.uid, r.history.version) for r in runs), self.options.key(),
+                 entry.uid if entry is not None else None)
         if stamp == self._stamp and not force:
             return False
         self._stamp = stamp
@@ -132,7 +193,7 @@ class SharePlot(QWidget):
         self._edges = []
         for k, t in enumerate(tasks):
             fill = task_color(k).lighter(135)
-            edge = self.plot.plot([], [], pen=pen(k, width=1.0), fillLevel=0.0,
+            edge = self.plot.plot([], [], pen=pen(k, 1.0), fillLevel=0.0,
                                   brush=pg.mkBrush(fill))
             edge.setZValue(-k)  # later (taller) edges lie under the earlier ones
             self.legend.addItem(edge, t)

@@ -1,10 +1,17 @@
-"""Colours and line styles: a colour per task, a dash pattern per run, shared by every plot."""
+"""Colours and line styles shared by every plot.
+
+One run shown: colour means task. Several runs shown: colour means run (each shown run keeps a
+colour slot of its own, `RUN_COLORS`, which the runs table's swatches read too) and the line
+style means split: training solid, validation dashed.
+"""
 
 from __future__ import annotations
 
+import itertools
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QPalette, QPen
 from PySide6.QtWidgets import QWidget
 
 # 24 task colours. The first six are Okabe-Ito's (distinguishable for colour-blind readers);
@@ -16,8 +23,12 @@ TASK_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9",
                "#78691E", "#A5C32D", "#D2003C", "#FF9687", "#9687FF", "#2D7800", "#786996",
                "#007878", "#2DC3C3", "#A59669", "#FF00FF", "#C31E87", "#00D25A", "#A5695A",
                "#B4A5D2", "#96B487", "#FF2D78")
-RUN_DASHES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine,
-              Qt.PenStyle.DashDotLine, Qt.PenStyle.DashDotDotLine)
+# The same 24 colours mean runs when several are shown: they were chosen to stay apart from each
+# other and readable on both themes, whatever they label. Past 24 shown runs the slots wrap.
+RUN_COLORS_HEX = TASK_COLORS
+SPLIT_DASHES = {"train": Qt.PenStyle.SolidLine, "val": Qt.PenStyle.DashLine}
+SPLIT_NAMES = {"train": "train", "val": "validation"}
+KEY_COLOR = "#8c8c8c"  # the style key's samples: no run's colour, readable on both themes
 
 # background/foreground: the plots'; hint/error: the text tones of labels that set the dynamic
 # property "tone" (see app_style_sheet). Every text colour here and in PALETTE_ROLES has a WCAG
@@ -34,14 +45,56 @@ def task_color(index: int) -> QColor:
     return QColor(TASK_COLORS[index % len(TASK_COLORS)])
 
 
-def pen(index: int, run_slot: int = 0, width: float = 2.0, alpha: int = 255,
-        dash: Qt.PenStyle | None = None) -> QColor:
-    color = task_color(index)
+def run_color(slot: int) -> QColor:
+    return QColor(RUN_COLORS_HEX[slot % len(RUN_COLORS_HEX)])
+
+
+def pen(color: int | QColor, width: float = 2.0, alpha: int = 255,
+        dash: Qt.PenStyle | None = None) -> QPen:
+    """A cosmetic pen: `color` a task index (one run shown) or a colour (a run's, the key's)."""
+    color = task_color(color) if isinstance(color, int) else QColor(color)
     color.setAlpha(alpha)
     p = pg.mkPen(color=color, width=width)
-    p.setStyle(dash if dash is not None else RUN_DASHES[run_slot % len(RUN_DASHES)])
+    p.setStyle(dash if dash is not None else Qt.PenStyle.SolidLine)
     p.setCosmetic(True)
     return p
+
+
+class RunColors:
+    """A colour slot per shown run, sticky: a run keeps its slot while it stays shown, and gets
+    its old one back when it is shown again and the slot is free; a newly shown run takes the
+    lowest free slot. So ticking a run in the table never recolours the runs already drawn.
+
+    The plots and the runs table both call `assign` with the shown runs, in any order and any
+    number of times: the same shown runs always give the same answer."""
+
+    def __init__(self) -> None:
+        self._shown: dict[int, int] = {}  # uid -> slot of the runs shown at the last assign
+        self._last: dict[int, int] = {}  # uid -> the slot a run had when last shown
+
+    def assign(self, uids: list[int]) -> dict[int, int]:
+        wanted = set(uids)
+        slots = {u: s for u, s in self._shown.items() if u in wanted}
+        used = set(slots.values())
+        for u in uids:
+            if u in slots:
+                continue
+            old = self._last.get(u)
+            slot = old if old is not None and old not in used else next(
+                i for i in itertools.count() if i not in used)
+            slots[u] = slot
+            used.add(slot)
+        self._shown = slots
+        self._last.update(slots)
+        return dict(slots)
+
+    def color(self, uid: int) -> QColor | None:
+        """The colour of a run as last assigned; None when it is not shown."""
+        slot = self._shown.get(uid)
+        return None if slot is None else run_color(slot)
+
+
+RUN_COLORS = RunColors()  # one for the app: the plots and the runs table must agree
 
 
 _current = {"theme": "light"}
