@@ -1,12 +1,20 @@
-"""One run as the app keeps it: its config, its curves and, when written, its folder on disk."""
+"""One run as the app keeps it: its config, its curves and, when written, its folder on disk.
+
+Every entry has a `key`: the run key its events carry (a study's runs) or, for a lone run, one of
+its own ("run-<uid>"), so a run book can hold any number of runs and route each event to its run.
+A study's runs also know their `variant`, `seed`, `baseline` (the task of a single-task run) and
+`study` (the study folder, resolved); a lone run has them empty ("", None, "", "").
+"""
 
 from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterable, Iterator, Mapping, MutableSequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, overload
 
 import mtl_engine
 from mtl_engine import EVENTS_FILE, MODEL_FILE
@@ -54,6 +62,16 @@ class RunEntry:
     # What read_run skipped when the entry was replayed from its folder, one line each.
     read_warnings: list[str] = field(default_factory=list)
     uid: int = field(default_factory=lambda: next(_ids))
+    key: str = ""  # "" at construction: the entry's own "run-<uid>"
+    variant: str = ""  # a study's variant label ("strategy.name=mgda", "single_task:left")
+    seed: int | None = None
+    baseline: str = ""  # the task of a study's single-task run
+    study: str = ""  # the study folder (resolved) the run belongs to
+    fields: dict[str, Any] = field(default_factory=dict)  # the study's varied paths and values
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.key = f"run-{self.uid}"
 
     @classmethod
     def new(cls, number: int, config: dict[str, Any], folder: Path | None) -> RunEntry:
@@ -103,6 +121,90 @@ class RunEntry:
         return out
 
 
+class RunList(MutableSequence[RunEntry]):
+    """The run book's rows: a list of RunEntry in order that also finds an entry by its key.
+
+    A plain list to the panels and tests (index, iterate, append, remove, compare with a list);
+    the key index follows every change, so `get(key)` and `entry in runs` cost O(1) however many
+    runs a study brings. Keys are unique: taking one that is in use is a ValueError."""
+
+    def __init__(self, entries: Iterable[RunEntry] = ()) -> None:
+        self._items: list[RunEntry] = []
+        self._by_key: dict[str, RunEntry] = {}
+        for entry in entries:
+            self.append(entry)
+
+    @property
+    def by_key(self) -> Mapping[str, RunEntry]:
+        """Run key -> entry, read-only, in the list's order."""
+        return MappingProxyType(self._by_key)
+
+    def get(self, key: str) -> RunEntry | None:
+        return self._by_key.get(key)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, i: int) -> RunEntry: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[RunEntry]: ...
+    def __getitem__(self, i: int | slice) -> RunEntry | list[RunEntry]:
+        return self._items[i]
+
+    def __setitem__(self, i: Any, entry: Any) -> None:
+        if not isinstance(i, int):
+            raise TypeError("runs: replace one entry at a time (an int index)")
+        old = self._items[i]
+        self._items[i] = entry
+        if entry.key == old.key:
+            self._by_key[entry.key] = entry  # the key keeps its place in the order
+            return
+        if entry.key in self._by_key:
+            self._items[i] = old
+            self._claim(entry)
+        self._reindex()
+
+    def __delitem__(self, i: Any) -> None:
+        gone = self._items[i] if isinstance(i, slice) else [self._items[i]]
+        del self._items[i]
+        for entry in gone:
+            del self._by_key[entry.key]
+
+    def insert(self, i: int, entry: RunEntry) -> None:
+        self._claim(entry)
+        at_end = i >= len(self._items)
+        self._items.insert(i, entry)
+        if at_end:
+            self._by_key[entry.key] = entry
+        else:
+            self._reindex()
+
+    def __iter__(self) -> Iterator[RunEntry]:
+        return iter(self._items)
+
+    def __contains__(self, entry: object) -> bool:
+        return self._by_key.get(getattr(entry, "key", None)) is entry  # type: ignore[arg-type]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RunList):
+            return self._items == other._items
+        return isinstance(other, list) and self._items == other
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a list
+
+    def __repr__(self) -> str:
+        return f"RunList({self._items!r})"
+
+    def _claim(self, entry: RunEntry) -> None:
+        if entry.key in self._by_key:
+            raise ValueError(f"runs: key {entry.key!r} is already taken by "
+                             f"{self._by_key[entry.key].label}")
+
+    def _reindex(self) -> None:
+        self._by_key = {e.key: e for e in self._items}
+
+
 def no_points_text(entry: RunEntry) -> str:
     """What an empty plot says while it shows `entry`, instead of an older run's axes."""
     h = entry.history
@@ -111,6 +213,8 @@ def no_points_text(entry: RunEntry) -> str:
         return f"{entry.label} failed {where} ({h.failure.error_type}): nothing to draw"
     if h.status == "pending":
         return f"{entry.label}: preparing data\u2026"
+    if h.status == "queued":
+        return f"{entry.label}: waiting for a worker\u2026"
     if h.status == "running":
         return f"{entry.label}: nothing to draw yet"
     return f"{entry.label} {h.status}: nothing to draw"

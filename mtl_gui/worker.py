@@ -19,7 +19,7 @@ import mtl_engine.events as ev
 from mtl_engine import RunControl
 
 # A source is anything that, given the control flags, yields events: mtl_engine.run bound to
-# a config, a replay of a run folder, or a fake stream in tests.
+# a config, mtl_engine.run_study bound to a study, a replay of a run folder, or a fake stream.
 EventSource = Callable[[RunControl], Iterator[ev.Event]]
 
 BATCH_MS = 50
@@ -42,7 +42,8 @@ class _StreamThread(QThread):
                 if isinstance(event, ev.StepsLogged) and event.steps:
                     last_step = event.steps[-1] + 1  # step indices count from 0
                 last_epoch = getattr(event, "epoch", last_epoch)
-                ended = isinstance(event, (ev.RunFinished, ev.RunFailed))
+                # A study's stream ends with StudyFinished: its runs closed themselves.
+                ended = isinstance(event, (ev.RunFinished, ev.RunFailed, ev.StudyFinished))
         except BaseException as exc:  # noqa: BLE001 - the worker turns anything into RunFailed
             self._sink.append(ev.RunFailed(
                 error_type=type(exc).__name__, message=str(exc) or type(exc).__name__,
@@ -58,7 +59,8 @@ class _StreamThread(QThread):
 
 
 class RunWorker(QObject):
-    """One run: start it, pause/resume/stop it, and receive its events in batches."""
+    """One event stream (a run, or a whole study): start it, pause/resume/stop it, and receive
+    its events in batches."""
 
     events_arrived = Signal(list)
     finished = Signal()
