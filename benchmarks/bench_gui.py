@@ -66,9 +66,11 @@ def headless(config: ExperimentConfig) -> float:
 
 def with_gui(app: QApplication, config: ExperimentConfig) -> tuple[float, np.ndarray]:
     """Train through the real window; returns samples/s and every tick gap in ms."""
+    from mtl_gui.app import freeze_long_lived
     from mtl_gui.main_window import MainWindow
 
     window = MainWindow()
+    freeze_long_lived()  # as the app does once its window is built
     window.session.runs_dir = None  # like the headless run: no run folder
     window.resize(1400, 900)
     window.show()

@@ -50,6 +50,7 @@ class FileActions:
         file.addSeparator()
         self._add(file, "&Import data (CSV / NPZ)\u2026", lambda: self.dataset_panel.open_import())
         self._add(file, "Open run &folder\u2026", self.open_run_folder)
+        self._add(file, "Open stud&y folder\u2026", lambda: self.open_study_folder())
         file.addSeparator()
         export = file.addMenu("&Export")
         self._add(export, "Model bundle of the latest run\u2026", lambda: self.export_model(None))
@@ -73,6 +74,9 @@ class FileActions:
         self.build_run_menu(bar)  # type: ignore[attr-defined]
         self.tools_menu = bar.addMenu("&Tools")
         self._add_toy()
+        self.study_action = self._add(self.tools_menu, "New &study\u2026", self.open_study)
+        self.study_action.setToolTip("compare strategies, sharing schemes or any parameter over "
+                                     "seeds, from this setup")
         self.build_help_menu(bar)  # type: ignore[attr-defined]
         self.update_recent_menu()
 
@@ -99,6 +103,31 @@ class FileActions:
         self.toy_window.show()
         self.toy_window.raise_()
         return self.toy_window
+
+    def open_study(self) -> Any:
+        """The Study window (one at a time; closed with this one), built from this setup."""
+        from .study import StudyWindow
+
+        if getattr(self, "study_window", None) is None:
+            self.study_window = StudyWindow(self.session)
+            self.study_window.set_theme(self.theme)
+        self.study_window.show()
+        self.study_window.raise_()
+        return self.study_window
+
+    def open_study_folder(self, folder: Path | None = None) -> Any:
+        """A folder written by `mtl-study` (or the Study window): its table, Pareto view and
+        curves, without training; they show once its files are read (the window's `loading`),
+        failures in the Study window's message bar."""
+        folder = folder or self.ask_open_path("Open study folder", "", folder=True)
+        if folder is None:
+            return None
+        window = self.open_study()
+        try:  # read on a thread: a study of dozens of runs takes seconds to read
+            return window.open_folder(Path(folder), background=True)
+        except (MTLError, OSError) as exc:
+            self.message_bar.show_message("error", f"Could not open study folder: {exc}")
+            return None
 
     def update_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -302,6 +331,8 @@ class FileActions:
         for name, action in getattr(self, "theme_actions", {}).items():
             action.setChecked(name == self.theme)
         self.plots.set_theme(self.theme)
+        if getattr(self, "study_window", None) is not None:
+            self.study_window.set_theme(self.theme)
         self.model_panel.diagram.update()
         for panel in (self.model_panel, self.tasks_panel):
             panel.on_checked()  # broken layer rows take the theme's error colour

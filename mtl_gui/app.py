@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import traceback
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -65,6 +67,28 @@ def create_window(preset: str | None = None, settings: Settings | None = None) -
     return window
 
 
+def freeze_long_lived() -> None:
+    """Once, with the window built: everything alive now (Qt wrappers, torch, the registries,
+    the first setup's check) lives as long as the app, so take it out of the cyclic collector's
+    sight and full collections during runs stay short. Process-wide, hence here, not per run."""
+    gc.collect()
+    gc.freeze()
+
+
+def show_windows(argument: str | None = None) -> MainWindow:
+    """The main window on the preset named on the command line; for a study folder (one holding
+    study.yaml, as `mtl-study` writes it) the main window on the last setup used and the Study
+    window on that study's table, Pareto view and curves."""
+    from .study import is_study_folder
+
+    study = argument if argument and is_study_folder(argument) else None
+    window = create_window(None if study else argument)
+    window.show()
+    if study:
+        window.open_study_folder(Path(study))
+    return window
+
+
 def run_app(preset: str | None = None) -> int:
     problem = None if QApplication.instance() else qt_platform.startup_problem()
     if problem:  # Qt would abort with a misleading line; say what is missing instead
@@ -74,8 +98,8 @@ def run_app(preset: str | None = None) -> int:
     app.setApplicationName("MTL Explorer")
     app.setOrganizationName("MTL Explorer")
     install_excepthook()
-    window = create_window(preset)
-    window.show()
+    window = show_windows(preset)
+    freeze_long_lived()
     interrupts = Interrupts(app, window)
     code = app.exec()
     interrupts.restore()

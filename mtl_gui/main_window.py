@@ -205,6 +205,8 @@ class MainWindow(QMainWindow, FileActions):
         self.plots.timer.stop()
         if self.toy_window is not None:
             self.toy_window.close()  # stops and joins its own worker
+        if getattr(self, "study_window", None) is not None:
+            self.study_window.close()  # stops and joins its study's runs
         self.session.shutdown()
         self.save_settings()
         event.accept()
