@@ -61,7 +61,10 @@ class RayExecutor:
                 kwargs["num_cpus"] = self.workers or cpu_count()
             import signal
 
-            handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+            # Off the main thread (a study run from the window) no handler can be set or put back
+            main = threading.current_thread() is threading.main_thread()
+            handlers = ({sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+                        if main else {})
             try:
                 ray.init(address=self.address, **kwargs)
             except Exception as exc:  # a wrong address, a cluster that is down
