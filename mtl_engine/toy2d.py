@@ -10,13 +10,13 @@ al., NeurIPS 2023 (FAMO). With x = (x1, x2) and LOWER = 5e-6:
 The Pareto set is x1 in [-7, 7] at x2 = -8.3552. From the five standard starts, equal weighting,
 MGDA and PCGrad stall or end at an extreme for some; CAGrad, Nash-MTL and FAMO reach the set.
 
-`run` drives one instance of a registered strategy per start, exactly as the training loop drives
-a model (wants -> gradients -> combine -> backward -> Adam step -> after_step), all five starts in
-one vectorised forward pass. The losses' gradients come from `jacobian` (by hand), and the
-backward pass runs through the strategies' totals only, down to the losses; the chain rule then
-gives the points' gradients, sum_i (d total / d L_i) g_i, exactly as autograd would.
-It yields `ToyChunk`s of plain numbers (numpy arrays, no tensors), so the GUI can draw the
-trajectories while they grow.
+`run` drives one instance of a registered strategy per start through `strategies.driver`, as the
+training loop drives a model (wants -> gradients -> combine -> backward -> Adam step ->
+after_step), all five starts in one vectorised forward pass. The losses' gradients come from
+`jacobian` (by hand), and the backward pass runs through the strategies' totals only, down to the
+losses; the chain rule then gives the points' gradients, sum_i (d total / d L_i) g_i, exactly as
+autograd would. It yields `ToyChunk`s of plain numbers (numpy arrays, no tensors), so the GUI
+can draw the trajectories while they grow.
 """
 
 from __future__ import annotations
@@ -29,18 +29,10 @@ import numpy as np
 import torch
 
 from . import catalog
-from .errors import ConfigError
 from .events import TaskInfo
 from .registry import STRATEGIES, validate_params
-from .strategies.base import (
-    GRADS,
-    LAST_SHARED_GRADS,
-    LOSSES_AFTER,
-    MC_OUTPUTS,
-    OUTPUTS,
-    StepInfo,
-    build_strategy,
-)
+from .strategies import driver
+from .strategies.base import StepInfo, build_strategy
 
 LOWER = 5e-6
 STARTS: tuple[tuple[float, float], ...] = ((-8.5, 7.5), (0.0, 0.0), (9.0, 9.0), (-7.5, -0.5),
@@ -136,10 +128,45 @@ def on_pareto_set(point: np.ndarray, tol: float = 0.1) -> bool:
     return abs(x2 - PARETO_X2) <= tol and PARETO_X1[0] - tol <= x1 <= PARETO_X1[1] + tol
 
 
+class _ToyState:
+    """This step's values shared by every start: their gradients, and the losses after the step."""
+
+    def __init__(self, x: torch.Tensor, scale_l1: float, offset: torch.Tensor) -> None:
+        self.x, self.scale_l1, self.offset = x, scale_l1, offset
+        self.grads = torch.empty(0)  # (S, 2 tasks, 2 coordinates), refreshed every step
+        self.after: torch.Tensor | None = None  # (S, 2), computed on the first ask after the step
+
+    def losses_after(self) -> torch.Tensor:
+        if self.after is None:
+            with torch.no_grad():
+                self.after = losses(self.x, self.scale_l1) + self.offset
+        return self.after
+
+
+class _ToyInputs(driver.StepInputs):
+    """What the toy gives the strategy of one start: no model, so no outputs."""
+
+    __slots__ = ("state", "start")
+    source = "the 2-D toy"
+
+    def __init__(self, state: _ToyState, start: int) -> None:
+        self.state, self.start = state, start
+
+    def grads(self) -> torch.Tensor:
+        return self.state.grads[self.start]
+
+    def last_shared_grads(self) -> torch.Tensor:  # the point is the only (and last) shared layer
+        return self.state.grads[self.start]
+
+    def losses_after(self) -> torch.Tensor:
+        return self.state.losses_after()[self.start]
+
+
 def toy_strategies() -> list[str]:
     """Registered strategies the toy can drive (it has no model outputs to give)."""
     catalog.load_all()
-    return [e.name for e in STRATEGIES if not e.obj.requires & {OUTPUTS, MC_OUTPUTS}]
+    gives = driver.provides(_ToyInputs)
+    return [e.name for e in STRATEGIES if e.obj.requires <= gives]
 
 
 def run(strategy: str, params: dict[str, Any] | None = None, *, steps: int = 20_000,
@@ -149,9 +176,10 @@ def run(strategy: str, params: dict[str, Any] | None = None, *, steps: int = 20_
     """Optimise from every start with Adam(lr, betas); a chunk every `chunk_steps` steps."""
     catalog.load_all()
     entry = STRATEGIES.get(strategy, "strategy.name")
-    if entry.obj.requires & {OUTPUTS, MC_OUTPUTS}:
-        raise ConfigError("strategy.name", f"{strategy!r} needs model outputs, which the 2-D "
-                          f"toy does not have; choose one of {', '.join(toy_strategies())}")
+    missing = entry.obj.requires - driver.provides(_ToyInputs)
+    if missing:  # refused before any step, with the choices
+        raise driver.refusal(_ToyInputs.source, min(missing), strategy,
+                             f"choose one of {', '.join(toy_strategies())}")
     full = validate_params(entry.params, params, "strategy.params")
     agents = [build_strategy(strategy, full, TASKS, (1.0, 1.0), torch.device("cpu"))
               for _ in starts]
@@ -162,34 +190,33 @@ def run(strategy: str, params: dict[str, Any] | None = None, *, steps: int = 20_
         if agent.parameters():
             groups.append({"params": agent.parameters(), "lr": agent.param_lr() or lr})
     opt = torch.optim.Adam(groups, lr=lr, betas=betas)
+    state = _ToyState(x, scale_l1, offset)
+    inputs = [_ToyInputs(state, s) for s in range(len(agents))]
     rec: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
     for step in range(steps):
         with torch.no_grad():
             values = losses(x, scale_l1)
             grads = jacobian(x, scale_l1)
             point = x.detach().numpy().copy()
+        state.grads, state.after = grads, None
         shown = (values + offset).requires_grad_(True)
         total = values.new_zeros(())
-        infos, weights = [], []
+        steps_done: list[tuple[frozenset[str], StepInfo]] = []
+        weights = []
         for s, agent in enumerate(agents):
-            info = StepInfo(step=step, epoch=0)
-            if agent.wants(step) & {GRADS, LAST_SHARED_GRADS}:
-                info.grads, info.gramian = grads[s], grads[s] @ grads[s].T
+            wants = driver.wanted(agent, step)
+            info = driver.prepare(agent, wants, step, 0, inputs[s])
             comb = agent.combine(shown[s], info)
             total = total + comb.total + (comb.aux if comb.aux is not None else 0.0)
-            infos.append(info)
+            steps_done.append((wants, info))
             weights.append(comb.weights.detach())
         opt.zero_grad(set_to_none=True)
         total.backward()
         if shown.grad is not None:  # d total / d L per start, through the chain rule
             x.grad = torch.einsum("st,stc->sc", shown.grad, grads)
         opt.step()
-        after = None
-        if any(LOSSES_AFTER in agent.wants(step) for agent in agents):
-            with torch.no_grad():
-                after = losses(x, scale_l1) + offset
-        for s, agent in enumerate(agents):
-            agent.after_step(after[s] if after is not None else None, infos[s])
+        for agent, (wants, info), given in zip(agents, steps_done, inputs):
+            driver.finish(agent, wants, info, given)
         w = torch.stack(weights).double().numpy()
         if step % record_every == 0:  # the point, its losses and the weights applied there
             rec.append((step, point, values.numpy(), w))

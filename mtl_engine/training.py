@@ -35,15 +35,8 @@ from .events import (
 from .gradients import backward_reusing, diagnostics, fallback_notes, task_gradients
 from .optim import lr_factor
 from .session_setup import Setup, metric_fns, prepare
-from .strategies.base import (
-    GRADS,
-    LAST_SHARED_GRADS,
-    LOSSES_AFTER,
-    MC_OUTPUTS,
-    OUTPUTS,
-    EpochStats,
-    StepInfo,
-)
+from .strategies import driver
+from .strategies.base import GRADS, EpochStats
 
 # When per-task gradients on the shared parameters were computed this step, reuse them for the
 # update instead of back-propagating through the trunk again (see _Loop._backward_reusing).
@@ -205,7 +198,7 @@ class _Loop:
         model, strategy = s.model, s.strategy
         xb = s.train.x[idx]
         yb = [s.train.y[t.source][idx] for t in s.tasks]
-        wants = strategy.wants(self.step)
+        wants = driver.wanted(strategy, self.step)
         every = cfg.training.diagnostics_every
         diag_now = every > 0 and self.step % every == 0
         need_grads = GRADS in wants or diag_now
@@ -215,22 +208,12 @@ class _Loop:
         else:
             outputs = model(xb)
         losses = torch.stack([fn(outputs[t.name], y) for fn, t, y in zip(s.loss_fns, s.tasks, yb)])
-        info = StepInfo(step=self.step, epoch=self.epoch)
+        # computed here, not on demand: the diagnostics and the reusing backward need them too
         grads = None
         if need_grads:
             grads = task_gradients(losses, [rep] if use_rep else s.shared_params)
-            if GRADS in wants:
-                info.grads, info.gramian = grads, grads @ grads.T
-        if LAST_SHARED_GRADS in wants:
-            g = task_gradients(losses, model.last_shared_parameters())
-            info.grads, info.gramian = g, g @ g.T
-        if OUTPUTS in wants:
-            info.outputs = {k: v.detach() for k, v in outputs.items()}
-        if MC_OUTPUTS in wants:
-            passes = int(strategy.params.get("passes", 8))
-            with torch.no_grad():
-                info.mc_outputs = [model(xb) for _ in range(passes)]
-            info.mc_passes = passes
+        inputs = _LoopInputs(self, xb, yb, outputs, losses, grads)
+        info = driver.prepare(strategy, wants, self.step, self.epoch, inputs)
         comb = strategy.combine(losses, info)
         total = comb.total
         extras: dict[str, torch.Tensor] = {}
@@ -256,13 +239,7 @@ class _Loop:
         if o.clip_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), o.clip_grad_norm)
         s.optimizer.step()
-        after = None
-        if LOSSES_AFTER in wants:
-            with torch.no_grad():
-                out2 = model(xb)
-                after = torch.stack([fn(out2[t.name], y)
-                                     for fn, t, y in zip(s.loss_fns, s.tasks, yb)])
-        strategy.after_step(after, info)
+        driver.finish(strategy, wants, info, inputs)
         diag = diagnostics(grads, comb.weights) if diag_now and grads is not None else None
         return losses.detach(), comb.weights.detach(), comb.total.detach(), extras, diag
 
@@ -324,6 +301,42 @@ class _Loop:
         seconds += time.perf_counter() - t_val
         return EpochEnded(self.epoch + 1, self.step, train_loss, val_loss, metrics, score,
                           seconds, samples / max(seconds, 1e-9))
+
+
+class _LoopInputs(driver.StepInputs):
+    """What the training loop gives a strategy for one step (see strategies.driver)."""
+
+    __slots__ = ("loop", "xb", "yb", "outs", "losses", "task_grads")
+    source = "the training loop"
+
+    def __init__(self, loop: _Loop, xb: torch.Tensor, yb: list[torch.Tensor],
+                 outs: dict[str, torch.Tensor], losses: torch.Tensor,
+                 task_grads: torch.Tensor | None) -> None:
+        self.loop, self.xb, self.yb, self.outs = loop, xb, yb, outs
+        self.losses, self.task_grads = losses, task_grads
+
+    def grads(self) -> torch.Tensor:
+        assert self.task_grads is not None  # the loop computes them whenever GRADS is wanted
+        return self.task_grads
+
+    def last_shared_grads(self) -> torch.Tensor:
+        model = self.loop.setup.model  # type: ignore[union-attr]
+        return task_gradients(self.losses, model.last_shared_parameters())
+
+    def outputs(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach() for k, v in self.outs.items()}
+
+    @torch.no_grad()
+    def mc_outputs(self, passes: int) -> list[dict[str, torch.Tensor]]:
+        model = self.loop.setup.model  # type: ignore[union-attr]
+        return [model(self.xb) for _ in range(passes)]
+
+    @torch.no_grad()
+    def losses_after(self) -> torch.Tensor:
+        s = self.loop.setup
+        assert s is not None
+        out2 = s.model(self.xb)
+        return torch.stack([fn(out2[t.name], y) for fn, t, y in zip(s.loss_fns, s.tasks, self.yb)])
 
 
 def _layer_dict(li: object) -> dict[str, object]:

@@ -2,13 +2,13 @@
 
 A strategy never calls ``.backward()``, never touches ``.grad``, the training optimiser or the
 model.
-Each step the training loop asks `wants(step)` which inputs it needs, computes exactly those
-(per-task gradients and their Gramian, detached predictions, Monte-Carlo passes), and calls
-`combine(losses, info)`. The strategy answers with the scalar the loop back-propagates and the
-per-task weights it effectively applied. For methods defined as an update direction
-d = sum_i alpha_i g_i (MGDA, PCGrad, CAGrad, ...) the answer is simply
-total = sum_i alpha_i L_i with
-alpha detached: back-propagating it puts exactly d on the shared parameters.
+Each step the caller (the training loop, the 2-D toy, the tests, all through `driver`) asks
+`wants(step)` which inputs it needs, computes exactly those (per-task gradients and their Gramian,
+detached predictions, Monte-Carlo passes), and calls `combine(losses, info)`. The strategy
+answers with the scalar the loop back-propagates and the per-task weights it effectively applied.
+For methods defined as an update direction d = sum_i alpha_i g_i (MGDA, PCGrad, CAGrad, ...)
+the answer is simply total = sum_i alpha_i L_i with alpha detached: back-propagating it puts
+exactly d on the shared parameters.
 
 Learnable strategies (uncertainty, IMTL-L, GradNorm) expose their own parameters through
 `parameters()`; the loop adds them to the optimiser as a separate group at `param_lr()` (or the
@@ -26,7 +26,7 @@ import torch
 
 from ..events import TaskInfo
 
-# What a strategy may ask for in `wants()`. The loop computes nothing else.
+# What a strategy may ask for in `wants()` (each served by driver.INPUTS). Nothing else is computed.
 GRADS = "grads"  # per-task gradients G (T x P) in the run's grad_mode, and the Gramian K = G G^T
 LAST_SHARED_GRADS = "last_shared_grads"  # per-task gradients of the last shared layer (GradNorm)
 OUTPUTS = "outputs"  # detached model outputs per task for this batch (max entropy)
@@ -101,6 +101,10 @@ class Strategy:
 
     def wants(self, step: int) -> frozenset[str]:
         return self.requires
+
+    def mc_passes(self) -> int:
+        """How many stochastic forward passes MC_OUTPUTS should hold (asked only when wanted)."""
+        return 8
 
     def parameters(self) -> list[torch.nn.Parameter]:
         return []

@@ -55,6 +55,9 @@ class BayesianUncertaintyWeighting(Strategy):
         due = self._next is None or step >= self._next
         return self.requires if due else frozenset()
 
+    def mc_passes(self) -> int:
+        return int(self.params.get("passes", 8))
+
     def combine(self, losses: torch.Tensor, info: StepInfo) -> Combined:
         if info.mc_outputs:
             self._measure(info.mc_outputs)

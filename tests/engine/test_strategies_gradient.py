@@ -16,7 +16,8 @@ import mtl_engine.strategies  # noqa: F401  (registers every strategy)
 from mtl_engine.errors import ConfigError, SolverError
 from mtl_engine.events import TaskInfo
 from mtl_engine.registry import STRATEGIES, validate_params
-from mtl_engine.strategies.base import GRADS, LAST_SHARED_GRADS, StepInfo, build_strategy
+from mtl_engine.strategies import driver
+from mtl_engine.strategies.base import GRADS, StepInfo, build_strategy
 
 GRADIENT = [e.name for e in STRATEGIES if e.meta.get("family") == "gradient"]
 RANDOM_ORDER = {"pcgrad", "gradvac"}  # visit tasks in a random order: not order-invariant
@@ -36,12 +37,27 @@ def weigh(strategy, g: torch.Tensor, losses: torch.Tensor | None = None, step: i
     n = g.shape[0]
     losses = (torch.ones(n, dtype=torch.float64) if losses is None else losses.double())
     losses = losses.clone().requires_grad_(True)
-    info = StepInfo(step=step, epoch=0)
-    if strategy.wants(step) & {GRADS, LAST_SHARED_GRADS}:
-        info.grads, info.gramian = g, g @ g.T
+    inputs = GivenGrads(g)
+    wants = driver.wanted(strategy, step)
+    info = driver.prepare(strategy, wants, step, 0, inputs)
     comb = strategy.combine(losses, info)
-    strategy.after_step(None, info)
+    driver.finish(strategy, wants, info, inputs)
     return comb.weights
+
+
+class GivenGrads(driver.StepInputs):
+    """Hand-made per-task gradients, as the only input (for the shared and last shared layer)."""
+
+    source = "the gradient tests"
+
+    def __init__(self, g: torch.Tensor) -> None:
+        self.g = g
+
+    def grads(self) -> torch.Tensor:
+        return self.g
+
+    def last_shared_grads(self) -> torch.Tensor:
+        return self.g
 
 
 def random_grads(seed: int, n: int, p: int = 9) -> torch.Tensor:

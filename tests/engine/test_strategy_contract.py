@@ -1,15 +1,15 @@
 """Contract tests run against EVERY registered strategy (loss- and gradient-based alike).
 
-A tiny hand-made two-layer model with dropout drives each strategy through a few epochs exactly as
-the training loop would (wants -> inputs -> combine -> backward -> step -> after_step -> end_epoch),
-so a new registry entry is checked here without anyone writing a test for it.
+A tiny hand-made two-layer model with dropout drives each strategy through a few epochs with the
+training loop's driver (strategies.driver: wants -> inputs -> combine -> backward -> step ->
+after_step; then end_epoch), so a new registry entry is checked here without anyone writing a test
+for it.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import fields
 
 import pytest
 import torch
@@ -19,18 +19,8 @@ import mtl_engine.strategies  # noqa: F401  (registers every strategy)
 from mtl_engine.errors import ConfigError, SolverError
 from mtl_engine.events import TaskInfo
 from mtl_engine.registry import STRATEGIES, Param, validate_params
-from mtl_engine.strategies.base import (
-    GRADS,
-    LAST_SHARED_GRADS,
-    LOSSES_AFTER,
-    MC_OUTPUTS,
-    OUTPUTS,
-    REQUESTS,
-    Combined,
-    EpochStats,
-    StepInfo,
-    build_strategy,
-)
+from mtl_engine.strategies import driver
+from mtl_engine.strategies.base import REQUESTS, Combined, EpochStats, build_strategy
 
 NAMES = STRATEGIES.names()
 TYPES = ("classification", "binary", "regression")
@@ -83,28 +73,35 @@ def targets(tasks: tuple[TaskInfo, ...], n: int, gen: torch.Generator) -> list[t
     return ys
 
 
-def step_info(strategy, model: TinyModel, x: torch.Tensor, losses: torch.Tensor,
-              outs: dict[str, torch.Tensor], step: int, epoch: int) -> StepInfo:
-    wants = strategy.wants(step)
-    assert wants <= REQUESTS, f"unknown requests {set(wants) - REQUESTS}"
-    info = StepInfo(step=step, epoch=epoch)
-    if wants & {GRADS, LAST_SHARED_GRADS}:
-        shared = list(model.shared.parameters())
-        rows = [torch.cat([g.reshape(-1) for g in torch.autograd.grad(li, shared,
-                                                                      retain_graph=True)])
-                for li in losses]
-        info.grads = torch.stack(rows)
-        info.gramian = info.grads @ info.grads.T
-        if LAST_SHARED_GRADS in wants and "last_shared_grads" in {f.name for f in fields(info)}:
-            info.last_shared_grads = info.grads  # type: ignore[attr-defined]
-    if OUTPUTS in wants:
-        info.outputs = {k: v.detach() for k, v in outs.items()}
-    if MC_OUTPUTS in wants:
-        passes = int(strategy.params.get("passes", 4))
-        with torch.no_grad():
-            info.mc_outputs = [model(x) for _ in range(passes)]
-        info.mc_passes = passes
-    return info
+class TinyInputs(driver.StepInputs):
+    """Everything a strategy may want, computed on the tiny model (all kinds: it refuses none)."""
+
+    source = "the contract test"
+
+    def __init__(self, model: TinyModel, x: torch.Tensor, losses: torch.Tensor,
+                 outs: dict[str, torch.Tensor], tasks: tuple[TaskInfo, ...],
+                 ys: list[torch.Tensor]) -> None:
+        self.model, self.x, self.losses, self.outs = model, x, losses, outs
+        self.tasks, self.ys = tasks, ys
+
+    def grads(self) -> torch.Tensor:
+        shared = list(self.model.shared.parameters())
+        return torch.stack([torch.cat([g.reshape(-1) for g in torch.autograd.grad(
+            li, shared, retain_graph=True)]) for li in self.losses])
+
+    def last_shared_grads(self) -> torch.Tensor:  # the one shared layer is the last one
+        return self.grads()
+
+    def outputs(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach() for k, v in self.outs.items()}
+
+    @torch.no_grad()
+    def mc_outputs(self, passes: int) -> list[dict[str, torch.Tensor]]:
+        return [self.model(self.x) for _ in range(passes)]
+
+    @torch.no_grad()
+    def losses_after(self) -> torch.Tensor:
+        return task_losses(self.model(self.x), self.tasks, self.ys)
 
 
 def drive(name: str, tasks: tuple[TaskInfo, ...]) -> list[Combined]:
@@ -127,7 +124,9 @@ def drive(name: str, tasks: tuple[TaskInfo, ...]) -> list[Combined]:
         for _ in range(STEPS):
             outs = model(x)
             losses = task_losses(outs, tasks, ys)
-            info = step_info(strategy, model, x, losses, outs, step, epoch)
+            inputs = TinyInputs(model, x, losses, outs, tasks, ys)
+            wants = driver.wanted(strategy, step)
+            info = driver.prepare(strategy, wants, step, epoch, inputs)
             comb = strategy.combine(losses, info)
             check_answer(name, comb, len(tasks))
             # the reported weights are the effective ones: d total / d L_i
@@ -142,11 +141,7 @@ def drive(name: str, tasks: tuple[TaskInfo, ...]) -> list[Combined]:
             assert all(g is not None and torch.isfinite(g).all() for g in grads), \
                 f"{name}: the total must back-propagate finite gradients to the shared layer"
             opt.step()
-            after = None
-            if LOSSES_AFTER in strategy.wants(step):
-                with torch.no_grad():
-                    after = task_losses(model(x), tasks, ys)
-            strategy.after_step(after, info)
+            driver.finish(strategy, wants, info, inputs)
             sums += losses.detach()
             answers.append(comb)
             step += 1
