@@ -292,25 +292,17 @@ def _summary(started: RunStarted, epochs: list[EpochEnded], last: RunFinished) -
     return "\n".join(lines)
 
 
-class _Progress:
-    """A one-line progress bar on a terminal; silent when output is not a terminal."""
+class TerminalLine:
+    """One line a terminal redraws in place (a progress bar); silent when output is not a
+    terminal. `show` replaces the line, `clear` blanks it before an ordinary line is printed."""
 
     def __init__(self, stream: TextIO, enabled: bool) -> None:
         self.stream = stream
         self.enabled = enabled
-        self.total = 0
-        self.t0 = time.perf_counter()
         self.shown = False
 
-    def update(self, done: int, epoch: int, rate: float) -> None:
-        if not self.enabled or not self.total:
-            return
-        frac = min(done / self.total, 1.0)
-        elapsed = time.perf_counter() - self.t0
-        left = elapsed / frac - elapsed if frac > 0 else 0.0
-        bar = "#" * int(frac * 30)
-        self.stream.write(f"\r  [{bar:<30}] step {done}/{self.total} epoch {epoch + 1} "
-                          f"{rate:,.0f} samples/s, {left:.0f} s left ")
+    def show(self, text: str) -> None:
+        self.stream.write("\r" + text)
         self.stream.flush()
         self.shown = True
 
@@ -319,6 +311,25 @@ class _Progress:
             self.stream.write("\r" + " " * 100 + "\r")
             self.stream.flush()
             self.shown = False
+
+
+class _Progress(TerminalLine):
+    """A run's progress bar: steps done, epoch, samples/s and the time left."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        super().__init__(stream, enabled)
+        self.total = 0
+        self.t0 = time.perf_counter()
+
+    def update(self, done: int, epoch: int, rate: float) -> None:
+        if not self.enabled or not self.total:
+            return
+        frac = min(done / self.total, 1.0)
+        elapsed = time.perf_counter() - self.t0
+        left = elapsed / frac - elapsed if frac > 0 else 0.0
+        bar = "#" * int(frac * 30)
+        self.show(f"  [{bar:<30}] step {done}/{self.total} epoch {epoch + 1} "
+                  f"{rate:,.0f} samples/s, {left:.0f} s left ")
 
 
 if __name__ == "__main__":

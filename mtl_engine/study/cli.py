@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from ..cli import TerminalLine
 from ..control import RunControl
 from ..errors import MTLError
 from ..events import RunFailed, RunFinished, RunStarted, StepsLogged, StudyFinished, StudyStarted
@@ -190,13 +191,12 @@ def _run(study: object, out: Path, args: argparse.Namespace, stream: TextIO) -> 
     return 0 if finished.status == "completed" else 1
 
 
-class _Bar:
+class _Bar(TerminalLine):
     """One line: runs done / running / failed of the total, and an ETA; on a terminal only.
     Each closed run also gets a line of its own (kept in logs)."""
 
     def __init__(self, stream: TextIO, enabled: bool) -> None:
-        self.stream = stream
-        self.enabled = enabled
+        super().__init__(stream, enabled)
         self.t0 = time.perf_counter()
         self.labels: dict[str, str] = {}
         self.todo = 0
@@ -204,7 +204,6 @@ class _Bar:
         self.failed = 0
         self.running: dict[str, float] = {}  # key -> fraction of its steps done
         self.totals: dict[str, int] = {}
-        self.shown = False
 
     def start(self, e: StudyStarted) -> None:
         self.labels = {r["key"]: f"{r['variant']} seed {r['seed']}" for r in e.runs}
@@ -244,18 +243,9 @@ class _Bar:
         elapsed = time.perf_counter() - self.t0
         eta = elapsed / progress * (self.todo - progress) if progress > 0 else None
         frac = progress / self.todo
-        line = (f"\r  [{'#' * int(frac * 30):<30}] {self.done} done, {len(self.running)} "
-                f"running, {self.failed} failed of {self.todo}"
-                + (f", {eta:.0f} s left " if eta is not None else " "))
-        self.stream.write(line)
-        self.stream.flush()
-        self.shown = True
-
-    def clear(self) -> None:
-        if self.shown:
-            self.stream.write("\r" + " " * 100 + "\r")
-            self.stream.flush()
-            self.shown = False
+        self.show(f"  [{'#' * int(frac * 30):<30}] {self.done} done, {len(self.running)} "
+                  f"running, {self.failed} failed of {self.todo}"
+                  + (f", {eta:.0f} s left " if eta is not None else " "))
 
 
 if __name__ == "__main__":

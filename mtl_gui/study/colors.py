@@ -14,6 +14,12 @@ def variant_color(index: int) -> QColor:
     return task_color(index)
 
 
+def variant_colors(rows: list) -> dict[str, QColor]:
+    """Each multi-task variant's colour, by its place in the table (the Pareto and parallel
+    views and their legends agree through this)."""
+    return {r.variant: variant_color(i) for i, r in enumerate(rows)}
+
+
 def swatch(color: QColor, dashed: bool = False) -> QIcon:
     pix = QPixmap(18, 12)
     pix.fill(color if not dashed else QColor(0, 0, 0, 0))
@@ -40,6 +46,10 @@ class VariantLegend(QListWidget):
         self.setMaximumWidth(320)
         self.setWordWrap(True)
         self.itemChanged.connect(lambda _: self.visibility_changed.emit())
+
+    def set_rows(self, rows: list) -> None:
+        """The multi-task variants of a results table, in their colours."""
+        self.set_variants([(v, c, False) for v, c in variant_colors(rows).items()])
 
     def set_variants(self, variants: list[tuple[str, QColor, bool]]) -> None:
         """(label, colour, is a baseline) per variant, in table order; ticks are kept by label."""

@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ..plots.style import THEMES, restyle
-from .colors import VariantLegend, variant_color
+from .colors import VariantLegend, variant_colors
 from .results import StudyResults
 
 
@@ -69,8 +69,7 @@ class ParallelView(QWidget):
     def set_results(self, res: StudyResults | None) -> None:
         self.res = res
         if res is not None:
-            self.legend.set_variants([(r.variant, variant_color(i), False)
-                                      for i, r in enumerate(res.multi_task_rows)])
+            self.legend.set_rows(res.multi_task_rows)
         self.redraw()
 
     def set_theme(self, name: str) -> None:
@@ -88,7 +87,7 @@ class ParallelView(QWidget):
         x = np.arange(len(tasks), dtype=float)
         for i in x:
             item.addItem(pg.InfiniteLine(pos=i, angle=90, pen=pg.mkPen(fg, width=1)))
-        colors = {r.variant: variant_color(i) for i, r in enumerate(self.res.multi_task_rows)}
+        colors = variant_colors(self.res.multi_task_rows)
         for variant, ys in lines.items():
             curve = pg.PlotDataItem(x, ys, pen=pg.mkPen(colors[variant], width=2),
                                     symbol="o", symbolSize=6, symbolBrush=colors[variant],

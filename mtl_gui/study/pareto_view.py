@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ..plots.style import THEMES, restyle
-from .colors import VariantLegend, variant_color
+from .colors import VariantLegend, variant_color, variant_colors
 from .pareto import Point, front_steps, points
 from .results import StudyResults
 
@@ -68,8 +68,7 @@ class ParetoView(QWidget):
             box.setCurrentIndex(min(pick, len(tasks) - 1))
             box.blockSignals(False)
         if res is not None:
-            variants = [r.variant for r in res.multi_task_rows]
-            self.legend.set_variants([(v, variant_color(i), False) for i, v in enumerate(variants)])
+            self.legend.set_rows(res.multi_task_rows)
         self.redraw()
 
     def set_theme(self, name: str) -> None:
@@ -87,7 +86,7 @@ class ParetoView(QWidget):
             self.hint.setText("Pick two different tasks." if res else "No study open.")
             return
         hidden = self.legend.hidden()
-        colors = {r.variant: variant_color(i) for i, r in enumerate(res.multi_task_rows)}
+        colors = variant_colors(res.multi_task_rows)
         x_hi = res.headline[x_task][1]
         # The front among the shown variants: hiding one may put another on it.
         shown_rows = [r for r in res.rows if r.variant not in hidden]
