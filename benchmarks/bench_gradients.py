@@ -31,7 +31,6 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from mtl_engine import catalog
 from mtl_engine.events import TaskInfo
 from mtl_engine.gradients import _batched_or_loop, _per_task, backward_reusing, task_gradients
 from mtl_engine.registry import STRATEGIES, validate_params
@@ -231,7 +230,6 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, nargs="+", default=[3, 5, 8])
     ap.add_argument("--reps", type=int, default=15)
     args = ap.parse_args()
-    catalog.load_all()
     device = torch.device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else \

@@ -125,12 +125,6 @@ _LAZY: dict[str, str] = {
     "RayExecutor": "study.ray_executor:RayExecutor",
 }
 
-# Registries fill as the modules that register into them are imported: the front door hands
-# them out only after every such module is (catalog.load_all), so a picker built from one is
-# complete.
-_COMPLETE_FIRST = frozenset({"STRATEGIES", "DATASETS", "LAYERS", "SHARING", "LOSSES", "METRICS",
-                             "OPTIMIZERS", "SCHEDULES"})
-
 __all__ = ["registries", "run", *_LAZY]
 
 
@@ -141,10 +135,6 @@ def __getattr__(name: str) -> Any:
     if where is None:
         raise AttributeError(f"module 'mtl_engine' has no attribute {name!r}")
     module_name, _, attribute = where.partition(":")
-    if name in _COMPLETE_FIRST:
-        from . import catalog
-
-        catalog.load_all()
     module = importlib.import_module(f"{__name__}.{module_name}")
     value = getattr(module, attribute) if attribute else module
     globals()[name] = value  # later lookups skip __getattr__
@@ -157,11 +147,9 @@ def __dir__() -> list[str]:
 
 def registries() -> dict[str, Any]:
     """Kind ("strategies", "datasets", "layers", ...) -> its Registry, every entry loaded."""
-    from . import catalog
     from .registry import ALL
 
-    catalog.load_all()
-    return dict(ALL)
+    return {kind: registry.load() for kind, registry in ALL.items()}
 
 
 def run(config: Any, control: Any = None, out_dir: Any = None, *,

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from . import catalog
 from .config import ExperimentConfig
 from .data.base import Dataset, DatasetSpec
 from .errors import ConfigError
@@ -35,7 +34,6 @@ class ResolvedTask:
 
 def load_dataset(dataset: str, params: dict[str, Any], seed: int = 0) -> Dataset:
     """Load (and cache) a dataset; generated datasets depend on `seed`."""
-    catalog.load_all()
     return _load_cached(dataset, json.dumps(params, sort_keys=True), seed, _file_stamp(params))
 
 
@@ -63,7 +61,6 @@ def dataset_for(config: ExperimentConfig) -> Dataset:
 
 def resolve_tasks(config: ExperimentConfig, spec: DatasetSpec) -> tuple[ResolvedTask, ...]:
     """Enabled tasks in config order, losses/metrics filled in and checked against task types."""
-    catalog.load_all()
     out = []
     for i, t in enumerate(config.tasks):
         if not t.enabled:

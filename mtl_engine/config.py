@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import catalog
 from .errors import ConfigError, UnknownNameError, short
 from .registry import (
     DATASETS,
@@ -143,7 +142,6 @@ _TOP = ("name", "description", "data", "trunk", "sharing", "tasks", "strategy", 
 
 def from_dict(raw: Any) -> ExperimentConfig:
     """Validate a plain dict (as loaded from YAML) into an ExperimentConfig."""
-    catalog.load_all()
     d = _mapping(raw, "", _TOP)
     if "data" not in d:
         raise ConfigError("data", "is required (which dataset to train on)")

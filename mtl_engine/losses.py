@@ -20,6 +20,8 @@ import torch.nn.functional as F
 
 from .registry import LOSSES
 
+LOSSES.declare(task_types=())  # the task types (classification, ...) a loss serves
+
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 

@@ -22,6 +22,9 @@ import torch
 
 from .registry import METRICS
 
+# the task types a metric serves, and whether a larger value is better
+METRICS.declare(task_types=(), higher_is_better=True)
+
 MetricFn = Callable[[Any, Any], float]
 _NAN = float("nan")
 

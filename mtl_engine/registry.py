@@ -1,17 +1,31 @@
 """One small generic registry, and the parameter schema every entry declares.
 
 Every name a preset can hold (layer, sharing scheme, strategy, dataset, loss, metric, optimiser)
-resolves through a `Registry`. Each entry carries a one-line summary, the paper it comes from and a
-tuple of `Param` records, which is all a GUI needs to build a form and all `validate_params` needs
-to check a preset.
+resolves through a `Registry`. Each entry carries a one-line summary, the paper it comes from, its
+parameters and the other facts about itself (`facts`: a strategy's family and toy settings, a
+dataset's smoke-test parameters, an importer's file suffixes, ...), which is all a GUI needs to
+build a picker and a form, all `validate_params` needs to check a preset, and all the contract
+tests need to pick a new entry up without edits.
+
+Parameters are declared once, as a frozen dataclass whose fields are made with `param(...)`; the
+`Param` schema is derived from it (`schema_of`) and the code reads typed values (`p.temp`), so a
+default is written in exactly one place. A registry imports the package that fills it on first use
+(`Registry(kind, package=...)`), so no caller has to remember to load anything.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import importlib
 import math
+import threading
+import types
+import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from functools import cache
+from typing import Any, Generic, Literal, TypeVar, Union
 
 from .errors import ConfigError, UnknownNameError, short
 
@@ -140,9 +154,100 @@ def validate_params(
     return out
 
 
+# -- typed parameters -----------------------------------------------------------------------
+_PARAM = "mtl_param"  # the dataclass field metadata key `param` writes and `schema_of` reads
+_SCALARS = {int: "int", float: "float", bool: "bool", str: "str"}
+_LISTS = {int: "ints", float: "floats", str: "strs"}
+
+
+def param(
+    default: Any,
+    help: str = "",  # noqa: A002 - the Param field it fills has this name
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    type: str | None = None,  # noqa: A002 - only for kinds an annotation cannot say ("layers")
+) -> Any:
+    """A field of a parameter dataclass: its default, its help line and its bounds.
+
+    The `Param` type comes from the annotation: int, float, bool, str, ``Literal["a", "b"]``
+    (a choice), ``list[float]`` / ``list[int]`` / ``list[str]``, each optionally ``| None``.
+    """
+    meta = {_PARAM: {"help": help, "low": low, "high": high, "type": type}}
+    if isinstance(default, (list, dict)):  # each instance gets its own copy of a mutable default
+        return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """The parameters of an entry that takes none."""
+
+
+class _Untyped:  # TRANSITIONAL: entries still declared as a bare Param tuple parse to a dict
+    def __new__(cls, **given: Any) -> dict[str, Any]:  # type: ignore[misc]
+        return dict(given)
+
+
+@cache
+def schema_of(cls: type) -> tuple[Param, ...]:
+    """The `Param` schema of a parameter dataclass, in field order."""
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls!r} is not a parameter dataclass")
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        info = f.metadata.get(_PARAM)
+        if info is None:
+            raise TypeError(f"{cls.__qualname__}.{f.name}: declare it with registry.param(...)")
+        kind, choices, optional = _kind(hints[f.name], info["type"], f"{cls.__qualname__}.{f.name}")
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        out.append(Param(f.name, kind, default, info["help"], info["low"], info["high"],
+                         choices, optional))
+    return tuple(out)
+
+
+def _kind(hint: Any, given: str | None, where: str) -> tuple[str, tuple[str, ...], bool]:
+    args = typing.get_args(hint)
+    optional = typing.get_origin(hint) in (Union, types.UnionType) and type(None) in args
+    if optional:
+        rest = [a for a in args if a is not type(None)]
+        hint = rest[0] if len(rest) == 1 else Union[tuple(rest)]  # noqa: UP007
+    if given is not None:
+        return given, (), optional
+    if typing.get_origin(hint) is Literal:
+        return "choice", tuple(str(a) for a in typing.get_args(hint)), optional
+    if typing.get_origin(hint) is list and typing.get_args(hint)[0] in _LISTS:
+        return _LISTS[typing.get_args(hint)[0]], (), optional
+    if hint in _SCALARS:
+        return _SCALARS[hint], (), optional
+    raise TypeError(f"{where}: no parameter type for annotation {hint!r}")
+
+
+P = TypeVar("P")
+
+
+def parse_params(cls: type[P], given: Mapping[str, Any] | None, path: str = "params") -> P:
+    """`given` checked against `cls`'s schema (ConfigError naming `path`), as a `cls` instance."""
+    if isinstance(given, cls):
+        return given
+    return cls(**validate_params(schema_of(cls), given, path))
+
+
+def _parse_entry(entry: Entry[Any], given: Mapping[str, Any] | None, path: str) -> Any:
+    if entry.params_type is _Untyped:  # TRANSITIONAL
+        return validate_params(entry.params, given, path)
+    return parse_params(entry.params_type, given, path)
+
+
+# -- entries and registries ---------------------------------------------------------------
 @dataclass(frozen=True)
 class Entry(Generic[T]):
-    """A registered thing: its factory plus what a user needs to choose and configure it."""
+    """A registered thing: its factory plus what a user needs to choose and configure it.
+
+    `params_type` is the entry's parameter dataclass and `params` the schema derived from it;
+    `meta` holds the registry's declared facts (see `Registry.facts`).
+    """
 
     name: str
     obj: T
@@ -150,30 +255,58 @@ class Entry(Generic[T]):
     params: tuple[Param, ...] = ()
     paper: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict)
+    params_type: type = NoParams
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
 
+    def parse(self, given: Mapping[str, Any] | None, path: str = "params") -> Any:
+        """The entry's typed parameters from a (possibly partial) mapping."""
+        return _parse_entry(self, given, path)
+
 
 class Registry(Generic[T]):
-    """Names -> entries for one kind of thing. Refuses duplicates; unknown names get suggestions."""
+    """Names -> entries for one kind of thing. Refuses duplicates; unknown names get suggestions.
 
-    def __init__(self, kind: str) -> None:
+    `package` is imported on first use (every module in it registers itself), so the registry is
+    complete whenever anyone reads it. `facts` names the extra keyword facts an entry may carry
+    (with their defaults); anything else given to `register` is a typo and is refused.
+    """
+
+    def __init__(self, kind: str, package: str = "", facts: Mapping[str, Any] | None = None
+                 ) -> None:
         self.kind = kind
+        self.package = package
+        self.facts: dict[str, Any] = dict(facts or {})
         self._entries: dict[str, Entry[T]] = {}
+        self._loaded = not package
+        self._lock = threading.RLock()
 
     def register(
         self,
         name: str,
         summary: str,
-        params: tuple[Param, ...] = (),
+        params: type | None = None,
         paper: str = "",
         **meta: Any,
     ) -> Callable[[T], T]:
-        """Decorator: ``@STRATEGIES.register("dwa", "Dynamic weight average", params=...)``."""
+        """Decorator: ``@STRATEGIES.register("dwa", "Dynamic weight average", params=DWAParams)``.
+
+        `params` is the entry's parameter dataclass; without it, an `obj` that is a class with a
+        `Params` dataclass attribute supplies its own.
+        """
 
         def deco(obj: T) -> T:
-            self.add(Entry(name, obj, summary, tuple(params), paper, dict(meta)))
+            kind = params if params is not None else getattr(obj, "Params", NoParams)
+            unknown = set(meta) - set(self.facts)
+            if unknown:
+                raise TypeError(f"{self.kind} {name!r}: unknown facts {sorted(unknown)}; "
+                                f"this registry declares {sorted(self.facts)}")
+            facts = {**self.facts, **meta}
+            if isinstance(kind, tuple):  # TRANSITIONAL: a bare Param tuple, until all are typed
+                self.add(Entry(name, obj, summary, kind, paper, facts, _Untyped))
+                return obj
+            self.add(Entry(name, obj, summary, schema_of(kind), paper, facts, kind))
             return obj
 
         return deco
@@ -183,39 +316,63 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} {entry.name!r} is registered twice")
         self._entries[entry.name] = entry
 
+    def declare(self, **facts: Any) -> None:
+        """Name the facts (with defaults) this registry's entries may carry. The package that
+        fills the registry calls it before its modules register."""
+        self.facts.update(facts)
+
+    def load(self) -> Registry[T]:
+        """Import the package that fills this registry (once; later calls return at once)."""
+        if self._loaded:
+            return self
+        with self._lock:  # a second thread waits; the importing thread itself may re-enter
+            if not self._loaded:
+                self._loaded = True
+                try:
+                    importlib.import_module(self.package)
+                except BaseException:
+                    self._loaded = False
+                    raise
+        return self
+
     def get(self, name: str, path: str = "") -> Entry[T]:
         try:
-            return self._entries[name]
+            return self.load()._entries[name]
         except (KeyError, TypeError):
             raise UnknownNameError(self.kind, name, self._entries, path) from None
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self.load()._entries
 
     def __iter__(self) -> Iterator[Entry[T]]:
-        return iter(self._entries.values())
+        return iter(list(self.load()._entries.values()))
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.load()._entries)
 
     def names(self) -> list[str]:
-        return list(self._entries)
+        return list(self.load()._entries)
 
     def entries(self) -> list[Entry[T]]:
-        return list(self._entries.values())
+        return list(self.load()._entries.values())
+
+    def where(self, fact: str, value: Any = True) -> list[str]:
+        """Names of the entries whose `fact` equals `value`, in registration order."""
+        if fact not in self.facts:
+            raise KeyError(f"{self.kind} entries have no fact {fact!r}")
+        return [e.name for e in self if e.meta.get(fact) == value]
 
 
-
-# The registries themselves. Implementations register into them when their modules are imported;
-# `mtl_engine.catalog.load_all()` imports every one of them.
-LAYERS: Registry[Any] = Registry("layer")
-SHARING: Registry[Any] = Registry("sharing scheme")
-STRATEGIES: Registry[Any] = Registry("strategy")
-DATASETS: Registry[Any] = Registry("dataset")
-LOSSES: Registry[Any] = Registry("loss")
-METRICS: Registry[Any] = Registry("metric")
-OPTIMIZERS: Registry[Any] = Registry("optimiser")
-SCHEDULES: Registry[Any] = Registry("lr schedule")
+# The registries themselves, each with the package that fills it on first use. That package
+# declares the facts its entries carry (`declare`) and its modules register the entries.
+LAYERS: Registry[Any] = Registry("layer", "mtl_engine.model")
+SHARING: Registry[Any] = Registry("sharing scheme", "mtl_engine.model")
+STRATEGIES: Registry[Any] = Registry("strategy", "mtl_engine.strategies")
+DATASETS: Registry[Any] = Registry("dataset", "mtl_engine.data")
+LOSSES: Registry[Any] = Registry("loss", "mtl_engine.losses")
+METRICS: Registry[Any] = Registry("metric", "mtl_engine.metrics")
+OPTIMIZERS: Registry[Any] = Registry("optimiser", "mtl_engine.optim")
+SCHEDULES: Registry[Any] = Registry("lr schedule", "mtl_engine.optim")
 
 ALL: dict[str, Registry[Any]] = {
     "strategies": STRATEGIES,

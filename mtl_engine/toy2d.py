@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import catalog
 from .events import TaskInfo
 from .registry import STRATEGIES, validate_params
 from .strategies import driver
@@ -164,7 +163,6 @@ class _ToyInputs(driver.StepInputs):
 
 def toy_strategies() -> list[str]:
     """Registered strategies the toy can drive (it has no model outputs to give)."""
-    catalog.load_all()
     gives = driver.provides(_ToyInputs)
     return [e.name for e in STRATEGIES if e.obj.requires <= gives]
 
@@ -174,7 +172,6 @@ def run(strategy: str, params: dict[str, Any] | None = None, *, steps: int = 20_
         scale_l1: float = 1.0, record_every: int = 10, chunk_steps: int = 500,
         betas: tuple[float, float] = (0.9, 0.999)) -> Iterator[ToyChunk]:
     """Optimise from every start with Adam(lr, betas); a chunk every `chunk_steps` steps."""
-    catalog.load_all()
     entry = STRATEGIES.get(strategy, "strategy.name")
     missing = entry.obj.requires - driver.provides(_ToyInputs)
     if missing:  # refused before any step, with the choices

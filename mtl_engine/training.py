@@ -18,7 +18,6 @@ from pathlib import Path
 
 import torch
 
-from . import catalog
 from .config import ExperimentConfig
 from .control import RunControl
 from .errors import DivergedError, FileWriteError
@@ -57,7 +56,6 @@ def run(
 
     `key` (a study's run key) is stamped on every event, in the folder's events.jsonl too.
     """
-    catalog.load_all()
     loop = _Loop(config, control or RunControl())
     if out_dir is None:
         yield from _stamped(loop.events(), key)

@@ -9,9 +9,11 @@ import contextlib
 
 import torch  # noqa: F401
 
-from .. import catalog, training  # noqa: F401
+from .. import training  # noqa: F401
+from ..registry import ALL
 
 with contextlib.suppress(Exception):  # a build without it: the optimiser imports nothing either
     import torch._dynamo  # noqa: F401
 
-catalog.load_all()
+for _registry in ALL.values():
+    _registry.load()

@@ -9,15 +9,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-import mtl_engine.catalog
 from mtl_engine.build import load_dataset, resolve_tasks
 from mtl_engine.config import from_dict
 from mtl_engine.data.base import Dataset
 from mtl_engine.data.tabular import preview_table
 from mtl_engine.errors import ConfigError, DataError, UnknownNameError
 from mtl_engine.registry import DATASETS
-
-mtl_engine.catalog.load_all()
 
 GOOD = """\
 size,weight,colour,grade,price

@@ -7,14 +7,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-import mtl_engine.catalog
 from mtl_engine.data import mnist
 from mtl_engine.data.base import Dataset
 from mtl_engine.data.mmoe_synthetic import weight_vectors
 from mtl_engine.errors import ConfigError, UnknownNameError
 from mtl_engine.registry import DATASETS, LOSSES, METRICS
-
-mtl_engine.catalog.load_all()
 
 # Small sizes keep the suite fast; every built-in dataset must appear here.
 BUILTIN: dict[str, dict[str, Any]] = {

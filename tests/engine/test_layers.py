@@ -8,11 +8,8 @@ import warnings
 import pytest
 import torch
 
-from mtl_engine import catalog
 from mtl_engine.errors import ShapeError
 from mtl_engine.registry import LAYERS
-
-catalog.load_all()
 
 # Inputs of every rank a layer can meet: flat features, tokens (L, D), a (C, H, W) map.
 CANDIDATE_SHAPES = [(8,), (64,), (5, 8), (4, 6, 6)]

@@ -8,11 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-import mtl_engine.catalog
 from mtl_engine.metrics import metrics_for
 from mtl_engine.registry import LOSSES, METRICS
 
-mtl_engine.catalog.load_all()
 LN2, LN3 = math.log(2.0), math.log(3.0)
 
 

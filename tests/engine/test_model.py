@@ -8,13 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from mtl_engine import catalog, config
+from mtl_engine import config
 from mtl_engine.data.base import Dataset, DatasetSpec, DataTask
 from mtl_engine.errors import ConfigError, ShapeError
 from mtl_engine.model import build_model, summarize
 from mtl_engine.registry import DATASETS
-
-catalog.load_all()
 
 # config.from_dict checks the dataset name only; the shapes come from the specs below.
 if "digits" in DATASETS:

@@ -10,13 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from mtl_engine import catalog, config
+from mtl_engine import config
 from mtl_engine.data.base import Dataset, DatasetSpec, DataTask
 from mtl_engine.errors import ConfigError
 from mtl_engine.model import build_model, summarize
 from mtl_engine.registry import DATASETS, SHARING
-
-catalog.load_all()
 
 if "digits" in DATASETS:
     DATASET = "digits"
