@@ -11,7 +11,8 @@ runner.py (resuming) and summary.py (Δm% and the tables).
 
 from __future__ import annotations
 
-from .executors import InlineExecutor, Job, LocalPool, make_executor
+from .executor_choice import make_executor
+from .executors import InlineExecutor, Job, LocalPool
 from .expand import Expansion, RunSpec, expand, run_key
 from .runner import STUDY_FILE, plan, run_study, summarize_folder, with_epochs
 from .spec import Study, load_study, study_from_dict

@@ -222,20 +222,5 @@ def _worker(index: int, tasks: Any, results: Any, stop: Any, running: Any, threa
         results.put(("exit", index))
 
 
-def make_executor(workers: int | None = None, ray: str | None = None,
-                  devices: set[str] | None = None) -> Executor:
-    """`workers` 0: this process; None: one worker per core, or per GPU where there are GPUs
-    and some run's device (`devices`: the runs' training.device values) may use one; `ray`:
-    "local" starts a Ray instance on this machine, anything else is a cluster address."""
-    if ray is not None:
-        from .ray_executor import RayExecutor
-
-        return RayExecutor(None if ray == "local" else ray, workers)
-    if workers == 0:
-        return InlineExecutor()
-    cpu_only = devices is not None and devices <= {"cpu"}
-    return LocalPool(workers, gpus=0 if cpu_only else None)
-
-
 def folder_of(root: Path, rel: str) -> str:
     return str((root / rel).resolve())

@@ -21,7 +21,8 @@ from typing import Any
 from ..control import RunControl
 from ..errors import MTLError
 from ..events import Event, RunFinished, StudyFinished, StudyStarted
-from .executors import Executor, Job, make_executor
+from .executor_choice import make_executor
+from .executors import Executor, Job
 from .expand import Expansion, RunSpec, expand, run_key
 from .spec import Study, load_study, study_from_dict
 from .summary import collect
