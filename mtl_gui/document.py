@@ -145,9 +145,6 @@ class Document(QObject):
 
         self.edit(mutate)
 
-    def dataset_spec(self) -> Any:
-        return self.check.spec
-
     def _changed(self) -> None:
         self.check = check_config(self.draft)
         self.config_changed.emit()

@@ -69,7 +69,6 @@ class Session(QObject):
     describe = _Forward("document")
     run_name = _Forward("document")
     set_dataset = _Forward("document")
-    dataset_spec = _Forward("document")
     config_changed = _Forward("document")
     checked = _Forward("document")
     file_changed = _Forward("document")

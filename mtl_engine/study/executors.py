@@ -25,7 +25,6 @@ import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from ..control import RunControl
@@ -220,7 +219,3 @@ def _worker(index: int, tasks: Any, results: Any, stop: Any, running: Any, threa
             results.put(("done", job.key, index))
     finally:
         results.put(("exit", index))
-
-
-def folder_of(root: Path, rel: str) -> str:
-    return str((root / rel).resolve())

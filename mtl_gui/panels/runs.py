@@ -102,11 +102,6 @@ def group_fields(runs: list[RunEntry]) -> list[str]:
     return fields
 
 
-def _sort_key(value: Any) -> tuple[int, Any]:
-    """Missing values sort after every present one, whichever the order (see _ordered)."""
-    return (1, 0) if value is None or value == "" else (0, value)
-
-
 class RunsPanel(QWidget):
     open_folder_requested = Signal()
     load_setup_requested = Signal(object)  # RunEntry
@@ -219,17 +214,9 @@ class RunsPanel(QWidget):
             self.sort_column, self.sort_order = name, Qt.SortOrder.AscendingOrder
         self.render()
 
-    def sort_by(self, column: str, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Sort as a click on that header does (`column` is the header's text)."""
-        self.sort_column, self.sort_order = column, order
-        self.render()
-
     def _group_picked(self, text: str) -> None:
         self.group_by = "" if text == NO_GROUP else text
         self.render()
-
-    def set_group_by(self, path: str) -> None:
-        self.group_combo.setCurrentText(path or NO_GROUP)
 
     # ------------------------------------------------------------------ rows
     def entry_at(self, row: int) -> RunEntry | None:
