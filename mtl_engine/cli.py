@@ -29,7 +29,7 @@ from typing import TextIO
 from .config import ExperimentConfig
 from .control import RunControl
 from .errors import MTLError
-from .events import EpochEnded, RunFailed, RunFinished, RunStarted, StepsLogged, Warned
+from .events import EpochEnded, RunFailed, RunFinished, RunStarted, RunStatus, StepsLogged, Warned
 from .registry import ALL
 
 _SIGNALS = {signal.SIGINT: ("Ctrl-C", 130), signal.SIGTERM: ("SIGTERM", 143)}
@@ -198,7 +198,7 @@ def train(config: ExperimentConfig, out: Path, quiet: bool = False,
         return 1
     assert last is not None and started is not None
     print(_summary(started, epochs, last), file=stream)
-    if interrupts.name is not None and last.status == "stopped":
+    if interrupts.name is not None and last.status == RunStatus.STOPPED:
         from . import MODEL_FILE
 
         print(f"mtl-run: stopped by {interrupts.name} at step {last.step}; model saved to "

@@ -8,7 +8,25 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
 from typing import Any
+
+
+class RunStatus(StrEnum):
+    """Where one run stands: the one vocabulary of run states, for the engine, the run folder,
+    studies and the window. Values are the words written to files and shown to users."""
+
+    QUEUED = "queued"  # a study's run that has not started
+    PENDING = "pending"  # asked to start, no RunStarted yet (data loading, model building)
+    RUNNING = "running"
+    COMPLETED = "completed"  # ran every epoch (in a study: also a run kept from an earlier pass)
+    STOPPED = "stopped"  # stopped on request before its last epoch
+    FAILED = "failed"
+    INCOMPLETE = "incomplete"  # its record ends without RunFinished or RunFailed (killed, crashed)
+    NOT_RUN = "not run"  # a study's run that never started before the study ended
+
+
+LIVE_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.PENDING, RunStatus.RUNNING})
 
 
 @dataclass(frozen=True)
@@ -96,7 +114,7 @@ class Warned(Event):
 
 @dataclass(frozen=True)
 class RunFinished(Event):
-    status: str  # "completed" | "stopped"
+    status: str  # RunStatus.COMPLETED or RunStatus.STOPPED
     step: int
     epoch: int
     seconds: float
@@ -119,7 +137,8 @@ class StudyStarted(Event):
     """A study is about to run. `runs` has one plain record per run of the expansion, in order:
     key, variant (a label such as ``strategy.name=mgda``), seed, baseline (a task name for a
     single-task run, else ""), fields (the overridden config paths and their values), folder
-    (relative to the study folder) and status: "queued", or "done" for a run kept from before."""
+    (relative to the study folder) and status: "queued", or "completed" for a run kept from
+    before (RunStatus)."""
 
     name: str
     folder: str
@@ -130,8 +149,9 @@ class StudyStarted(Event):
 
 @dataclass(frozen=True)
 class StudyFinished(Event):
-    """Every run is over. `status`: "completed" (every run completed), "failed" (some failed),
-    "stopped" (stopped before every run was done). `counts`: run status -> number of runs."""
+    """Every run is over. `status` (a RunStatus): "completed" (every run completed), "failed"
+    (some failed), "stopped" (stopped before every run was done). `counts`: run status -> number
+    of runs."""
 
     status: str
     counts: dict[str, int]

@@ -52,7 +52,7 @@ def save_bundle(path: str | os.PathLike[str], setup: Any, metrics: dict[str, dic
     payload = {
         "format": FORMAT,
         "version": VERSION,
-        "status": status,
+        "status": str(status),  # plain text: a RunStatus member would not load weights-only
         "config": setup.config.to_dict(),
         "spec": {"name": spec.name, "input_shape": list(spec.input_shape),
                  "n_samples": spec.n_samples, "description": spec.description,

@@ -28,6 +28,7 @@ from .events import (
     RunFailed,
     RunFinished,
     RunStarted,
+    RunStatus,
     StepsLogged,
     Warned,
 )
@@ -116,9 +117,9 @@ class _Loop:
                 self.epoch = epoch
                 stopped = yield from self._epoch(t0)
                 if stopped:
-                    yield self._finished("stopped", t0)
+                    yield self._finished(RunStatus.STOPPED, t0)
                     return
-            yield self._finished("completed", t0)
+            yield self._finished(RunStatus.COMPLETED, t0)
         except DivergedError as exc:
             yield RunFailed("DivergedError", str(exc), "", exc.step, self.epoch, exc.task,
                             exc.restored_step)
@@ -147,7 +148,7 @@ class _Loop:
         )
 
     def _finished(self, status: str, t0: float) -> RunFinished:
-        return RunFinished(status, self.step, self.epoch + (status == "completed"),
+        return RunFinished(status, self.step, self.epoch + (status == RunStatus.COMPLETED),
                            time.perf_counter() - t0, self.last_metrics)
 
     # ------------------------------------------------------------------ one epoch

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from mtl_engine import registries
+from mtl_engine.events import RunStatus
 
 from .actions import FileActions
 from .help import about_text, documentation_path
@@ -122,7 +123,7 @@ class MainWindow(QMainWindow, FileActions):
 
     def _run_finished(self, entry: object) -> None:
         status = getattr(getattr(entry, "history", None), "status", "")
-        if status == "completed":
+        if status == RunStatus.COMPLETED:
             self.statusBar().showMessage(f"{getattr(entry, 'label', 'run')} completed", 8000)
 
     def restore_settings(self) -> None:

@@ -9,6 +9,8 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractButton
 
+from .run_book import BookState
+
 # Run menu shortcuts; the first of each is the one the menu shows. Ctrl+Enter is the keypad's.
 START_KEYS = ("Ctrl+Return", "Ctrl+Enter", "F5")
 PAUSE_KEYS = ("Ctrl+P", "F6")
@@ -56,7 +58,7 @@ class RunActions(QObject):
         return False
 
     def sync(self) -> None:
-        paused = self.session.state == "paused"
+        paused = self.session.state == BookState.PAUSED
         self.actions["pause"].setText("&Resume" if paused else "&Pause")
         for name, (button, keys) in self.buttons.items():
             self.actions[name].setEnabled(button.isEnabled())

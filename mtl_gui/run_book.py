@@ -22,7 +22,7 @@ The API other modules rely on (names are fixed):
 - `start_study(study, folder, workers=None, ray=None, *, visible=False) -> RunWorker`: runs
   `mtl_engine.run_study(study, folder, workers=workers, ray=ray)` in ONE RunWorker. Its entries
   appear when StudyStarted arrives: status "queued" for a queued run, replayed from its folder for
-  a run already "done"; then each updates as its events arrive. Runs never started end "not run".
+  a run already completed; then each updates as its events arrive. Runs never started end "not run".
 - `open_study(folder, *, visible=False) -> list[RunEntry]`: a study folder written by
   `mtl-study`, replayed without training: one entry per record of its study.yaml `runs:` (a
   missing run folder is an entry with status "not run"). Raises ConfigError for a folder that is
@@ -49,6 +49,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ from PySide6.QtCore import QObject, Signal
 import mtl_engine.events as ev
 from mtl_engine import ExperimentConfig, config_to_dict
 from mtl_engine.errors import ConfigError, MTLError
+from mtl_engine.events import LIVE_STATUSES, RunStatus
 
 from .history import RunHistory
 from .run_entry import RunEntry, RunList, entry_from_folder, skipped_lines_text
@@ -65,7 +67,16 @@ from .worker import EventSource, RunWorker
 # (config, run folder or None) -> event source; tests swap in a fake or a replay.
 SourceFactory = Callable[[ExperimentConfig, "Path | None"], EventSource]
 
-LIVE = frozenset({"pending", "running", "queued"})  # a study run in these may still get events
+LIVE = LIVE_STATUSES  # a study run in these may still get events
+
+
+class BookState(StrEnum):
+    """The run book's state over every live worker (see the module docstring)."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPING = "stopping"
 
 
 def engine_source(config: ExperimentConfig, out_dir: Path | None) -> EventSource:
@@ -110,7 +121,7 @@ class RunBook(QObject):
         self.source_factory: SourceFactory = engine_source
         self.runs = RunList()
         self.current: RunEntry | None = None
-        self.state = "idle"
+        self.state = BookState.IDLE
         self._feeds: list[_Feed] = []
 
     @property
@@ -206,9 +217,9 @@ class RunBook(QObject):
 
     def _sync_state(self) -> None:
         active = [f for f in self._feeds if not f.stopping]
-        state = ("idle" if not self._feeds
-                 else "running" if any(not f.worker.paused for f in active)
-                 else "paused" if active else "stopping")
+        state = (BookState.IDLE if not self._feeds
+                 else BookState.RUNNING if any(not f.worker.paused for f in active)
+                 else BookState.PAUSED if active else BookState.STOPPING)
         if state != self.state:
             self.state = state
             self.state_changed.emit(state)
@@ -270,8 +281,7 @@ class RunBook(QObject):
         root = Path(e.folder).resolve()
         visible = feed.visible if feed is not None else False
         for rec in e.runs:
-            done = rec.get("status") == "done"
-            entry = self._add(self._study_entry(root, e.name, rec, "done" if done else "queued",
+            entry = self._add(self._study_entry(root, e.name, rec, RunStatus(rec["status"]),
                                                 visible))
             if feed is not None:
                 feed.routes[str(rec["key"])] = entry
@@ -284,8 +294,8 @@ class RunBook(QObject):
         self._feeds.remove(feed)
         if feed.entry is not None:  # a lone run
             entry = feed.entry
-            if entry.history.status in ("pending", "running"):
-                entry.history.status = "stopped"
+            if entry.history.status in (RunStatus.PENDING, RunStatus.RUNNING):
+                entry.history.status = RunStatus.STOPPED
             self._sync_state()
             self.runs_changed.emit()
             self.run_finished.emit(entry)
@@ -299,11 +309,12 @@ class RunBook(QObject):
     def _end_study(self, feed: _Feed) -> None:
         over, unrun = [], []
         for entry in feed.routes.values():
-            if entry.history.status == "queued":  # never started: the study stopped first
-                entry.history.status = "not run"
+            if entry.history.status == RunStatus.QUEUED:  # never started: the study stopped first
+                entry.history.status = RunStatus.NOT_RUN
                 unrun.append(entry)
-            elif entry.history.status in ("pending", "running"):  # no closing event came
-                entry.history.status = "stopped" if feed.stopping else "incomplete"
+            elif entry.history.status in (RunStatus.PENDING, RunStatus.RUNNING):  # no end came
+                entry.history.status = (RunStatus.STOPPED if feed.stopping
+                                        else RunStatus.INCOMPLETE)
                 over.append(entry)
         self._sync_state()
         self.runs_changed.emit()
@@ -316,8 +327,8 @@ class RunBook(QObject):
             counts: dict[str, int] = {}
             for entry in feed.routes.values():
                 counts[entry.status] = counts.get(entry.status, 0) + 1
-            ended = ev.StudyFinished("stopped" if feed.stopping and feed.error is None
-                                     else "failed", counts, time.perf_counter() - feed.t0,
+            ended = ev.StudyFinished(RunStatus.STOPPED if feed.stopping and feed.error is None
+                                     else RunStatus.FAILED, counts, time.perf_counter() - feed.t0,
                                      feed.study)
         self.study_finished.emit(ended)
 
@@ -346,20 +357,20 @@ class RunBook(QObject):
 
     def _study_entry(self, root: Path, study_name: str, rec: dict[str, Any], status: str,
                      visible: bool) -> RunEntry:
-        """One study run's entry: replayed from its folder when `status` is "done", else empty
-        with that status ("queued", "not run")."""
+        """One study run's entry: replayed from its folder when `status` is COMPLETED (a run kept
+        from before), else empty with that status (QUEUED, NOT_RUN)."""
         folder = root / str(rec["folder"])
         what = f"single task {rec['baseline']}" if rec.get("baseline") else rec.get("variant", "")
         seed = rec.get("seed")
         name = f"{study_name} [{what}] seed {seed}"  # as the engine names the run's config
         number = len(self.runs) + 1
-        if status == "done":
+        if status == RunStatus.COMPLETED:
             try:
                 entry = entry_from_folder(number, folder)
             except MTLError as exc:  # a run folder that is not one (any more)
                 entry = RunEntry(number, {"name": name}, RunHistory(), folder,
                                  read_warnings=[str(exc)])
-                entry.history.status = "incomplete"
+                entry.history.status = RunStatus.INCOMPLETE
         else:
             entry = RunEntry(number, {"name": name}, RunHistory(), folder)
             entry.history.status = status
@@ -381,7 +392,8 @@ class RunBook(QObject):
         for rec in records:
             there = (root / str(rec["folder"])).is_dir()
             made.append(self._add(self._study_entry(root, name, rec,
-                                                    "done" if there else "not run", visible)))
+                                                    RunStatus.COMPLETED if there
+                                                    else RunStatus.NOT_RUN, visible)))
         self.runs_changed.emit()
         for entry in made:
             self.run_opened.emit(entry)

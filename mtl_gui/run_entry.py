@@ -18,6 +18,7 @@ from typing import Any, overload
 
 import mtl_engine
 from mtl_engine import EVENTS_FILE, MODEL_FILE
+from mtl_engine.events import RunStatus
 
 from .history import RunHistory, history_from_events
 
@@ -208,14 +209,14 @@ class RunList(MutableSequence[RunEntry]):
 def no_points_text(entry: RunEntry) -> str:
     """What an empty plot says while it shows `entry`, instead of an older run's axes."""
     h = entry.history
-    if h.status == "failed" and h.failure is not None:
+    if h.status == RunStatus.FAILED and h.failure is not None:
         where = f"at step {h.failure.step}" if h.total_steps else "while preparing data"
         return f"{entry.label} failed {where} ({h.failure.error_type}): nothing to draw"
-    if h.status == "pending":
+    if h.status == RunStatus.PENDING:
         return f"{entry.label}: preparing data\u2026"
-    if h.status == "queued":
+    if h.status == RunStatus.QUEUED:
         return f"{entry.label}: waiting for a worker\u2026"
-    if h.status == "running":
+    if h.status == RunStatus.RUNNING:
         return f"{entry.label}: nothing to draw yet"
     return f"{entry.label} {h.status}: nothing to draw"
 
@@ -225,8 +226,8 @@ def entry_from_folder(number: int, folder: Path) -> RunEntry:
     record = mtl_engine.read_run(folder)
     history = history_from_events(record.events)
     # Killed (no closing line), aborted, or a write that failed: the folder says INCOMPLETE.
-    if history.status == "running" or record.incomplete:
-        history.status = "incomplete"
+    if history.status == RunStatus.RUNNING or record.incomplete:
+        history.status = RunStatus.INCOMPLETE
     return RunEntry(number, dict(record.config), history, Path(folder),
                     read_warnings=list(record.warnings))
 

@@ -113,7 +113,10 @@ class Shooter:
 def shoot_setup(shooter: Shooter, setup: Setup, limit_s: float) -> None:
     """One fresh window (its own settings and run folders) through a whole run."""
     os.environ["MTL_EXPLORER_HOME"] = tempfile.mkdtemp(prefix=f"mtl-shots-{setup.prefix}-")
+    from mtl_engine.events import RunStatus
+
     from .app import create_window
+    from .run_book import BookState
 
     app = shooter.app
     w = create_window(setup.preset)
@@ -141,12 +144,12 @@ def shoot_setup(shooter: Shooter, setup: Setup, limit_s: float) -> None:
     if entry is None:
         raise SystemExit(f"screenshots: {setup.preset}: the run did not start: "
                          f"{w.message_bar.text}")
-    wait(app, lambda: entry.history.epoch >= setup.during_epoch or w.session.state == "idle",
-         limit_s)
+    wait(app, lambda: (entry.history.epoch >= setup.during_epoch
+                       or w.session.state == BookState.IDLE), limit_s)
     shooter.both_themes(w, f"{setup.prefix}_during_run")
-    wait(app, lambda: w.session.state == "idle", limit_s)
+    wait(app, lambda: w.session.state == BookState.IDLE, limit_s)
     status = getattr(entry.history, "status", "")
-    if status != "completed":
+    if status != RunStatus.COMPLETED:
         print(f"  warning: {setup.preset}: the run ended {status or 'unfinished'}")
     shooter.both_themes(w, f"{setup.prefix}_after")
     w.plots.tabs.setCurrentIndex(1)

@@ -52,7 +52,8 @@ class _StreamThread(QThread):
             ))
             return
         if not ended:  # a stream that stops without saying why was stopped
-            status = "stopped" if self._control.stop_requested else "completed"
+            status = (ev.RunStatus.STOPPED if self._control.stop_requested
+                      else ev.RunStatus.COMPLETED)
             self._sink.append(ev.RunFinished(status=status, step=int(last_step),
                                              epoch=int(last_epoch), seconds=0.0,
                                              final_metrics={}))

@@ -24,7 +24,15 @@ from typing import TextIO
 from ..cli import TerminalLine
 from ..control import RunControl
 from ..errors import MTLError
-from ..events import RunFailed, RunFinished, RunStarted, StepsLogged, StudyFinished, StudyStarted
+from ..events import (
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    RunStatus,
+    StepsLogged,
+    StudyFinished,
+    StudyStarted,
+)
 
 STUDIES_DIR = Path(__file__).resolve().parent.parent.parent / "presets" / "studies"
 
@@ -116,10 +124,10 @@ def _slug(name: str) -> str:
 
 
 def _print_plan(records: list[dict], out: Path, stream: TextIO) -> int:
-    done = sum(r["status"] == "done" for r in records)
+    done = sum(r["status"] == RunStatus.COMPLETED for r in records)
     print(f"{len(records)} runs into {out} ({done} already done):", file=stream)
     for r in records:
-        print(f"  {r['key']}  {r['status']:<6}  {r['variant']}  seed {r['seed']}", file=stream)
+        print(f"  {r['key']}  {r['status']:<9}  {r['variant']}  seed {r['seed']}", file=stream)
     return 0
 
 
@@ -155,7 +163,7 @@ def _run(study: object, out: Path, args: argparse.Namespace, stream: TextIO) -> 
             for event in events:
                 if isinstance(event, StudyStarted):
                     bar.start(event)
-                    kept = sum(r["status"] == "done" for r in event.runs)
+                    kept = sum(r["status"] == RunStatus.COMPLETED for r in event.runs)
                     print(f"mtl-study: {event.name} -> {out}: {len(event.runs)} runs"
                           + (f", {kept} already done (kept)" if kept else "")
                           + f"; {event.executor}", file=stream)
@@ -188,7 +196,7 @@ def _run(study: object, out: Path, args: argparse.Namespace, stream: TextIO) -> 
         print(f"mtl-study: stopped by {interrupts.name}; what finished is kept, run the study "
               "again to finish it", file=stream)
         return interrupts.code
-    return 0 if finished.status == "completed" else 1
+    return 0 if finished.status == RunStatus.COMPLETED else 1
 
 
 class _Bar(TerminalLine):
@@ -207,7 +215,7 @@ class _Bar(TerminalLine):
 
     def start(self, e: StudyStarted) -> None:
         self.labels = {r["key"]: f"{r['variant']} seed {r['seed']}" for r in e.runs}
-        self.todo = sum(r["status"] == "queued" for r in e.runs)
+        self.todo = sum(r["status"] == RunStatus.QUEUED for r in e.runs)
         self.t0 = time.perf_counter()
         self.draw()
 

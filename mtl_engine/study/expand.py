@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
+from ..events import RunStatus
 from .paths import apply, parse, render
 from .spec import MAX_RUNS, Study
 
@@ -41,10 +42,10 @@ class RunSpec:
         """The run folder, relative to the study folder."""
         return f"{RUNS_DIR}/{self.key}"
 
-    def record(self, status: str = "queued") -> dict[str, Any]:
+    def record(self, status: str = RunStatus.QUEUED) -> dict[str, Any]:
         return {"key": self.key, "variant": self.variant, "seed": self.seed,
                 "baseline": self.baseline, "fields": dict(self.fields), "folder": self.folder,
-                "status": status}
+                "status": str(status)}
 
 
 @dataclass(frozen=True)

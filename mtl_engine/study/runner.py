@@ -20,7 +20,7 @@ from typing import Any
 
 from ..control import RunControl
 from ..errors import MTLError
-from ..events import Event, RunFinished, StudyFinished, StudyStarted
+from ..events import Event, RunFinished, RunStatus, StudyFinished, StudyStarted
 from .executor_choice import make_executor
 from .executors import Executor, Job
 from .expand import Expansion, RunSpec, expand, run_key
@@ -56,15 +56,20 @@ def is_done(folder: Path, key: str) -> bool:
     except MTLError:
         return False
     last = record.finished
-    return (isinstance(last, RunFinished) and last.status == "completed"
+    return (isinstance(last, RunFinished) and last.status == RunStatus.COMPLETED
             and not record.incomplete and record.has_model and run_key(record.config) == key)
 
 
+def _kept_or_queued(root: Path, spec: RunSpec) -> RunStatus:
+    return RunStatus.COMPLETED if is_done(root / spec.folder, spec.key) else RunStatus.QUEUED
+
+
 def plan(study: Study, out: str | os.PathLike[str]) -> tuple[Expansion, list[dict[str, Any]]]:
-    """The expansion and each run's record, with status "done" for a run kept from before."""
+    """The expansion and each run's record, with status "completed" for a run kept from before
+    (RunStatus.QUEUED for the others)."""
     expansion = expand(study)
     root = Path(out)
-    records = [spec.record("done" if is_done(root / spec.folder, spec.key) else "queued")
+    records = [spec.record(_kept_or_queued(root, spec))
                for spec in expansion.runs]
     return expansion, records
 
@@ -97,7 +102,7 @@ def run_study(study: Study | str | os.PathLike[str] | dict[str, Any],
     lock = FolderLock(root)
     t0 = time.perf_counter()
     try:
-        records = [spec.record("done" if is_done(root / spec.folder, spec.key) else "queued")
+        records = [spec.record(_kept_or_queued(root, spec))
                    for spec in expansion.runs]
         atomic_write_text(root / STUDY_FILE, dumps_data(study_document(study, expansion)))
         devices = {spec.config["training"]["device"] for spec in expansion.runs}
@@ -105,14 +110,14 @@ def run_study(study: Study | str | os.PathLike[str] | dict[str, Any],
         yield StudyStarted(study.name, str(root), tuple(records), executor.name,
                            executor.workers)
         todo = [_job(root, spec) for spec, rec in zip(expansion.runs, records)
-                if rec["status"] == "queued"]
+                if rec["status"] == RunStatus.QUEUED]
         yield from executor.run(todo, control)
         results = _write_tables(root, study, expansion, records)
         counts: dict[str, int] = {}
         for r in results:
             counts[r.status] = counts.get(r.status, 0) + 1
-        status = ("completed" if counts.get("completed", 0) == len(results)
-                  else "stopped" if control.stop_requested else "failed")
+        status = (RunStatus.COMPLETED if counts.get(RunStatus.COMPLETED, 0) == len(results)
+                  else RunStatus.STOPPED if control.stop_requested else RunStatus.FAILED)
         yield StudyFinished(status, counts, time.perf_counter() - t0, str(root))
     finally:
         lock.release()

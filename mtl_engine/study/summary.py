@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..events import EpochEnded, RunFailed, RunFinished, RunStarted
+from ..events import EpochEnded, RunFailed, RunFinished, RunStarted, RunStatus
 
 SUMMARY_FILE = "summary.csv"
 TABLE_FILE = "table.csv"
@@ -64,14 +64,14 @@ def collect(folder: Path, records: list[dict[str, Any]], select: str) -> list[Ru
     results = [_read(folder, r, select) for r in records]
     base: dict[str, list[float]] = {}
     for r in results:
-        if r.baseline and r.status == "completed" and r.baseline in r.headline:
+        if r.baseline and r.status == RunStatus.COMPLETED and r.baseline in r.headline:
             metric, _ = r.headline[r.baseline]
             v = r.metrics.get(f"val/{r.baseline}/{metric}")
             if v is not None:
                 base.setdefault(r.baseline, []).append(v)
     means = {t: statistics.fmean(vs) for t, vs in base.items()}
     for r in results:
-        if r.baseline or r.status != "completed" or not r.headline:
+        if r.baseline or r.status != RunStatus.COMPLETED or not r.headline:
             continue
         values = {t: r.metrics.get(f"val/{t}/{m}", math.nan) for t, (m, _) in r.headline.items()}
         r.delta_m = delta_m(values, means, {t: h for t, (_, h) in r.headline.items()})
@@ -83,24 +83,24 @@ def _read(folder: Path, rec: dict[str, Any], select: str) -> RunResult:
     from ..errors import MTLError
 
     r = RunResult(rec["key"], rec["variant"], int(rec["seed"]), rec["baseline"],
-                  dict(rec.get("fields", {})), "not run")
+                  dict(rec.get("fields", {})), RunStatus.NOT_RUN)
     run_dir = folder / rec["folder"]
     if not run_dir.is_dir():
         return r
     try:
         record = read_run(run_dir)
     except MTLError:
-        r.status = "incomplete"
+        r.status = RunStatus.INCOMPLETE
         return r
     started = next(e for e in record.events if isinstance(e, RunStarted))
     r.headline = {t.name: (t.metric, t.higher_is_better) for t in started.tasks}
     last = record.finished
     if isinstance(last, RunFailed):
-        r.status, r.message = "failed", last.message
+        r.status, r.message = RunStatus.FAILED, last.message
     elif isinstance(last, RunFinished) and not record.incomplete:
-        r.status = "completed" if last.status == "completed" else last.status
+        r.status = RunStatus(last.status)
     else:
-        r.status = "incomplete"
+        r.status = RunStatus.INCOMPLETE
     epochs = [e for e in record.events if isinstance(e, EpochEnded)]
     if epochs:
         chosen = epochs[-1] if select == "final" else _best(epochs)
@@ -167,7 +167,7 @@ def variant_rows(results: list[RunResult], tasks: tuple[str, ...]) -> list[Varia
         groups.setdefault(r.variant, []).append(r)
     rows = []
     for variant, runs in groups.items():
-        done = [r for r in runs if r.status == "completed"]
+        done = [r for r in runs if r.status == RunStatus.COMPLETED]
         cols = metric_columns(done, tasks)
         means, stds = {}, {}
         for c in cols:
@@ -214,7 +214,7 @@ def _mark_pareto(rows: list[VariantRow], tasks: tuple[str, ...]) -> None:
 
 def table_rows(rows: list[VariantRow], varied: tuple[str, ...], tasks: tuple[str, ...],
                results: list[RunResult]) -> tuple[list[str], list[dict[str, Any]]]:
-    cols = metric_columns([r for r in results if r.status == "completed"], tasks)
+    cols = metric_columns([r for r in results if r.status == RunStatus.COMPLETED], tasks)
     header = ["variant", "baseline", *varied, "n_seeds", "n_runs"]
     for c in cols:
         header += [f"{c}_mean", f"{c}_std"]

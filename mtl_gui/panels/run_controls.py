@@ -12,6 +12,9 @@ import time
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from mtl_engine.events import RunStatus
+
+from ..run_book import BookState
 from ..run_entry import RunEntry
 from ..session import Session
 
@@ -42,35 +45,35 @@ def shown_epoch(entry: RunEntry) -> int:
     a stop keeps the epoch it stopped in; a completed run shows its last epoch."""
     h = entry.history
     epochs = planned_epochs(entry)
-    if h.status == "completed":
+    if h.status == RunStatus.COMPLETED:
         return epochs or len(h.ep_index)
     if len(h.step_epoch):
         epoch = int(h.step_epoch.view[-1]) + 1  # StepsLogged counts epochs from 0
     else:
-        epoch = 0 if h.status == "pending" else 1
+        epoch = 0 if h.status == RunStatus.PENDING else 1
     return min(epoch, epochs) if epochs else epoch
 
 
 def progress_texts(entry: RunEntry, state: str) -> tuple[int, str, str]:
     """(bar value of 1000, bar text, status text) for the live run in session state `state`."""
     h = entry.history
-    paused = "Paused \u00b7 " if state == "paused" else ""
-    if h.status == "pending":  # Start pressed, no RunStarted yet: data loads, the model builds
-        status = {"paused": "Paused", "stopping": "stopping\u2026"}.get(
+    paused = "Paused \u00b7 " if state == BookState.PAUSED else ""
+    if h.status == RunStatus.PENDING:  # Start pressed, no RunStarted: data loads, the model builds
+        status = {BookState.PAUSED: "Paused", BookState.STOPPING: "stopping\u2026"}.get(
             state, "loading data, building model")
         return 0, paused + PREPARING, status
     if not h.total_steps:  # ended before its RunStarted: it never had a plan of steps
         return 0, "no step taken", f"{entry.label} {h.status} while preparing data"
     epochs = planned_epochs(entry)
-    done = h.total_steps if h.status == "completed" else h.steps_done
+    done = h.total_steps if h.status == RunStatus.COMPLETED else h.steps_done
     bar = f"{paused}epoch {shown_epoch(entry)}/{epochs} \u00b7 step {done}/{h.total_steps}"
     value = int(h.progress() * 1000)
-    if h.status != "running":
+    if h.status != RunStatus.RUNNING:
         where = f" at step {h.failure.step}" if h.failure is not None else ""
         return value, bar, f"{entry.label} {h.status}{where} in {fmt_duration(h.seconds)}"
-    if state == "paused":
+    if state == BookState.PAUSED:
         return value, bar, "Paused"
-    if state == "stopping":
+    if state == BookState.STOPPING:
         return value, bar, "stopping\u2026"
     if not h.n_steps:
         return value, bar, "first steps\u2026"
@@ -127,7 +130,7 @@ class RunControls(QWidget):
         self.sync()
 
     def _pause_clicked(self) -> None:
-        if self.session.state == "paused":
+        if self.session.state == BookState.PAUSED:
             self.session.resume()
         else:
             self.session.pause()
@@ -135,11 +138,11 @@ class RunControls(QWidget):
     def sync(self) -> None:
         state = self.session.state
         problem = self.session.problem
-        idle = state == "idle"
+        idle = state == BookState.IDLE
         self.start_btn.setEnabled(idle and problem is None)
-        self.pause_btn.setEnabled(state in ("running", "paused"))
-        self.pause_btn.setText("Resume" if state == "paused" else "Pause")
-        self.stop_btn.setEnabled(state in ("running", "paused"))
+        self.pause_btn.setEnabled(state in (BookState.RUNNING, BookState.PAUSED))
+        self.pause_btn.setText("Resume" if state == BookState.PAUSED else "Pause")
+        self.stop_btn.setEnabled(state in (BookState.RUNNING, BookState.PAUSED))
         why = f"Start is disabled: {problem}" if idle and problem else ""
         self.reason.setText(why)
         self.reason.setToolTip(why)
@@ -164,7 +167,7 @@ class RunControls(QWidget):
         now = time.monotonic()
         phase = (entry.uid, h.status, state, h.n_steps > 0)
         wait = PROGRESS_EVERY_S - (now - self._shown_at)
-        if phase == self._phase and h.status == "running" and wait > 0:
+        if phase == self._phase and h.status == RunStatus.RUNNING and wait > 0:
             # five updates a second read as live; more only costs the training thread
             if not self._later.isActive():
                 self._later.start(int(wait * 1000) + 1)

@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mtl_engine.events import RunStatus
+
 from ..plots.style import RUN_COLORS
 from ..run_entry import RunEntry
 from ..session import Session
@@ -41,7 +43,7 @@ METRICS_TIP = ("each task's headline validation metric: the run's final value on
                "\u201clatest:\u201d while it runs (the last validation so far), \u201clast "
                "epoch:\u201d for a run that ended without final values")
 METRICS_WIDTH = 360  # the summary wraps onto more lines past this width (never cut)
-LIVE = ("pending", "running")
+LIVE = (RunStatus.PENDING, RunStatus.RUNNING)
 NO_GROUP = "(no grouping)"
 GROUP_FIELDS = ("strategy.name", "sharing.scheme", "data.dataset")
 UID = Qt.ItemDataRole.UserRole  # a run row's uid, in its tick cell

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import mtl_engine
+from mtl_engine.events import RunStatus
 
 
 @dataclass
@@ -73,7 +74,7 @@ def load_results(folder: str | Path) -> StudyResults:
     metrics: list[str] = []
     order = {t: i for i, t in enumerate(tasks)}
     for r in runs:
-        if r.status == "completed":
+        if r.status == RunStatus.COMPLETED:
             for c in r.metrics:
                 if c not in metrics:
                     metrics.append(c)

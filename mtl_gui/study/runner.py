@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 import mtl_engine.events as ev
+from mtl_engine.events import RunStatus
 
 from ..history import RunHistory
 from ..worker import RunWorker
@@ -28,7 +29,7 @@ class RunState:
     variant: str
     seed: int
     baseline: str
-    status: str = "queued"  # queued | running | done | stopped | failed
+    status: str = RunStatus.QUEUED  # queued | running | completed | stopped | failed | ...
     step: int = 0
     total_steps: int = 0
     message: str = ""
@@ -38,18 +39,18 @@ class RunState:
         """Take the state of a run book entry (its history is this run's history)."""
         h = entry.history
         self.history = h
-        status = str(h.status)
-        self.status = {"pending": "running", "completed": "done"}.get(status, status)
+        status = RunStatus(h.status)
+        self.status = RunStatus.RUNNING if status == RunStatus.PENDING else status
         self.step, self.total_steps = int(h.steps_done), int(h.total_steps)
         self.message = h.failure.message if h.failure is not None else ""
 
     def text(self) -> str:
-        if self.status == "running":
+        if self.status == RunStatus.RUNNING:
             return (f"running: step {self.step} of {self.total_steps}" if self.total_steps
                     else "running")
-        if self.status == "failed":
+        if self.status == RunStatus.FAILED:
             return f"failed: {self.message}"
-        return self.status
+        return str(self.status)
 
 
 class StudyRunner(QObject):
@@ -104,8 +105,7 @@ class StudyRunner(QObject):
         for e in batch:
             if isinstance(e, ev.StudyStarted):
                 self.runs = {r["key"]: RunState(r["key"], r["variant"], int(r["seed"]),
-                                                r["baseline"],
-                                                "done" if r["status"] == "done" else "queued")
+                                                r["baseline"], RunStatus(r["status"]))
                              for r in e.runs}
                 self.started.emit()
                 continue
@@ -120,14 +120,14 @@ class StudyRunner(QObject):
                 continue
             state.history.feed(e)
             if isinstance(e, ev.RunStarted):
-                state.status, state.total_steps = "running", e.total_steps
+                state.status, state.total_steps = RunStatus.RUNNING, e.total_steps
             elif isinstance(e, ev.StepsLogged) and e.steps:
                 state.step = e.steps[-1] + 1
             elif isinstance(e, ev.RunFinished):
-                state.status = "done" if e.status == "completed" else e.status
+                state.status = RunStatus(e.status)
                 state.step = e.step
             elif isinstance(e, ev.RunFailed):
-                state.status, state.message = "failed", e.message
+                state.status, state.message = RunStatus.FAILED, e.message
             if e.run not in changed:
                 changed.append(e.run)
         if changed:
@@ -136,8 +136,8 @@ class StudyRunner(QObject):
     def _on_finished(self) -> None:
         worker, self.worker = self.worker, None
         for s in self.runs.values():  # a run the stop caught before it reported its end
-            if s.status in ("running", "queued") and self.result is not None:
-                s.status = "stopped" if s.status == "running" else s.status
+            if s.status == RunStatus.RUNNING and self.result is not None:
+                s.status = RunStatus.STOPPED
         self.finished.emit(self.result)
         if worker is not None:
             worker.deleteLater()

@@ -23,6 +23,7 @@ from mtl_engine import (
     study_from_dict,
 )
 from mtl_engine.errors import MTLError
+from mtl_engine.events import RunStatus
 
 from ..widgets.message_bar import MessageBar
 from .bands import EpochSeries, series_from_history
@@ -278,7 +279,7 @@ class StudyWindow(QMainWindow):
         if result is None:
             return  # the runner said why (failed signal)
         counts = ", ".join(f"{n} {s}" for s, n in sorted(result.counts.items()))
-        level = "info" if result.status == "completed" else "warning"
+        level = "info" if result.status == RunStatus.COMPLETED else "warning"
         self.message_bar.show_message(level, f"Study {result.status} in {result.seconds:.0f} s: "
                                       f"{counts}. Tables in {result.folder}.")
         self.open_folder(Path(result.folder), switch=False, background=True)

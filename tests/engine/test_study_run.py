@@ -118,7 +118,7 @@ def test_running_again_resumes_and_a_failed_run_does_not_stop_the_others(tmp_pat
     stamps = {k: (out / "runs" / k / "model.pt").stat().st_mtime_ns for k in done}
     second = _events(path, out)
     assert {r["key"]: r["status"] for r in second[0].runs} == {
-        **{k: "done" for k in done}, **{k: "queued" for k in failed}}
+        **{k: "completed" for k in done}, **{k: "queued" for k in failed}}
     assert {e.run for e in second if isinstance(e, RunStarted)} == failed  # only those again
     assert {k: (out / "runs" / k / "model.pt").stat().st_mtime_ns for k in done} == stamps
 
@@ -139,7 +139,7 @@ def test_a_stop_request_stops_the_runs_and_keeps_what_finished(tmp_path):
     assert isinstance(last, StudyFinished) and last.status == "stopped"
     assert last.counts == {"completed": 1, "not run": 3}
     again = _events(path, out)
-    assert sum(r["status"] == "done" for r in again[0].runs) == 1
+    assert sum(r["status"] == "completed" for r in again[0].runs) == 1
     assert again[-1].status == "completed"
 
 
@@ -186,7 +186,7 @@ def test_cli_runs_resumes_and_prints_the_table(tmp_path, capsys):
     assert study_main(["--summary", str(out)]) == 0
     assert "single_task:parity" in capsys.readouterr().out
     assert study_main([str(path), "--out", str(out), "--plan"]) == 0
-    assert capsys.readouterr().out.count(" done ") == 4
+    assert capsys.readouterr().out.count(" completed ") == 4
 
 
 @pytest.mark.parametrize(("args", "says"), [

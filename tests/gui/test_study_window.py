@@ -308,7 +308,7 @@ def test_run_a_study_from_the_window(study_window, window, tmp_path: Path, qtbot
     qtbot.waitUntil(lambda: not sw.runner.running, timeout=60_000)
     keys = list(sw.runner.runs)
     assert len(keys) == 3
-    assert [sw.status.status_text(k) for k in keys] == ["done"] * 3
+    assert [sw.status.status_text(k) for k in keys] == ["completed"] * 3
     assert (tmp_path / "live" / "base.yaml").is_file()
     qtbot.waitUntil(lambda: sw.results is not None and not sw.loading, timeout=20_000)
     assert sw.results is not None and sw.results.folder == tmp_path / "live"
@@ -340,7 +340,7 @@ def test_run_without_a_run_book(qtbot, tmp_path: Path) -> None:
     assert sw.run_study(tmp_path / "bare")
     qtbot.waitUntil(lambda: not sw.runner.running, timeout=60_000)
     (state,) = sw.runner.runs.values()
-    assert sw.status.status_text(state.key) == "done"
+    assert sw.status.status_text(state.key) == "completed"
     assert state.history.total_steps == state.step == 2 * 2  # 2 epochs of 2 steps
     assert len(state.history.ep_index) == 2
 
