@@ -10,7 +10,7 @@ holds it to that. Everything else in the package is internal and may change. By 
   `PRESETS_DIR`
 - registries: `registries()` (kind -> Registry), the registries themselves (`STRATEGIES`,
   `DATASETS`, `LAYERS`, `SHARING`, `LOSSES`, `METRICS`, `OPTIMIZERS`, `SCHEDULES`; complete
-  when got from here), `Registry`, `Entry`, `Param`, `validate_params`
+  when got from here), `Registry`, `Entry`, `Param`, `PARAM_TYPES`, `validate_params`
 - runs: `run(config, control, out_dir)` yields events; `RunControl`; `read_run(folder)`,
   `RunRecord`; `new_run_dir`; the run folder's `MODEL_FILE`, `EVENTS_FILE`, `INCOMPLETE_FILE`,
   `ERROR_FILE`
@@ -70,6 +70,7 @@ _LAZY: dict[str, str] = {
     "Registry": "registry:Registry",
     "Entry": "registry:Entry",
     "Param": "registry:Param",
+    "PARAM_TYPES": "registry:PARAM_TYPES",
     "validate_params": "registry:validate_params",
     # runs (with `run()` below)
     "RunControl": "control:RunControl",

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from mtl_engine import DEFAULT_PRESET, resolve_preset
 from mtl_engine.errors import MTLError
 
-from . import qt_platform
+from . import qt_platform, qt_version
 from .interrupts import Interrupts
 from .main_window import MainWindow
 from .settings import Settings, app_home
@@ -90,8 +90,11 @@ def show_windows(argument: str | None = None) -> MainWindow:
 
 
 def run_app(preset: str | None = None) -> int:
-    problem = None if QApplication.instance() else qt_platform.startup_problem()
-    if problem:  # Qt would abort with a misleading line; say what is missing instead
+    # A binding release known to abort the app, then what Qt would abort on with a misleading
+    # line: say what is wrong, in one line, before the first window.
+    problem = qt_version.installed_problem() or (
+        None if QApplication.instance() else qt_platform.startup_problem())
+    if problem:
         print(problem, file=sys.stderr)
         return 1
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -1,4 +1,8 @@
-"""A form field for a parameter that is itself a list of layers (e.g. a per-task private block)."""
+"""A form field for a parameter that is itself a list of layers (e.g. a per-task private block).
+
+It registers itself as the editor of the "layers" Param type; it sits beside the layer list it
+opens, which holds a form of its own, so the form module never imports it (no circle).
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,11 @@ from PySide6.QtWidgets import (
 
 from mtl_engine import Param
 
+from .editors import FieldEditor, register_editor
 from .layer_list import LayerListEditor
-from .param_form import FieldEditor
 
 
+@register_editor("layers")
 class LayersField(FieldEditor):
     """Shows "N layers" and opens a layer list editor in a dialog."""
 

@@ -114,8 +114,8 @@ class LayerListEditor(QWidget):
         self.down_btn.clicked.connect(lambda: self._move(1))
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_combo, 1)
-        for b in (self.remove_btn, self.up_btn, self.down_btn):
-            buttons.addWidget(b)
+        for button in (self.remove_btn, self.up_btn, self.down_btn):
+            buttons.addWidget(button)
 
         self.type_combo = QComboBox(self)
         self.type_combo.setToolTip("the selected layer's type; its parameters are below")
@@ -165,22 +165,22 @@ class LayerListEditor(QWidget):
     def set_info(self, rows: list[RowInfo]) -> None:
         """Output shape, parameter count and error per layer (same order as the layers)."""
         errors = []
-        self._names = [rows[i].where.rsplit(".", 1)[-1] if i < len(rows) and rows[i].where
-                       else "" for i in range(self.table.rowCount())]
+        self._names = [rows[row].where.rsplit(".", 1)[-1] if row < len(rows) and rows[row].where
+                       else "" for row in range(self.table.rowCount())]
         self._label_rows()
-        for i in range(self.table.rowCount()):
-            info = rows[i] if i < len(rows) else RowInfo()
-            self._set(i, 2, info.out_shape)
-            self._set(i, 3, fmt_count(info.params))
-            for c in range(4):
-                item = self.table.item(i, c)
+        for row in range(self.table.rowCount()):
+            info = rows[row] if row < len(rows) else RowInfo()
+            self._set(row, 2, info.out_shape)
+            self._set(row, 3, fmt_count(info.params))
+            for col in range(4):
+                item = self.table.item(row, col)
                 if item is not None:
                     item.setForeground(QBrush(tone("error")) if info.error else QBrush())
-                    item.setToolTip(info.error or (summarize_params(self._layers[i])
-                                                   if c == 1 else ""))
+                    item.setToolTip(info.error or (summarize_params(self._layers[row])
+                                                   if col == 1 else ""))
             if info.error:
                 # as the top bar words it: "trunk[7]: linear cannot take input ..."
-                errors.append(f"{info.where or self._row_name(i)}: {info.error}")
+                errors.append(f"{info.where or self._row_name(row)}: {info.error}")
         self.error_label.setText("\n".join(errors))
         self.error_label.setVisible(bool(errors))
 
