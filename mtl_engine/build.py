@@ -62,24 +62,26 @@ def dataset_for(config: ExperimentConfig) -> Dataset:
 def resolve_tasks(config: ExperimentConfig, spec: DatasetSpec) -> tuple[ResolvedTask, ...]:
     """Enabled tasks in config order, losses/metrics filled in and checked against task types."""
     out = []
-    for i, t in enumerate(config.tasks):
-        if not t.enabled:
+    for i, task in enumerate(config.tasks):
+        if not task.enabled:
             continue
-        p = f"tasks[{i}]"
-        dt = spec.task(t.source, f"{p}.target" if t.target else f"{p}.name")
-        if t.type is not None and t.type != dt.type:
-            raise ConfigError(f"{p}.type", f"is {t.type!r} but dataset {spec.name!r} declares "
-                                           f"task {dt.name!r} as {dt.type!r}")
-        loss = t.loss or dt.loss
-        metric = t.metric or dt.metric
+        path = f"tasks[{i}]"
+        declared = spec.task(task.source, f"{path}.target" if task.target else f"{path}.name")
+        if task.type is not None and task.type != declared.type:
+            raise ConfigError(f"{path}.type", f"is {task.type!r} but dataset {spec.name!r} "
+                                              f"declares task {declared.name!r} as "
+                                              f"{declared.type!r}")
+        loss = task.loss or declared.loss
+        metric = task.metric or declared.metric
         for kind, name, reg in (("loss", loss, LOSSES), ("metric", metric, METRICS)):
-            types = reg.get(name, f"{p}.{kind}").meta.get("task_types", ())
-            if types and dt.type not in types:
-                raise ConfigError(f"{p}.{kind}", f"{name!r} does not apply to a {dt.type} task "
-                                                 f"(it takes {', '.join(types)})")
-        hib = bool(METRICS.get(metric).meta.get("higher_is_better", True))
-        out.append(ResolvedTask(t.name, dt.name, dt.type, dt.n_classes, dt.n_outputs, loss,
-                                metric, t.weight, hib))
+            types = reg.get(name, f"{path}.{kind}").meta["task_types"]
+            if types and declared.type not in types:
+                raise ConfigError(f"{path}.{kind}", f"{name!r} does not apply to a "
+                                                    f"{declared.type} task (it takes "
+                                                    f"{', '.join(types)})")
+        hib = bool(METRICS.get(metric).meta["higher_is_better"])
+        out.append(ResolvedTask(task.name, declared.name, declared.type, declared.n_classes,
+                                declared.n_outputs, loss, metric, task.weight, hib))
     return tuple(out)
 
 

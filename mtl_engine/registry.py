@@ -167,13 +167,16 @@ def param(
     low: float | None = None,
     high: float | None = None,
     type: str | None = None,  # noqa: A002 - only for kinds an annotation cannot say ("layers")
+    name: str | None = None,
 ) -> Any:
     """A field of a parameter dataclass: its default, its help line and its bounds.
 
     The `Param` type comes from the annotation: int, float, bool, str, ``Literal["a", "b"]``
     (a choice), ``list[float]`` / ``list[int]`` / ``list[str]``, each optionally ``| None``.
+    `name` is the parameter's name in presets when it cannot be the field's: a Python keyword
+    (field ``lambda_``, name ``"lambda"``).
     """
-    meta = {_PARAM: {"help": help, "low": low, "high": high, "type": type}}
+    meta = {_PARAM: {"help": help, "low": low, "high": high, "type": type, "name": name}}
     if isinstance(default, (list, dict)):  # each instance gets its own copy of a mutable default
         return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -202,8 +205,8 @@ def schema_of(cls: type) -> tuple[Param, ...]:
             raise TypeError(f"{cls.__qualname__}.{f.name}: declare it with registry.param(...)")
         kind, choices, optional = _kind(hints[f.name], info["type"], f"{cls.__qualname__}.{f.name}")
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        out.append(Param(f.name, kind, default, info["help"], info["low"], info["high"],
-                         choices, optional))
+        out.append(Param(info["name"] or f.name, kind, default, info["help"], info["low"],
+                         info["high"], choices, optional))
     return tuple(out)
 
 
@@ -231,7 +234,9 @@ def parse_params(cls: type[P], given: Mapping[str, Any] | None, path: str = "par
     """`given` checked against `cls`'s schema (ConfigError naming `path`), as a `cls` instance."""
     if isinstance(given, cls):
         return given
-    return cls(**validate_params(schema_of(cls), given, path))
+    schema = schema_of(cls)
+    values = validate_params(schema, given, path)  # keyed by the schema's (preset) names
+    return cls(**{f.name: values[p.name] for f, p in zip(dataclasses.fields(cls), schema)})
 
 
 def _parse_entry(entry: Entry[Any], given: Mapping[str, Any] | None, path: str) -> Any:

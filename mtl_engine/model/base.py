@@ -1,14 +1,17 @@
 """What every entry of the layer catalogue (registry.LAYERS) offers, and how stacks are built.
 
-An entry's `obj` is a `LayerType`: `infer` maps an input shape (no batch dimension) to the output
-shape or raises errors.ShapeError naming the layer's path, `build` makes the torch module, and
-`count` gives its parameter count without allocating anything (the module is built once on the
-meta device and the count is cached), so the GUI can re-check a whole model on every keystroke.
+An entry's `obj` is a `LayerType` with a frozen `Params` dataclass (its schema, defaults and bounds
+in one place). `parse` turns a config's plain mapping into a `Params`; `resolve` is the one place a
+layer spec's mapping is parsed, and everything below it reads typed values. `infer` maps an input
+shape (no batch dimension) to the output shape or raises errors.ShapeError naming the layer's path,
+`build` makes the torch module, and `count` gives its parameter count without allocating anything
+(the module is built once on the meta device and the count is cached), so the GUI can re-check a
+whole model on every keystroke.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -16,34 +19,36 @@ import torch
 from torch import nn
 
 from ..errors import ShapeError
-from ..registry import LAYERS, Param
+from ..registry import LAYERS, NoParams, parse_params
 
 Shape = tuple[int, ...]
 
 
 class LayerType:
-    """Base class of a layer entry. Subclasses set `params` and override `infer` and `build`."""
+    """Base class of a layer entry. Subclasses set `Params` and override `infer` and `build`.
+
+    `infer`, `build` and `count` take the typed `Params` instance (see `parse`).
+    """
 
     name: str = ""
-    params: tuple[Param, ...] = ()
+    Params: type = NoParams
 
-    def infer(self, in_shape: Shape, params: dict[str, Any], path: str) -> Shape:
+    def parse(self, params: Mapping[str, Any] | None = None, path: str = "") -> Any:
+        """`params` (possibly partial) checked and completed as this layer's `Params`."""
+        return parse_params(self.Params, params, path or self.name)
+
+    def infer(self, in_shape: Shape, p: Any, path: str) -> Shape:
         raise NotImplementedError
 
-    def build(self, in_shape: Shape, params: dict[str, Any]) -> nn.Module:
+    def build(self, in_shape: Shape, p: Any) -> nn.Module:
         raise NotImplementedError
 
-    def count(self, in_shape: Shape, params: dict[str, Any]) -> int:
+    def count(self, in_shape: Shape, p: Any) -> int:
         """Number of parameters of the module `build` would make for this input."""
-        full = self.full(params)
-        key = tuple(sorted(full.items()))
-        return _count(self.name, tuple(in_shape), key)
+        # Layer parameters are scalars, so the frozen instance is its own cache key.
+        return _count(self.name, tuple(in_shape), p)
 
     # -- helpers for subclasses --------------------------------------------------------------
-    def full(self, params: dict[str, Any]) -> dict[str, Any]:
-        """`params` with schema defaults (configs arrive complete, direct calls may not)."""
-        return {**{p.name: p.default for p in self.params}, **params}
-
     def fail(self, path: str, in_shape: Shape, message: str) -> ShapeError:
         return ShapeError(path, self.name, in_shape, message)
 
@@ -65,27 +70,33 @@ class LayerType:
 
 
 def register_layer(name: str, summary: str, paper: str = "") -> Callable[[type], type]:
-    """Class decorator: instantiate the LayerType and put it in LAYERS with its schema."""
+    """Class decorator: instantiate the LayerType and put it in LAYERS with its `Params`."""
 
     def deco(cls: type) -> type:
         obj = cls()
         obj.name = name
-        LAYERS.register(name, summary, params=cls.params, paper=paper)(obj)
+        LAYERS.register(name, summary, params=cls.Params, paper=paper)(obj)
         return cls
 
     return deco
 
 
 @lru_cache(maxsize=4096)
-def _count(name: str, in_shape: Shape, params_key: tuple[tuple[str, Any], ...]) -> int:
+def _count(name: str, in_shape: Shape, p: Any) -> int:
     # The meta device gives shapes without memory, so a 100M-parameter layer costs nothing here.
     with torch.device("meta"):
-        module = LAYERS.get(name).obj.build(in_shape, dict(params_key))
-    return sum(p.numel() for p in module.parameters())
+        module = LAYERS.get(name).obj.build(in_shape, p)
+    return sum(t.numel() for t in module.parameters())
 
 
 def layer_type(name: str, path: str = "") -> LayerType:
     return LAYERS.get(name, path).obj
+
+
+def resolve(spec: Any, path: str = "") -> tuple[LayerType, Any]:
+    """A config.LayerSpec's layer type and typed parameters; errors name `path` (the layer's)."""
+    lt = layer_type(spec.type, f"{path}.type" if path else "")
+    return lt, lt.parse(spec.params, path)
 
 
 def build_stack(specs: Sequence[Any], in_shape: Shape) -> tuple[nn.Sequential, Shape]:
@@ -93,7 +104,7 @@ def build_stack(specs: Sequence[Any], in_shape: Shape) -> tuple[nn.Sequential, S
     modules = []
     shape = tuple(in_shape)
     for spec in specs:
-        lt = layer_type(spec.type)
-        modules.append(lt.build(shape, lt.full(spec.params)))
-        shape = lt.infer(shape, lt.full(spec.params), "")
+        layer, params = resolve(spec)
+        modules.append(layer.build(shape, params))
+        shape = layer.infer(shape, params, "")
     return nn.Sequential(*modules), shape

@@ -7,22 +7,23 @@ f(x) = x if x > 0 else a x. GELU: Hendrycks & Gimpel, arXiv:1606.08415 (2016), f
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from torch import nn
 
-from ..registry import Param
+from ..registry import param
 from .base import LayerType, Shape, register_layer
 
 
 class _Elementwise(LayerType):
-    make: Callable[[dict[str, Any]], nn.Module] = staticmethod(lambda p: nn.Identity())
+    make: Callable[[Any], nn.Module] = staticmethod(lambda p: nn.Identity())
 
-    def infer(self, in_shape: Shape, params: dict[str, Any], path: str) -> Shape:
+    def infer(self, in_shape: Shape, p: Any, path: str) -> Shape:
         return tuple(in_shape)
 
-    def build(self, in_shape: Shape, params: dict[str, Any]) -> nn.Module:
-        return type(self).make(self.full(params))
+    def build(self, in_shape: Shape, p: Any) -> nn.Module:
+        return type(self).make(p)
 
 
 _PLAIN = {
@@ -42,5 +43,8 @@ for _name, (_cls, _summary) in _PLAIN.items():
 @register_layer("leaky_relu", "Leaky ReLU: x if x > 0 else negative_slope * x "
                               "(Maas et al., ICML Workshop 2013)")
 class LeakyReLU(_Elementwise):
-    params = (Param("negative_slope", "float", 0.01, "slope for negative inputs", low=0.0),)
-    make = staticmethod(lambda p: nn.LeakyReLU(p["negative_slope"]))
+    @dataclass(frozen=True)
+    class Params:
+        negative_slope: float = param(0.01, "slope for negative inputs", low=0.0)
+
+    make = staticmethod(lambda p: nn.LeakyReLU(p.negative_slope))

@@ -8,12 +8,12 @@ x + attention(x), as in the Transformer's sub-layers; the output shape always eq
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from ..registry import Param
+from ..registry import param
 from .base import LayerType, Shape, register_layer
 
 
@@ -47,13 +47,13 @@ class _SelfAttention(nn.Module):
                                   "residual is off (Vaswani et al., NeurIPS 2017)",
                 paper="Vaswani et al., NeurIPS 2017")
 class SelfAttention(LayerType):
-    params = (
-        Param("num_heads", "int", 1, "attention heads; must divide the token width", low=1),
-        Param("dropout", "float", 0.0, "dropout on the attention weights", low=0.0, high=1.0),
-        Param("residual", "bool", True, "return x + attention(x) instead of attention(x)"),
-    )
+    @dataclass(frozen=True)
+    class Params:
+        num_heads: int = param(1, "attention heads; must divide the token width", low=1)
+        dropout: float = param(0.0, "dropout on the attention weights", low=0.0, high=1.0)
+        residual: bool = param(True, "return x + attention(x) instead of attention(x)")
 
-    def infer(self, in_shape: Shape, params: dict[str, Any], path: str) -> Shape:
+    def infer(self, in_shape: Shape, p: Params, path: str) -> Shape:
         if len(in_shape) == 3:
             width, what = in_shape[0], "channels C"
         elif len(in_shape) == 2:
@@ -61,12 +61,11 @@ class SelfAttention(LayerType):
         else:
             raise self.fail(path, in_shape, "self_attention needs tokens (L, D) or a feature map "
                                             "(C, H, W); a flat (features,) input is one token")
-        heads = int(self.full(params)["num_heads"])
-        if width % heads:
-            raise self.fail(path, in_shape, f"num_heads {heads} must divide the {what} = {width}")
+        if width % p.num_heads:
+            raise self.fail(path, in_shape,
+                            f"num_heads {p.num_heads} must divide the {what} = {width}")
         return tuple(in_shape)
 
-    def build(self, in_shape: Shape, params: dict[str, Any]) -> nn.Module:
-        p = self.full(params)
+    def build(self, in_shape: Shape, p: Params) -> nn.Module:
         width = in_shape[0] if len(in_shape) == 3 else in_shape[1]
-        return _SelfAttention(width, p["num_heads"], p["dropout"], p["residual"])
+        return _SelfAttention(width, p.num_heads, p.dropout, p.residual)

@@ -9,11 +9,11 @@ input) aligns feature maps of different sizes, as in spatial pyramid pooling (He
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from torch import nn
 
-from ..registry import Param
+from ..registry import param
 from .base import LayerType, Shape, register_layer
 
 
@@ -36,49 +36,45 @@ class _Windowed(LayerType):
                           "channel-mapping case (Lin et al., ICLR 2014)",
                 paper="LeCun et al., Proc. IEEE 1998")
 class Conv2d(_Windowed):
-    params = (
-        Param("out_channels", "int", 16, "number of output channels (filters)", low=1),
-        Param("kernel_size", "int", 3, "side of the square kernel; 1 maps channels only", low=1),
-        Param("stride", "int", 1, "step between kernel positions", low=1),
-        Param("padding", "int", 0, "zeros added on each side of H and W", low=0),
-        Param("bias", "bool", True, "add a learnable bias per output channel"),
-    )
+    @dataclass(frozen=True)
+    class Params:
+        out_channels: int = param(16, "number of output channels (filters)", low=1)
+        kernel_size: int = param(3, "side of the square kernel; 1 maps channels only", low=1)
+        stride: int = param(1, "step between kernel positions", low=1)
+        padding: int = param(0, "zeros added on each side of H and W", low=0)
+        bias: bool = param(True, "add a learnable bias per output channel")
 
-    def infer(self, in_shape: Shape, params: dict[str, Any], path: str) -> Shape:
-        p = self.full(params)
-        k, s, pad = int(p["kernel_size"]), int(p["stride"]), int(p["padding"])
-        self._check_window(in_shape, k, pad, path)
+    def infer(self, in_shape: Shape, p: Params, path: str) -> Shape:
+        self._check_window(in_shape, p.kernel_size, p.padding, path)
         _, h, w = in_shape
-        return (int(p["out_channels"]), _out_size(h, k, s, pad), _out_size(w, k, s, pad))
+        return (p.out_channels, _out_size(h, p.kernel_size, p.stride, p.padding),
+                _out_size(w, p.kernel_size, p.stride, p.padding))
 
-    def build(self, in_shape: Shape, params: dict[str, Any]) -> nn.Module:
-        p = self.full(params)
-        return nn.Conv2d(in_shape[0], p["out_channels"], p["kernel_size"], stride=p["stride"],
-                         padding=p["padding"], bias=p["bias"])
+    def build(self, in_shape: Shape, p: Params) -> nn.Module:
+        return nn.Conv2d(in_shape[0], p.out_channels, p.kernel_size, stride=p.stride,
+                         padding=p.padding, bias=p.bias)
 
 
 class _Pool(_Windowed):
-    params = (
-        Param("kernel_size", "int", 2, "side of the square pooling window", low=1),
-        Param("stride", "int", None, "step between windows; empty = kernel_size", low=1,
-              optional=True),
-    )
+    @dataclass(frozen=True)
+    class Params:
+        kernel_size: int = param(2, "side of the square pooling window", low=1)
+        stride: int | None = param(None, "step between windows; empty = kernel_size", low=1)
+
     module: type[nn.Module] = nn.MaxPool2d
 
-    def _ks(self, params: dict[str, Any]) -> tuple[int, int]:
-        p = self.full(params)
-        k = int(p["kernel_size"])
-        return k, int(p["stride"]) if p["stride"] is not None else k
+    @staticmethod
+    def _stride(p: Params) -> int:
+        return p.kernel_size if p.stride is None else p.stride
 
-    def infer(self, in_shape: Shape, params: dict[str, Any], path: str) -> Shape:
-        k, s = self._ks(params)
-        self._check_window(in_shape, k, 0, path)
+    def infer(self, in_shape: Shape, p: Params, path: str) -> Shape:
+        self._check_window(in_shape, p.kernel_size, 0, path)
         c, h, w = in_shape
-        return (c, _out_size(h, k, s, 0), _out_size(w, k, s, 0))
+        stride = self._stride(p)
+        return (c, _out_size(h, p.kernel_size, stride, 0), _out_size(w, p.kernel_size, stride, 0))
 
-    def build(self, in_shape: Shape, params: dict[str, Any]) -> nn.Module:
-        k, s = self._ks(params)
-        return type(self).module(k, stride=s)
+    def build(self, in_shape: Shape, p: Params) -> nn.Module:
+        return type(self).module(p.kernel_size, stride=self._stride(p))
 
 
 @register_layer("maxpool2d", "Max pooling over square windows of a (C, H, W) map")
@@ -92,20 +88,19 @@ class AvgPool2d(_Pool):
 
 
 class _AdaptivePool(LayerType):
-    params = (
-        Param("height", "int", 1, "output rows, whatever the input size", low=1),
-        Param("width", "int", 1, "output columns, whatever the input size", low=1),
-    )
+    @dataclass(frozen=True)
+    class Params:
+        height: int = param(1, "output rows, whatever the input size", low=1)
+        width: int = param(1, "output columns, whatever the input size", low=1)
+
     module: type[nn.Module] = nn.AdaptiveAvgPool2d
 
-    def infer(self, in_shape: Shape, params: dict[str, Any], path: str) -> Shape:
+    def infer(self, in_shape: Shape, p: Params, path: str) -> Shape:
         c, _, _ = self.need_map(in_shape, path)
-        p = self.full(params)
-        return (c, int(p["height"]), int(p["width"]))
+        return (c, p.height, p.width)
 
-    def build(self, in_shape: Shape, params: dict[str, Any]) -> nn.Module:
-        p = self.full(params)
-        return type(self).module((p["height"], p["width"]))
+    def build(self, in_shape: Shape, p: Params) -> nn.Module:
+        return type(self).module((p.height, p.width))
 
 
 @register_layer("adaptive_avgpool2d", "Average-pool a (C, H, W) map to a fixed height x width "

@@ -8,51 +8,49 @@ simple way to prevent neural networks from overfitting", JMLR 2014, eq. 2-4 (inv
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
 
 from torch import nn
 
-from ..registry import Param
+from ..registry import NoParams, param
 from .base import LayerType, Shape, register_layer
 
 
 @register_layer("linear", "Fully connected layer y = Wx + b on a flat (features,) input")
 class Linear(LayerType):
-    params = (
-        Param("out_features", "int", 64, "number of output features", low=1),
-        Param("bias", "bool", True, "add a learnable bias"),
-    )
+    @dataclass(frozen=True)
+    class Params:
+        out_features: int = param(64, "number of output features", low=1)
+        bias: bool = param(True, "add a learnable bias")
 
-    def infer(self, in_shape: Shape, params: dict[str, Any], path: str) -> Shape:
+    def infer(self, in_shape: Shape, p: Params, path: str) -> Shape:
         self.need_flat(in_shape, path)
-        return (int(self.full(params)["out_features"]),)
+        return (p.out_features,)
 
-    def build(self, in_shape: Shape, params: dict[str, Any]) -> nn.Module:
-        p = self.full(params)
-        return nn.Linear(in_shape[0], p["out_features"], bias=p["bias"])
+    def build(self, in_shape: Shape, p: Params) -> nn.Module:
+        return nn.Linear(in_shape[0], p.out_features, bias=p.bias)
 
 
 @register_layer("flatten", "Flatten everything but the batch dimension into (features,)")
 class Flatten(LayerType):
-    def infer(self, in_shape: Shape, params: dict[str, Any], path: str) -> Shape:
+    def infer(self, in_shape: Shape, p: NoParams, path: str) -> Shape:
         return (math.prod(in_shape),)
 
-    def build(self, in_shape: Shape, params: dict[str, Any]) -> nn.Module:
+    def build(self, in_shape: Shape, p: NoParams) -> nn.Module:
         return nn.Flatten()
 
 
 @register_layer("unflatten", "Read a flat (features,) input as a (channels, height, width) map "
                              "so convolutions can follow")
 class Unflatten(LayerType):
-    params = (
-        Param("channels", "int", 1, "channels of the map", low=1),
-        Param("height", "int", 8, "rows of the map", low=1),
-        Param("width", "int", 8, "columns of the map", low=1),
-    )
+    @dataclass(frozen=True)
+    class Params:
+        channels: int = param(1, "channels of the map", low=1)
+        height: int = param(8, "rows of the map", low=1)
+        width: int = param(8, "columns of the map", low=1)
 
-    def infer(self, in_shape: Shape, params: dict[str, Any], path: str) -> Shape:
-        p = self.full(params)
-        out = (int(p["channels"]), int(p["height"]), int(p["width"]))
+    def infer(self, in_shape: Shape, p: Params, path: str) -> Shape:
+        out = (p.channels, p.height, p.width)
         if len(in_shape) != 1:
             raise self.fail(path, in_shape, "unflatten needs a flat input (features,); add a "
                                             "flatten layer before it")
@@ -62,19 +60,20 @@ class Unflatten(LayerType):
                                             f"{in_shape[0]} features")
         return out
 
-    def build(self, in_shape: Shape, params: dict[str, Any]) -> nn.Module:
-        p = self.full(params)
-        return nn.Unflatten(1, (p["channels"], p["height"], p["width"]))
+    def build(self, in_shape: Shape, p: Params) -> nn.Module:
+        return nn.Unflatten(1, (p.channels, p.height, p.width))
 
 
 @register_layer("dropout", "Dropout: zero each value with probability p while training "
                            "(Srivastava et al., JMLR 2014)",
                 paper="Srivastava et al., JMLR 2014")
 class Dropout(LayerType):
-    params = (Param("p", "float", 0.5, "probability of zeroing a value", low=0.0, high=1.0),)
+    @dataclass(frozen=True)
+    class Params:
+        p: float = param(0.5, "probability of zeroing a value", low=0.0, high=1.0)
 
-    def infer(self, in_shape: Shape, params: dict[str, Any], path: str) -> Shape:
+    def infer(self, in_shape: Shape, params: Params, path: str) -> Shape:
         return tuple(in_shape)
 
-    def build(self, in_shape: Shape, params: dict[str, Any]) -> nn.Module:
-        return nn.Dropout(self.full(params)["p"])
+    def build(self, in_shape: Shape, params: Params) -> nn.Module:
+        return nn.Dropout(params.p)

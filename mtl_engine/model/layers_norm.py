@@ -8,11 +8,11 @@ position).
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from ..registry import Param
+from ..registry import param
 from .base import LayerType, Shape, register_layer
 
 
@@ -20,17 +20,19 @@ from .base import LayerType, Shape, register_layer
                              "(C, H, W) (Ioffe & Szegedy, ICML 2015)",
                 paper="Ioffe & Szegedy, ICML 2015")
 class BatchNorm(LayerType):
-    params = (Param("affine", "bool", True, "learn a scale and shift per feature/channel"),)
+    @dataclass(frozen=True)
+    class Params:
+        affine: bool = param(True, "learn a scale and shift per feature/channel")
 
-    def infer(self, in_shape: Shape, params: dict[str, Any], path: str) -> Shape:
+    def infer(self, in_shape: Shape, p: Params, path: str) -> Shape:
         if len(in_shape) not in (1, 3):
             raise self.fail(path, in_shape, "batchnorm takes (features,) or (C, H, W); use "
                                             "layernorm for tokens (L, D)")
         return tuple(in_shape)
 
-    def build(self, in_shape: Shape, params: dict[str, Any]) -> nn.Module:
+    def build(self, in_shape: Shape, p: Params) -> nn.Module:
         cls = nn.BatchNorm1d if len(in_shape) == 1 else nn.BatchNorm2d
-        return cls(in_shape[0], affine=self.full(params)["affine"])
+        return cls(in_shape[0], affine=p.affine)
 
 
 class _ChannelLayerNorm(nn.Module):
@@ -48,15 +50,16 @@ class _ChannelLayerNorm(nn.Module):
                              "(F,), each token's D of (L, D), each pixel's C of (C, H, W) "
                              "(Ba et al., 2016)", paper="Ba, Kiros & Hinton, 2016")
 class LayerNorm(LayerType):
-    params = (Param("affine", "bool", True, "learn a scale and shift per feature"),)
+    @dataclass(frozen=True)
+    class Params:
+        affine: bool = param(True, "learn a scale and shift per feature")
 
-    def infer(self, in_shape: Shape, params: dict[str, Any], path: str) -> Shape:
+    def infer(self, in_shape: Shape, p: Params, path: str) -> Shape:
         if len(in_shape) not in (1, 2, 3):
             raise self.fail(path, in_shape, "layernorm takes (features,), (L, D) or (C, H, W)")
         return tuple(in_shape)
 
-    def build(self, in_shape: Shape, params: dict[str, Any]) -> nn.Module:
-        affine = self.full(params)["affine"]
+    def build(self, in_shape: Shape, p: Params) -> nn.Module:
         if len(in_shape) == 3:
-            return _ChannelLayerNorm(in_shape[0], affine)
-        return nn.LayerNorm(in_shape[-1], elementwise_affine=affine)
+            return _ChannelLayerNorm(in_shape[0], p.affine)
+        return nn.LayerNorm(in_shape[-1], elementwise_affine=p.affine)

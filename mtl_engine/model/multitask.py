@@ -74,7 +74,7 @@ def _context(config: ExperimentConfig, spec: DatasetSpec) -> Context:
     tasks = resolve_tasks(config, spec)
     paths = tuple(f"tasks[{i}]" for i, t in enumerate(config.tasks) if t.enabled)
     entry = SHARING.get(config.sharing.name, "sharing.scheme")
-    params = {**entry.defaults(), **config.sharing.params}
+    params = entry.parse(config.sharing.params, "sharing.params")
     return Context(tuple(config.trunk), tasks, paths, tuple(spec.input_shape), params,
                    tuple(t.name for t in config.tasks))
 
@@ -101,7 +101,7 @@ def _plan(config: ExperimentConfig, spec: DatasetSpec
 
 def _output_row(planner: Planner, task: ResolvedTask, path: str, shape: Shape | None) -> None:
     where, linear = f"{path}.output", layer_type("linear")
-    params = {"out_features": task.n_outputs, "bias": True}
+    params = linear.Params(out_features=task.n_outputs, bias=True)
     if shape is None:
         planner.add(LayerInfo(where, "linear", None, None, 0, owner=task.name), (task.name,))
         return

@@ -1,9 +1,11 @@
 """What every sharing scheme (registry.SHARING) offers.
 
-A scheme's `obj` is a `Scheme`. `plan` infers shapes and parameter counts into a Planner and says
-what each task's head reads; `build_body` makes a `Body`, the module that runs the shared part and
-calls the heads (a scheme such as cascade must interleave the two). Heads and their output layers
-are the same for every scheme and live in `multitask.py`.
+A scheme's `obj` is a `Scheme` with a frozen `Params` dataclass; the model parses the config's
+mapping into it once (multitask.py) and the scheme reads typed values from `Context.params`. `plan`
+infers shapes and parameter counts into a Planner and says what each task's head reads;
+`build_body` makes a `Body`, the module that runs the shared part and calls the heads (a scheme
+such as cascade must interleave the two). Heads and their output layers are the same for every
+scheme and live in `multitask.py`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from torch import Tensor, nn
 
 from ..build import ResolvedTask
 from ..config import LayerSpec
-from ..registry import SHARING, Param
+from ..registry import SHARING, NoParams
 from .base import Shape
 from .summary import Planner
 
@@ -30,7 +32,7 @@ class Context:
     tasks: tuple[ResolvedTask, ...]  # enabled tasks, config order
     paths: tuple[str, ...]  # config path of each enabled task: "tasks[2]"
     input_shape: Shape
-    params: dict[str, Any]
+    params: Any  # the scheme's `Params` instance
     all_names: tuple[str, ...] = ()  # every config task, disabled ones included
 
     @property
@@ -70,7 +72,7 @@ class Body(nn.Module):
 
 
 class Scheme:
-    params: tuple[Param, ...] = ()
+    Params: type = NoParams
 
     def plan(self, ctx: Context, planner: Planner) -> SchemePlan:
         raise NotImplementedError
@@ -81,7 +83,7 @@ class Scheme:
 
 def register_scheme(name: str, summary: str, paper: str = "") -> Callable[[type], type]:
     def deco(cls: type) -> type:
-        SHARING.register(name, summary, params=cls.params, paper=paper)(cls())
+        SHARING.register(name, summary, params=cls.Params, paper=paper)(cls())
         return cls
 
     return deco

@@ -9,11 +9,13 @@ must then be flat (features,).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError, ShapeError
-from ..registry import Param
+from ..registry import param
 from .base import build_stack
 from .scheme import (
     Body,
@@ -73,16 +75,15 @@ def resolve_order(ctx: Context, all_tasks: tuple[str, ...], order: list[str]) ->
 @register_scheme("cascade", "Cascade: one trunk; each task's head also reads the previous task's "
                             "output, in a set order", paper="Dai, He & Sun, CVPR 2016")
 class Cascade(Scheme):
-    params = (
-        Param("order", "strs", [], "task names in cascade order; empty = config order"),
-        Param("detach", "bool", False, "stop a task's loss from training the previous task's head"),
-    )
+    @dataclass(frozen=True)
+    class Params:
+        order: list[str] = param([], "task names in cascade order; empty = config order")
+        detach: bool = param(False, "stop a task's loss from training the previous task's head")
 
     def plan(self, ctx: Context, planner: Planner) -> SchemePlan:
         z = planner.stack(ctx.trunk, ctx.input_shape, "trunk")
         try:
-            order = resolve_order(ctx, ctx.all_names or ctx.names,
-                                  list(ctx.params.get("order", [])))
+            order = resolve_order(ctx, ctx.all_names or ctx.names, list(ctx.params.order))
         except ConfigError as exc:
             planner.fail(exc)
             order = tuple(range(len(ctx.tasks)))
@@ -113,4 +114,4 @@ class Cascade(Scheme):
 
     def build_body(self, ctx: Context, plan: SchemePlan) -> Body:
         return CascadeBody(build_stack(ctx.trunk, ctx.input_shape)[0], plan.extra,
-                           bool(ctx.params.get("detach", False)))
+                           ctx.params.detach)

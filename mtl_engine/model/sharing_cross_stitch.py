@@ -9,10 +9,12 @@ a single task gets 1). Stitch matrices and all copies count as shared parameters
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor, nn
 
-from ..registry import Param
+from ..registry import param
 from .base import build_stack
 from .scheme import Body, Context, Scheme, SchemePlan, last_with_params, register_scheme
 from .summary import LayerInfo, Planner
@@ -63,8 +65,10 @@ class CrossStitchBody(Body):
                                  "parameters a learnable T x T mixing of the task streams "
                                  "(Misra et al., CVPR 2016)", paper="Misra et al., CVPR 2016")
 class CrossStitch(Scheme):
-    params = (Param("self_weight", "float", 0.9, "initial diagonal of each stitch matrix; the "
-                    "rest of a row shares 1 - self_weight", low=0.0, high=1.0),)
+    @dataclass(frozen=True)
+    class Params:
+        self_weight: float = param(0.9, "initial diagonal of each stitch matrix; the rest of a "
+                                        "row shares 1 - self_weight", low=0.0, high=1.0)
 
     def plan(self, ctx: Context, planner: Planner) -> SchemePlan:
         t = len(ctx.tasks)
@@ -86,8 +90,8 @@ class CrossStitch(Scheme):
         copies = []
         for _ in ctx.tasks:
             segs, shape = [], ctx.input_shape
-            for a, b in zip(bounds, bounds[1:]):
-                seg, shape = build_stack(ctx.trunk[a:b], shape)
+            for begin, end in zip(bounds, bounds[1:]):
+                seg, shape = build_stack(ctx.trunk[begin:end], shape)
                 segs.append(seg)
             copies.append(segs)
-        return CrossStitchBody(copies, len(cuts), float(ctx.params.get("self_weight", 0.9)))
+        return CrossStitchBody(copies, len(cuts), ctx.params.self_weight)

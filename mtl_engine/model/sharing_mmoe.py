@@ -12,11 +12,12 @@ output): every head reads it through its gate.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-from ..registry import Param
+from ..registry import param
 from .base import build_stack
 from .scheme import (
     Body,
@@ -56,10 +57,12 @@ class MMoEBody(Body):
 @register_scheme("mmoe", "MMoE: E expert trunks mixed per task by a softmax gate on the input "
                          "(Ma et al., KDD 2018)", paper="Ma et al., KDD 2018")
 class MMoE(Scheme):
-    params = (Param("experts", "int", 4, "number of expert trunks (the paper uses 4-8)", low=1),)
+    @dataclass(frozen=True)
+    class Params:
+        experts: int = param(4, "number of expert trunks (the paper uses 4-8)", low=1)
 
     def plan(self, ctx: Context, planner: Planner) -> SchemePlan:
-        e = int(ctx.params.get("experts", 4))
+        e = ctx.params.experts
         z = planner.stack(ctx.trunk, ctx.input_shape, "trunk", copies=e)
         n_in = math.prod(ctx.input_shape)
         for path in ctx.paths:
@@ -68,7 +71,7 @@ class MMoE(Scheme):
         return SchemePlan(tuple(z for _ in ctx.tasks), None if z is None else (e, *z))
 
     def build_body(self, ctx: Context, plan: SchemePlan) -> Body:
-        e = int(ctx.params.get("experts", 4))
+        e = ctx.params.experts
         experts = [build_stack(ctx.trunk, ctx.input_shape)[0] for _ in range(e)]
         n_in = math.prod(ctx.input_shape)
         return MMoEBody(experts, [nn.Linear(n_in, e) for _ in ctx.tasks])

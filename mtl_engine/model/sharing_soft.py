@@ -12,10 +12,13 @@ gradient-based strategies treat as the shared part; the heads are the task param
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import torch
 from torch import Tensor, nn
 
-from ..registry import Param
+from ..registry import param
 from .base import build_stack
 from .scheme import Body, Context, Scheme, SchemePlan, last_with_params, register_scheme
 from .summary import Planner
@@ -52,12 +55,12 @@ class SoftBody(Body):
                          "||theta_i - theta_j||^2 pulls them together (Duong et al., ACL 2015)",
                  paper="Duong et al., ACL 2015")
 class Soft(Scheme):
-    params = (
-        Param("lambda", "float", 1e-3, "weight of the penalty on differences between copies",
-              low=0.0),
-        Param("norm", "choice", "squared_l2", "squared_l2: ||.||^2 (Duong et al.); l2: ||.||",
-              choices=("squared_l2", "l2")),
-    )
+    @dataclass(frozen=True)
+    class Params:
+        lambda_: float = param(1e-3, "weight of the penalty on differences between copies",
+                               low=0.0, name="lambda")
+        norm: Literal["squared_l2", "l2"] = param(
+            "squared_l2", "squared_l2: ||.||^2 (Duong et al.); l2: ||.||")
 
     def plan(self, ctx: Context, planner: Planner) -> SchemePlan:
         z = planner.stack(ctx.trunk, ctx.input_shape, "trunk", copies=len(ctx.tasks))
@@ -65,5 +68,4 @@ class Soft(Scheme):
 
     def build_body(self, ctx: Context, plan: SchemePlan) -> Body:
         trunks = [build_stack(ctx.trunk, ctx.input_shape)[0] for _ in ctx.tasks]
-        return SoftBody(trunks, float(ctx.params.get("lambda", 1e-3)),
-                        str(ctx.params.get("norm", "squared_l2")))
+        return SoftBody(trunks, ctx.params.lambda_, ctx.params.norm)

@@ -7,9 +7,12 @@ architectures"). The representation is the trunk output, which every private blo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from torch import Tensor, nn
 
-from ..registry import Param
+from ..registry import param
 from .base import build_stack
 from .scheme import (
     Body,
@@ -22,8 +25,6 @@ from .scheme import (
     register_scheme,
 )
 from .summary import EACH_TASK, Planner
-
-_DEFAULT_PRIVATE = [{"type": "linear", "out_features": 32}, {"type": "relu"}]
 
 
 class TaskSpecificBody(Body):
@@ -53,18 +54,21 @@ class TaskSpecificBody(Body):
                                   "its head (task-specific subnetworks)",
                  paper="Misra et al., CVPR 2016 (split architectures)")
 class TaskSpecific(Scheme):
-    params = (Param("private", "layers", _DEFAULT_PRIVATE,
-                    "layers each task gets its own copy of, between the trunk and its head"),)
+    @dataclass(frozen=True)
+    class Params:
+        private: list[dict[str, Any]] = param(
+            [{"type": "linear", "out_features": 32}, {"type": "relu"}],
+            "layers each task gets its own copy of, between the trunk and its head", type="layers")
 
     def plan(self, ctx: Context, planner: Planner) -> SchemePlan:
         z = planner.stack(ctx.trunk, ctx.input_shape, "trunk")
-        specs = layer_specs(ctx.params.get("private", _DEFAULT_PRIVATE))
-        p = planner.stack(specs, z, "sharing.params.private", copies=len(ctx.tasks),
-                          tasks=ctx.names, owner=EACH_TASK)
-        return SchemePlan(tuple(p for _ in ctx.tasks), z)
+        specs = layer_specs(ctx.params.private)
+        private_out = planner.stack(specs, z, "sharing.params.private", copies=len(ctx.tasks),
+                                    tasks=ctx.names, owner=EACH_TASK)
+        return SchemePlan(tuple(private_out for _ in ctx.tasks), z)
 
     def build_body(self, ctx: Context, plan: SchemePlan) -> Body:
         assert plan.representation is not None
-        specs = layer_specs(ctx.params.get("private", _DEFAULT_PRIVATE))
+        specs = layer_specs(ctx.params.private)
         private = [build_stack(specs, plan.representation)[0] for _ in ctx.tasks]
         return TaskSpecificBody(build_stack(ctx.trunk, ctx.input_shape)[0], private)

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
-from .base import Shape, layer_type
+from .base import Shape, resolve
 
 SHARED = "shared"
 EACH_TASK = "each task"
@@ -93,16 +93,17 @@ class Planner:
                 self.add(LayerInfo(path, spec.type, None, None, 0, None, copies, owner), tasks)
                 continue
             try:
-                lt = layer_type(spec.type, f"{path}.type")
-                out = lt.infer(shape, spec.params, path)
-                n = lt.count(shape, spec.params) * copies
+                layer, params = resolve(spec, path)
+                out = layer.infer(shape, params, path)
+                n_params = layer.count(shape, params) * copies
             except ConfigError as exc:
                 self.fail(exc)
                 self.add(LayerInfo(path, spec.type, shape, None, 0, exc.message, copies, owner),
                          tasks)
                 shape = None
                 continue
-            self.add(LayerInfo(path, spec.type, shape, out, n, None, copies, owner), tasks)
+            self.add(LayerInfo(path, spec.type, shape, out, n_params, None, copies, owner),
+                     tasks)
             shape = out
         return shape
 

@@ -2,28 +2,36 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
+from typing import Any
 
 import pytest
 import torch
 
-from mtl_engine.errors import ShapeError
-from mtl_engine.registry import LAYERS
+from mtl_engine.config import LayerSpec
+from mtl_engine.errors import ConfigError, ShapeError
+from mtl_engine.model.base import resolve
+from mtl_engine.registry import LAYERS, schema_of
 
 # Inputs of every rank a layer can meet: flat features, tokens (L, D), a (C, H, W) map.
 CANDIDATE_SHAPES = [(8,), (64,), (5, 8), (4, 6, 6)]
 
 
+def _typed(name: str, **params: Any) -> tuple[Any, Any]:
+    """The layer type and its typed parameters, as the model parses a config's layer."""
+    return resolve(LayerSpec(name, params), "trunk[0]")
+
+
 def _infer(name: str, shape: tuple[int, ...], **params: object) -> tuple[int, ...]:
-    return LAYERS.get(name).obj.infer(shape, params, "trunk[0]")
+    lt, typed = _typed(name, **params)
+    return lt.infer(shape, typed, "trunk[0]")
 
 
 @pytest.mark.parametrize("name", LAYERS.names())
 def test_every_layer_builds_and_matches_its_inferred_shape(name: str) -> None:
-    entry = LAYERS.get(name)
-    lt = entry.obj
-    params = entry.defaults()
+    lt, params = _typed(name)
     fitted = 0
     for shape in CANDIDATE_SHAPES:
         try:
@@ -40,13 +48,13 @@ def test_every_layer_builds_and_matches_its_inferred_shape(name: str) -> None:
 
 @pytest.mark.parametrize("name", LAYERS.names())
 def test_every_layer_traces_for_the_torchscript_export(name: str) -> None:
-    entry = LAYERS.get(name)
+    lt, params = _typed(name)
     for shape in CANDIDATE_SHAPES:
         try:
-            entry.obj.infer(shape, entry.defaults(), "trunk[0]")
+            lt.infer(shape, params, "trunk[0]")
         except ShapeError:
             continue
-        module = entry.obj.build(shape, entry.defaults()).eval()
+        module = lt.build(shape, params).eval()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TorchScript's deprecation notice
             traced = torch.jit.trace(module, torch.randn(2, *shape))  # checks a re-run too
@@ -63,6 +71,29 @@ def test_every_layer_documents_itself(name: str) -> None:
         assert p.check(p.default, f"{name}.{p.name}") == p.default or p.default is None
 
 
+@pytest.mark.parametrize("name", LAYERS.names())
+def test_every_layer_declares_a_hashable_parameter_dataclass(name: str) -> None:
+    # The schema comes from the dataclass, and the parameter count cache keys on its instances.
+    entry = LAYERS.get(name)
+    assert dataclasses.is_dataclass(entry.params_type)
+    assert entry.params == schema_of(entry.params_type)
+    typed = entry.parse(entry.defaults())
+    assert dataclasses.asdict(typed) == entry.defaults()
+    assert hash(typed) == hash(entry.parse({}))
+
+
+def test_parsing_a_layer_fills_defaults_coerces_and_names_the_field() -> None:
+    lt, p = _typed("conv2d", out_channels=4.0)
+    assert (p.out_channels, p.kernel_size, p.stride, p.padding, p.bias) == (4, 3, 1, 0, True)
+    assert isinstance(p.out_channels, int)
+    assert _typed("maxpool2d")[1].stride is None  # "empty = kernel_size"
+    with pytest.raises(ConfigError, match=r"^trunk\[0\]\.kernel_size: must be a positive "
+                                          r"integer, got 0$"):
+        _typed("conv2d", kernel_size=0)
+    with pytest.raises(ConfigError, match=r"^trunk\[0\]\.type: unknown layer 'conv3d'"):
+        _typed("conv3d")
+
+
 def test_lenet_trunk_shapes_and_counts_from_methods_md() -> None:
     # MultiMNIST LeNet (Sener & Koltun 2018): conv 1->10 k5, pool 2, relu, conv 10->20 k5,
     # dropout, pool 2, relu, flatten, linear 320->50.
@@ -73,9 +104,9 @@ def test_lenet_trunk_shapes_and_counts_from_methods_md() -> None:
     shape: tuple[int, ...] = (1, 28, 28)
     shapes, counts = [], []
     for name, params in layers:
-        lt = LAYERS.get(name).obj
-        counts.append(lt.count(shape, params))
-        shape = lt.infer(shape, params, "trunk")
+        lt, typed = _typed(name, **params)
+        counts.append(lt.count(shape, typed))
+        shape = lt.infer(shape, typed, "trunk")
         shapes.append(shape)
     assert shapes[0] == (10, 24, 24)
     assert shapes[1] == (10, 12, 12)
@@ -116,12 +147,14 @@ def test_shapes_against_hand_computed_values(name: str, shape: tuple[int, ...],
 ])
 def test_parameter_counts_against_hand_computed_values(name: str, shape: tuple[int, ...],
                                                        params: dict, expected: int) -> None:
-    assert LAYERS.get(name).obj.count(shape, params) == expected
+    lt, typed = _typed(name, **params)
+    assert lt.count(shape, typed) == expected
 
 
 def test_counting_allocates_nothing() -> None:
     # 1e10 parameters would need 40 GB if they were allocated; the meta device gives the count.
-    n = LAYERS.get("linear").obj.count((100_000,), {"out_features": 100_000})
+    lt, typed = _typed("linear", out_features=100_000)
+    n = lt.count((100_000,), typed)
     assert n == 100_000 * 100_000 + 100_000
 
 
@@ -137,8 +170,9 @@ def test_counting_allocates_nothing() -> None:
 ])
 def test_shape_errors_name_the_layer_and_the_shapes(name: str, shape: tuple[int, ...],
                                                     params: dict, words: list[str]) -> None:
+    lt, typed = _typed(name, **params)
     with pytest.raises(ShapeError) as info:
-        LAYERS.get(name).obj.infer(shape, params, "tasks[1].head[2]")
+        lt.infer(shape, typed, "tasks[1].head[2]")
     err = info.value
     assert err.path == "tasks[1].head[2]"
     assert err.layer == name
@@ -150,10 +184,10 @@ def test_shape_errors_name_the_layer_and_the_shapes(name: str, shape: tuple[int,
 
 
 def test_self_attention_residual_adds_the_input_back() -> None:
-    lt = LAYERS.get("self_attention").obj
     x = torch.randn(3, 4, 2, 5)
     for residual, expected in ((True, x), (False, torch.zeros_like(x))):
-        module = lt.build((4, 2, 5), {"num_heads": 2, "residual": residual})
+        lt, typed = _typed("self_attention", num_heads=2, residual=residual)
+        module = lt.build((4, 2, 5), typed)
         with torch.no_grad():  # a zero output projection makes attention(x) exactly 0
             module.out.weight.zero_()
             module.out.bias.zero_()
@@ -162,7 +196,8 @@ def test_self_attention_residual_adds_the_input_back() -> None:
 
 def test_self_attention_equals_softmax_qk_v_by_hand() -> None:
     torch.manual_seed(1)
-    module = LAYERS.get("self_attention").obj.build((3, 4), {"num_heads": 2, "residual": False})
+    lt, typed = _typed("self_attention", num_heads=2, residual=False)
+    module = lt.build((3, 4), typed)
     x = torch.randn(2, 3, 4)
     q, k, v = module.qkv(x).chunk(3, dim=-1)
     heads = []
@@ -176,7 +211,8 @@ def test_self_attention_equals_softmax_qk_v_by_hand() -> None:
 def test_self_attention_mixes_positions_of_a_feature_map() -> None:
     # Tokens are pixels: changing one pixel changes the output at the other pixels.
     torch.manual_seed(0)
-    module = LAYERS.get("self_attention").obj.build((4, 2, 2), {"residual": False})
+    lt, typed = _typed("self_attention", residual=False)
+    module = lt.build((4, 2, 2), typed)
     x = torch.randn(1, 4, 2, 2)
     y = x.clone()
     y[0, :, 0, 0] += 1.0
@@ -184,7 +220,8 @@ def test_self_attention_mixes_positions_of_a_feature_map() -> None:
 
 
 def test_layernorm_on_a_map_normalises_each_pixel_over_channels() -> None:
-    module = LAYERS.get("layernorm").obj.build((6, 3, 4), {})
+    lt, typed = _typed("layernorm")
+    module = lt.build((6, 3, 4), typed)
     y = module(torch.randn(2, 6, 3, 4) * 5 + 3)
     torch.testing.assert_close(y.mean(dim=1), torch.zeros(2, 3, 4), atol=1e-5, rtol=0)
     torch.testing.assert_close(y.var(dim=1, unbiased=False), torch.ones(2, 3, 4), atol=1e-3,
@@ -192,9 +229,11 @@ def test_layernorm_on_a_map_normalises_each_pixel_over_channels() -> None:
 
 
 def test_leaky_relu_slope_and_dropout_probability_reach_the_module() -> None:
-    leaky = LAYERS.get("leaky_relu").obj.build((2,), {"negative_slope": 0.1})
+    lt, typed = _typed("leaky_relu", negative_slope=0.1)
+    leaky = lt.build((2,), typed)
     torch.testing.assert_close(leaky(torch.tensor([[-2.0, 3.0]])), torch.tensor([[-0.2, 3.0]]))
-    drop = LAYERS.get("dropout").obj.build((4,), {"p": 0.25})
+    lt, typed = _typed("dropout", p=0.25)
+    drop = lt.build((4,), typed)
     assert math.isclose(drop.p, 0.25)
     # Inverted dropout: kept values are scaled by 1/(1-p) while training.
     y = drop.train()(torch.ones(1, 10_000))

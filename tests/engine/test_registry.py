@@ -122,3 +122,15 @@ def test_registries_load_their_own_package_on_first_use() -> None:
             "'linear' in LAYERS, 'mtl_engine.strategies' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True", "True", "True"]
+
+
+@dataclass(frozen=True)
+class _Keyword:
+    lambda_: float = param(1e-3, "penalty weight", low=0.0, name="lambda")
+
+
+def test_a_parameter_named_like_a_python_keyword_keeps_its_preset_name() -> None:
+    assert [p.name for p in schema_of(_Keyword)] == ["lambda"]
+    assert parse_params(_Keyword, {"lambda": 0.5}).lambda_ == 0.5
+    with pytest.raises(UnknownNameError, match=r"^s\.lambda_: unknown parameter"):
+        parse_params(_Keyword, {"lambda_": 0.5}, "s")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import warnings
 from typing import Any
@@ -101,6 +102,32 @@ def test_every_scheme_documents_itself(scheme: str) -> None:
     entry = SHARING.get(scheme)
     assert entry.summary.strip() and entry.paper.strip()
     assert all(p.help.strip() for p in entry.params)
+
+
+def test_scheme_defaults_reach_the_model() -> None:
+    # Each scheme's declared defaults, with no params given: 4 experts, a private linear(32) +
+    # relu block, lambda 1e-3 with the squared norm, config order without detaching.
+    assert len(build_model(make("mmoe"), SPEC, "cpu").body.experts) == 4
+    rows = {r.where: r for r in summarize(make("task_specific"), SPEC).layers}
+    assert rows["sharing.params.private[0]"].out_shape == (32,)
+    assert rows["sharing.params.private[1]"].type == "relu"
+    soft = build_model(make("soft"), SPEC, "cpu").body
+    assert (soft.lam, soft.norm) == (1e-3, "squared_l2")
+    cascade = build_model(make("cascade"), SPEC, "cpu").body
+    assert (cascade.order, cascade.detach) == ((0, 1, 2), False)
+    stitch = build_model(make("cross_stitch"), SPEC, "cpu").body.stitches[0]
+    torch.testing.assert_close(stitch.detach().diagonal(), torch.full((3,), 0.9))
+
+
+def test_a_bad_scheme_parameter_is_an_error_naming_it() -> None:
+    # The config checks it first; a config built around that check is caught by the model too.
+    cfg = make("mmoe")
+    bad = dataclasses.replace(cfg, sharing=dataclasses.replace(cfg.sharing,
+                                                               params={"experts": 0}))
+    s = summarize(bad, SPEC)
+    assert s.error_path == "sharing.params.experts" and "positive integer" in s.error
+    with pytest.raises(ConfigError, match=r"^sharing\.params\.experts: must be a positive"):
+        build_model(bad, SPEC, "cpu")
 
 
 def test_hard_sharing_counts() -> None:
