@@ -4,30 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
 
 from mtl_engine import config
-from mtl_engine.data.base import Dataset, DatasetSpec, DataTask
+from mtl_engine.data.base import DatasetSpec, DataTask
 from mtl_engine.errors import ConfigError, ShapeError
 from mtl_engine.model import build_model, summarize
-from mtl_engine.registry import DATASETS
 
-# config.from_dict checks the dataset name only; the shapes come from the specs below.
-if "digits" in DATASETS:
-    DATASET = "digits"
-else:  # another engineer registers digits; until then a stand-in keeps these tests independent
-    DATASET = "_test_model_digits"
-    if DATASET not in DATASETS:
-        DATASETS.register(DATASET, "test-only stand-in for digits")(
-            lambda params, seed: Dataset(FLAT, np.zeros((1, 6), np.float32), {}))
+from .specs import FLAT
 
-FLAT = DatasetSpec("flat", (6,), (
-    DataTask("a", "classification", 3),
-    DataTask("b", "binary", 2, loss="bce", metric="accuracy"),
-    DataTask("c", "regression", 1, loss="mse", metric="mse"),
-), 10)
+DATASET = "digits"  # config.from_dict checks the name only; shapes come from the specs
 MNIST = DatasetSpec("mnist", (1, 28, 28), (DataTask("left", "classification", 10),
                                           DataTask("right", "classification", 10)), 10)
 

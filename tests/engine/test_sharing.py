@@ -7,29 +7,19 @@ import itertools
 import warnings
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
 
 from mtl_engine import config
-from mtl_engine.data.base import Dataset, DatasetSpec, DataTask
+from mtl_engine.data.base import DatasetSpec
 from mtl_engine.errors import ConfigError
 from mtl_engine.model import build_model, summarize
-from mtl_engine.registry import DATASETS, SHARING
+from mtl_engine.registry import SHARING
 
-if "digits" in DATASETS:
-    DATASET = "digits"
-else:  # a stand-in until the digits dataset is registered (config checks the name only)
-    DATASET = "_test_sharing_digits"
-    if DATASET not in DATASETS:
-        DATASETS.register(DATASET, "test-only stand-in for digits")(
-            lambda params, seed: Dataset(SPEC, np.zeros((1, 6), np.float32), {}))
+from .specs import FLAT
 
-SPEC = DatasetSpec("flat", (6,), (
-    DataTask("a", "classification", 3),
-    DataTask("b", "binary", 2, loss="bce", metric="accuracy"),
-    DataTask("c", "regression", 1, loss="mse", metric="mse"),
-), 10)
+DATASET = "digits"  # config.from_dict checks the name only; shapes come from SPEC
+SPEC = FLAT
 TASKS = [{"name": "a", "head": [{"type": "linear", "out_features": 4}, "relu"]},
          {"name": "b"}, {"name": "c"}]
 
