@@ -129,21 +129,22 @@ class _Loop:
 
     # ------------------------------------------------------------------ events
     def _started(self) -> RunStarted:
-        s = self.setup
-        assert s is not None
-        tr = self.config.training
-        per_epoch = math.ceil(len(s.train) / tr.batch_size)
-        if tr.max_steps_per_epoch:
-            per_epoch = min(per_epoch, tr.max_steps_per_epoch)
-        summary = s.model.summary
+        setup = self.setup
+        assert setup is not None
+        train_cfg = self.config.training
+        per_epoch = math.ceil(len(setup.train) / train_cfg.batch_size)
+        if train_cfg.max_steps_per_epoch:
+            per_epoch = min(per_epoch, train_cfg.max_steps_per_epoch)
+        summary = setup.model.summary
         counts = {"shared": summary.shared_params, **summary.task_params,
-                  "strategy": sum(p.numel() for p in s.strategy.parameters())}
+                  "strategy": sum(p.numel() for p in setup.strategy.parameters())}
         counts["total"] = summary.total_params + counts["strategy"]
         self.steps_per_epoch = per_epoch
         return RunStarted(
-            config=self.config.to_dict(), tasks=s.infos, param_counts=counts, device=str(s.device),
-            steps_per_epoch=per_epoch, total_steps=per_epoch * tr.epochs, train_size=len(s.train),
-            val_size=len(s.val), layers=tuple(_layer_dict(li) for li in summary.layers),
+            config=self.config.to_dict(), tasks=setup.infos, param_counts=counts,
+            device=str(setup.device), steps_per_epoch=per_epoch,
+            total_steps=per_epoch * train_cfg.epochs, train_size=len(setup.train),
+            val_size=len(setup.val), layers=tuple(_layer_dict(li) for li in summary.layers),
             started_at=time.time(),
         )
 
@@ -153,27 +154,27 @@ class _Loop:
 
     # ------------------------------------------------------------------ one epoch
     def _epoch(self, t0: float) -> Iterator[Event]:
-        s = self.setup
-        assert s is not None
+        setup = self.setup
+        assert setup is not None
         cfg = self.config
-        tr = cfg.training
-        factor = lr_factor(cfg.optimizer.schedule.name, self.epoch, tr.epochs,
+        train_cfg = cfg.training
+        factor = lr_factor(cfg.optimizer.schedule.name, self.epoch, train_cfg.epochs,
                            cfg.optimizer.schedule.params)
-        for group, base in zip(s.optimizer.param_groups, s.base_lrs):
+        for group, base in zip(setup.optimizer.param_groups, setup.base_lrs):
             group["lr"] = base * factor
-        s.model.train()
-        gen = torch.Generator().manual_seed(tr.seed * 100_003 + self.epoch)
-        perm = torch.randperm(len(s.train), generator=gen).to(s.device)
+        setup.model.train()
+        gen = torch.Generator().manual_seed(train_cfg.seed * 100_003 + self.epoch)
+        perm = torch.randperm(len(setup.train), generator=gen).to(setup.device)
         t_epoch = time.perf_counter()
         buf = self.buffer
-        epoch_sum = torch.zeros(len(s.tasks), device=s.device)
+        epoch_sum = torch.zeros(len(setup.tasks), device=setup.device)
         n_steps = 0
-        for b in range(self.steps_per_epoch):
+        for batch in range(self.steps_per_epoch):
             self.control.wait_while_paused()
             if self.control.stop_requested:
                 yield from buf.flush()
                 return True
-            idx = perm[b * tr.batch_size:(b + 1) * tr.batch_size]
+            idx = perm[batch * train_cfg.batch_size:(batch + 1) * train_cfg.batch_size]
             losses, weights, total, extras, diag = self._step(idx)
             epoch_sum += losses.detach()
             n_steps += 1
@@ -187,16 +188,16 @@ class _Loop:
         yield from buf.flush()
         yield from self._new_warnings()
         yield self._validate(epoch_sum / max(n_steps, 1), time.perf_counter() - t_epoch,
-                             n_steps * tr.batch_size)
+                             n_steps * train_cfg.batch_size)
         return False
 
     def _step(self, idx: torch.Tensor):
-        s = self.setup
-        assert s is not None
+        setup = self.setup
+        assert setup is not None
         cfg = self.config
-        model, strategy = s.model, s.strategy
-        xb = s.train.x[idx]
-        yb = [s.train.y[t.source][idx] for t in s.tasks]
+        model, strategy = setup.model, setup.strategy
+        xb = setup.train.x[idx]
+        yb = [setup.train.y[t.source][idx] for t in setup.tasks]
         wants = driver.wanted(strategy, self.step)
         every = cfg.training.diagnostics_every
         diag_now = every > 0 and self.step % every == 0
@@ -206,52 +207,53 @@ class _Loop:
             outputs, rep = model.forward_with_representation(xb)
         else:
             outputs = model(xb)
-        losses = torch.stack([fn(outputs[t.name], y) for fn, t, y in zip(s.loss_fns, s.tasks, yb)])
+        losses = torch.stack([fn(outputs[t.name], y)
+                              for fn, t, y in zip(setup.loss_fns, setup.tasks, yb)])
         # computed here, not on demand: the diagnostics and the reusing backward need them too
         grads = None
         if need_grads:
-            grads = task_gradients(losses, [rep] if use_rep else s.shared_params)
+            grads = task_gradients(losses, [rep] if use_rep else setup.shared_params)
         inputs = _LoopInputs(self, xb, yb, outputs, losses, grads)
         info = driver.prepare(strategy, wants, self.step, self.epoch, inputs)
-        comb = strategy.combine(losses, info)
-        total = comb.total
+        combined = strategy.combine(losses, info)
+        total = combined.total
         extras: dict[str, torch.Tensor] = {}
         penalty = model.penalty()
         if penalty is not None:
             extras[model.penalty_name] = penalty
-        o = cfg.optimizer
-        if o.l1 or o.l2:
-            shared = s.shared_params
-            if o.l1:
-                extras["l1"] = o.l1 * sum(p.abs().sum() for p in shared)
-            if o.l2:
-                extras["l2"] = o.l2 * sum(p.pow(2).sum() for p in shared)
-        if comb.aux is not None:
-            extras["strategy_aux"] = comb.aux
-        s.optimizer.zero_grad(set_to_none=True)
+        opt_cfg = cfg.optimizer
+        if opt_cfg.l1 or opt_cfg.l2:
+            shared = setup.shared_params
+            if opt_cfg.l1:
+                extras["l1"] = opt_cfg.l1 * sum(p.abs().sum() for p in shared)
+            if opt_cfg.l2:
+                extras["l2"] = opt_cfg.l2 * sum(p.pow(2).sum() for p in shared)
+        if combined.aux is not None:
+            extras["strategy_aux"] = combined.aux
+        setup.optimizer.zero_grad(set_to_none=True)
         if grads is not None and not use_rep and REUSE_TASK_GRADIENTS:
-            self._backward_reusing(comb.total, comb.weights, grads, extras)
+            self._backward_reusing(combined.total, combined.weights, grads, extras)
         else:
             for v in extras.values():
                 total = total + v
             total.backward()
-        if o.clip_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), o.clip_grad_norm)
-        s.optimizer.step()
+        if opt_cfg.clip_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), opt_cfg.clip_grad_norm)
+        setup.optimizer.step()
         driver.finish(strategy, wants, info, inputs)
-        diag = diagnostics(grads, comb.weights) if diag_now and grads is not None else None
-        return losses.detach(), comb.weights.detach(), comb.total.detach(), extras, diag
+        diag = diagnostics(grads, combined.weights) if diag_now and grads is not None else None
+        return losses.detach(), combined.weights.detach(), combined.total.detach(), extras, diag
 
     def _backward_reusing(self, total: torch.Tensor, weights: torch.Tensor, grads: torch.Tensor,
                           extras: dict[str, torch.Tensor]) -> None:
         """Back-propagate without running the trunk's backward a second time (see
         gradients.backward_reusing); penalties on shared parameters still flow into them."""
-        s = self.setup
-        assert s is not None
+        setup = self.setup
+        assert setup is not None
         aux = extras.get("strategy_aux")
         on_shared = [v for k, v in extras.items() if k != "strategy_aux"]
         backward_reusing(total if aux is None else total + aux, weights, grads,
-                         s.shared_params, s.other_params,
+                         setup.shared_params, setup.other_params,
                          sum(on_shared) if on_shared else None)
 
     def _new_warnings(self) -> Iterator[Warned]:
@@ -272,29 +274,29 @@ class _Loop:
     # ------------------------------------------------------------------ validation
     @torch.no_grad()
     def _validate(self, train_mean: torch.Tensor, seconds: float, samples: int) -> EpochEnded:
-        s = self.setup
-        assert s is not None
+        setup = self.setup
+        assert setup is not None
         t_val = time.perf_counter()
-        s.model.eval()
-        names = [t.name for t in s.tasks]
+        setup.model.eval()
+        names = [t.name for t in setup.tasks]
         val_loss: dict[str, float] = {}
         metrics: dict[str, dict[str, float]] = {}
-        if len(s.val):
+        if len(setup.val):
             bs = max(256, self.config.training.batch_size * 4)
-            outs = [s.model(s.val.x[i:i + bs]) for i in range(0, len(s.val), bs)]
-            for t, fn in zip(s.tasks, s.loss_fns):
+            outs = [setup.model(setup.val.x[i:i + bs]) for i in range(0, len(setup.val), bs)]
+            for t, fn in zip(setup.tasks, setup.loss_fns):
                 pred = torch.cat([o[t.name] for o in outs])
-                target = s.val.y[t.source]
+                target = setup.val.y[t.source]
                 val_loss[t.name] = float(fn(pred, target))
                 metrics[t.name] = {m: float(f(pred, target)) for m, f in metric_fns(t).items()}
-        s.model.train()
+        setup.model.train()
         train_loss = dict(zip(names, train_mean.tolist()))
         self.last_metrics = metrics
-        headline = [metrics.get(t.name, {}).get(t.metric) for t in s.tasks]
-        good = [(v, t.weight) for v, t in zip(headline, s.tasks)
+        headline = [metrics.get(t.name, {}).get(t.metric) for t in setup.tasks]
+        good = [(v, t.weight) for v, t in zip(headline, setup.tasks)
                 if v is not None and t.higher_is_better and t.weight > 0]
         score = sum(v * w for v, w in good) / sum(w for _, w in good) if good else None
-        s.strategy.end_epoch(EpochStats(
+        setup.strategy.end_epoch(EpochStats(
             self.epoch + 1, list(train_loss.values()), [val_loss.get(n, math.nan) for n in names],
             [metrics.get(n, {}) for n in names], headline))
         seconds += time.perf_counter() - t_val
@@ -332,10 +334,11 @@ class _LoopInputs(driver.StepInputs):
 
     @torch.no_grad()
     def losses_after(self) -> torch.Tensor:
-        s = self.loop.setup
-        assert s is not None
-        out2 = s.model(self.xb)
-        return torch.stack([fn(out2[t.name], y) for fn, t, y in zip(s.loss_fns, s.tasks, self.yb)])
+        setup = self.loop.setup
+        assert setup is not None
+        out2 = setup.model(self.xb)
+        return torch.stack([fn(out2[t.name], y)
+                            for fn, t, y in zip(setup.loss_fns, setup.tasks, self.yb)])
 
 
 def _layer_dict(li: object) -> dict[str, object]:
