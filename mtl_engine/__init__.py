@@ -14,7 +14,8 @@ holds it to that. Everything else in the package is internal and may change. By 
 - runs: `run(config, control, out_dir)` yields events; `RunControl`; `read_run(folder)`,
   `RunRecord`; `new_run_dir`; the run folder's `MODEL_FILE`, `EVENTS_FILE`, `INCOMPLETE_FILE`,
   `ERROR_FILE`
-- data: `load_dataset`, `DatasetSpec`, and for an import dialog `preview_table`, `sniff_delimiter`
+- data: `load_dataset`, `DatasetSpec`, and for an import dialog `importer_for(path)` (the
+  importer entry, by suffix; its `preview` fact gives a `FilePreview`) and `preview_table`
 - model: `summarize(config, spec) -> ModelSummary` (shapes and sizes, no weights allocated)
 - devices: `available_devices`, `resolve_device`, `resolve_tasks` -> `ResolvedTask`
 - export: `load_bundle(path)`, `export_torchscript`, `export_program`, `copy_bundle`
@@ -85,7 +86,8 @@ _LAZY: dict[str, str] = {
     "load_dataset": "build:load_dataset",
     "DatasetSpec": "data.base:DatasetSpec",
     "preview_table": "data.tabular:preview_table",
-    "sniff_delimiter": "data.tabular:sniff_delimiter",
+    "importer_for": "data.importing:importer_for",
+    "FilePreview": "data.base:FilePreview",
     # model
     "summarize": "model:summarize",
     "ModelSummary": "model.summary:ModelSummary",

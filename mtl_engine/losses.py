@@ -20,7 +20,10 @@ import torch.nn.functional as F
 
 from .registry import LOSSES
 
-LOSSES.declare(task_types=())  # the task types (classification, ...) a loss serves
+LOSSES.declare(
+    task_types=(),  # the task types (classification, ...) a loss serves
+    default_for=(),  # the task types whose tasks use this loss when a preset names none
+)
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -39,7 +42,7 @@ def _flat(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 @LOSSES.register(
     "cross_entropy", "Softmax cross-entropy over class logits; targets of -1 are ignored",
-    task_types=("classification",),
+    task_types=("classification",), default_for=("classification",),
 )
 def cross_entropy(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     target = target.long()
@@ -50,7 +53,7 @@ def cross_entropy(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 @LOSSES.register(
     "bce", "Binary cross-entropy on a logit (numerically stable form); targets of -1 are ignored",
-    task_types=("binary",),
+    task_types=("binary",), default_for=("binary",),
 )
 def bce(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     pred = _flat(pred, target)
@@ -82,6 +85,7 @@ def _huber(r: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
 
 mse = LOSSES.register(
     "mse", "Mean squared error; NaN targets are ignored", task_types=("regression",),
+    default_for=("regression",),
 )(_regression(lambda r: r * r))
 l1 = LOSSES.register(
     "l1", "Mean absolute error (L1); NaN targets are ignored", task_types=("regression",),

@@ -14,7 +14,6 @@ else 0; AUROC gives tied scores half credit (Mann-Whitney U) and is NaN with one
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -22,8 +21,11 @@ import torch
 
 from .registry import METRICS
 
-# the task types a metric serves, and whether a larger value is better
-METRICS.declare(task_types=(), higher_is_better=True)
+METRICS.declare(
+    task_types=(),  # the task types a metric serves
+    higher_is_better=True,  # whether a larger value is better
+    default_for=(),  # the task types whose headline metric this is when a preset names none
+)
 
 MetricFn = Callable[[Any, Any], float]
 _NAN = float("nan")
@@ -53,13 +55,14 @@ def _values(pred: Any, target: Any) -> tuple[torch.Tensor, torch.Tensor]:
     return p[keep], t[keep]
 
 
-def _register(name: str, summary: str, types: tuple[str, ...], higher: bool
-              ) -> Callable[[MetricFn], MetricFn]:
-    return METRICS.register(name, summary, task_types=types, higher_is_better=higher)
+def _register(name: str, summary: str, types: tuple[str, ...], higher: bool,
+              default_for: tuple[str, ...] = ()) -> Callable[[MetricFn], MetricFn]:
+    return METRICS.register(name, summary, task_types=types, higher_is_better=higher,
+                            default_for=default_for)
 
 
 @_register("accuracy", "Share of samples whose predicted class (argmax, or logit > 0) is right",
-           ("classification", "binary"), True)
+           ("classification", "binary"), True, default_for=("classification", "binary"))
 def accuracy(pred: Any, target: Any) -> float:
     guess, true = _labels(pred, target)
     if true.numel() == 0:
@@ -127,7 +130,7 @@ def auroc(pred: Any, target: Any) -> float:
     return float(u / (n_pos * n_neg))
 
 
-@_register("mse", "Mean squared error", ("regression",), False)
+@_register("mse", "Mean squared error", ("regression",), False, default_for=("regression",))
 def mse(pred: Any, target: Any) -> float:
     p, t = _values(pred, target)
     return float(((p - t) ** 2).mean()) if t.numel() else _NAN
@@ -153,13 +156,5 @@ def r2(pred: Any, target: Any) -> float:
 
 def metrics_for(task_type: str) -> list[str]:
     """Every registered metric that applies to `task_type`, in registration order."""
-    return [e.name for e in METRICS if task_type in e.meta.get("task_types", ())]
+    return [e.name for e in METRICS if task_type in e.meta["task_types"]]
 
-
-def is_better(name: str, new: float, old: float) -> bool:
-    """Whether `new` improves on `old` for metric `name` (NaN never improves)."""
-    if math.isnan(new):
-        return False
-    if math.isnan(old):
-        return True
-    return new > old if METRICS.get(name).meta.get("higher_is_better", True) else new < old

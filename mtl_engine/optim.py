@@ -1,71 +1,110 @@
-"""Optimisers and learning-rate schedules, by name."""
+"""Optimisers and learning-rate schedules, by name.
+
+An optimiser entry is a torch optimiser class plus `kwargs`, the function that turns its typed
+parameters into that class's keyword arguments; a schedule entry is a function of the 0-based
+epoch, the epoch count and its typed parameters that gives the multiplier on every base rate.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from .registry import OPTIMIZERS, SCHEDULES, Param
+from .registry import OPTIMIZERS, SCHEDULES, NoParams, param
+
+
+def _no_kwargs(params: object) -> dict[str, Any]:  # nothing beyond lr and weight_decay
+    return {}
+
+
+OPTIMIZERS.declare(
+    # typed parameters -> the torch optimiser's keyword arguments (besides lr and weight_decay)
+    kwargs=_no_kwargs,
+)
+
+
+@dataclass(frozen=True)
+class SGDParams:
+    momentum: float = param(0.9, "momentum factor", low=0.0, high=1.0)
+    nesterov: bool = param(False, "use Nesterov momentum")
+
+
+@dataclass(frozen=True)
+class AdamParams:
+    beta1: float = param(0.9, "first-moment decay", low=0.0, high=0.9999)
+    beta2: float = param(0.999, "second-moment decay", low=0.0, high=0.99999)
+
+
+def _sgd_kwargs(params: SGDParams) -> dict[str, Any]:
+    # torch refuses Nesterov without momentum; with none there is nothing to look ahead by
+    return {"momentum": params.momentum, "nesterov": params.nesterov and params.momentum > 0}
+
+
+def _adam_kwargs(params: AdamParams) -> dict[str, Any]:
+    return {"betas": (params.beta1, params.beta2)}
+
 
 OPTIMIZERS.register(
     "sgd", "Stochastic gradient descent with optional momentum (Nesterov optional)",
-    params=(Param("momentum", "float", 0.9, "momentum factor", low=0.0, high=1.0),
-            Param("nesterov", "bool", False, "use Nesterov momentum")),
+    params=SGDParams, kwargs=_sgd_kwargs,
 )(torch.optim.SGD)
 OPTIMIZERS.register(
-    "adam", "Adam (Kingma & Ba, ICLR 2015)",
-    params=(Param("beta1", "float", 0.9, "first-moment decay", low=0.0, high=0.9999),
-            Param("beta2", "float", 0.999, "second-moment decay", low=0.0, high=0.99999)),
+    "adam", "Adam (Kingma & Ba, ICLR 2015)", params=AdamParams, kwargs=_adam_kwargs,
 )(torch.optim.Adam)
 OPTIMIZERS.register(
     "adamw", "AdamW: Adam with decoupled weight decay (Loshchilov & Hutter, ICLR 2019)",
-    params=(Param("beta1", "float", 0.9, "first-moment decay", low=0.0, high=0.9999),
-            Param("beta2", "float", 0.999, "second-moment decay", low=0.0, high=0.99999)),
+    params=AdamParams, kwargs=_adam_kwargs,
 )(torch.optim.AdamW)
 
 
 def make_optimizer(
-    name: str, groups: list[dict[str, Any]], params: dict[str, Any], weight_decay: float
+    name: str, groups: list[dict[str, Any]], params: Mapping[str, Any], weight_decay: float
 ) -> torch.optim.Optimizer:
-    """`groups` are torch param groups (each with its own "lr"); `params` from the registry."""
-    cls = OPTIMIZERS.get(name).obj
-    kw: dict[str, Any] = {"weight_decay": weight_decay}
-    if name == "sgd":
-        kw.update(momentum=params["momentum"], nesterov=params["nesterov"] and
-                  params["momentum"] > 0)
-    else:
-        kw["betas"] = (params["beta1"], params["beta2"])
+    """`groups` are torch param groups (each with its own "lr"); `params` the optimiser's."""
+    entry = OPTIMIZERS.get(name, "optimizer.name")
+    kwargs = entry.meta["kwargs"](entry.parse(params, "optimizer.params"))
     groups = [g for g in groups if g["params"]]
-    return cls(groups, lr=groups[0]["lr"], **kw)
+    return entry.obj(groups, lr=groups[0]["lr"], weight_decay=weight_decay, **kwargs)
+
+
+@dataclass(frozen=True)
+class StepParams:
+    step_size: int = param(10, "epochs between decays", low=1)
+    gamma: float = param(0.5, "decay factor", low=0.0, high=1.0)
+
+
+@dataclass(frozen=True)
+class CosineParams:
+    min_factor: float = param(0.0, "final rate as a fraction of the first", low=0.0, high=1.0)
 
 
 @SCHEDULES.register("constant", "Keep every learning rate as set")
-def _constant(epoch: int, epochs: int, params: dict[str, Any]) -> float:
+def _constant(epoch: int, epochs: int, params: NoParams) -> float:
     return 1.0
 
 
 @SCHEDULES.register(
-    "step", "Multiply the learning rate by gamma every step_size epochs",
-    params=(Param("step_size", "int", 10, "epochs between decays", low=1),
-            Param("gamma", "float", 0.5, "decay factor", low=0.0, high=1.0)),
+    "step", "Multiply the learning rate by gamma every step_size epochs", params=StepParams,
 )
-def _step(epoch: int, epochs: int, params: dict[str, Any]) -> float:
-    return params["gamma"] ** (epoch // params["step_size"])
+def _step(epoch: int, epochs: int, params: StepParams) -> float:
+    return params.gamma ** (epoch // params.step_size)
 
 
 @SCHEDULES.register(
     "cosine", "Cosine decay from the set rate to min_factor times it over all epochs "
-    "(Loshchilov & Hutter, ICLR 2017)",
-    params=(Param("min_factor", "float", 0.0, "final rate as a fraction of the first",
-                  low=0.0, high=1.0),),
+    "(Loshchilov & Hutter, ICLR 2017)", params=CosineParams,
 )
-def _cosine(epoch: int, epochs: int, params: dict[str, Any]) -> float:
-    t = epoch / max(1, epochs)
-    return params["min_factor"] + (1 - params["min_factor"]) * 0.5 * (1 + math.cos(math.pi * t))
+def _cosine(epoch: int, epochs: int, params: CosineParams) -> float:
+    progress = epoch / max(1, epochs)
+    floor = params.min_factor
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def lr_factor(name: str, epoch: int, epochs: int, params: dict[str, Any]) -> float:
+def lr_factor(name: str, epoch: int, epochs: int, params: Mapping[str, Any]) -> float:
     """The multiplier on each group's base rate during 0-based `epoch`."""
-    return float(SCHEDULES.get(name).obj(epoch, epochs, params))
+    entry = SCHEDULES.get(name, "optimizer.schedule.name")
+    return float(entry.obj(epoch, epochs, entry.parse(params, "optimizer.schedule.params")))

@@ -1,4 +1,4 @@
-"""Small helpers every dataset loader shares: shipped files, parameters, task records, scaling."""
+"""Small helpers every dataset loader shares: shipped files, task records, scaling."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from ..registry import DATASETS, validate_params
+from ..registry import LOSSES, METRICS, Registry
 from .base import DataTask
 
 FILES = Path(__file__).resolve().parent / "files"
@@ -27,13 +27,6 @@ def beyond_float32(a: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):
         return np.isfinite(a) & (np.abs(a) > F32_MAX)
 
-# What each task type suggests when a user leaves loss and metric unset in a preset.
-SUGGESTED: dict[str, tuple[str, str]] = {
-    "classification": ("cross_entropy", "accuracy"),
-    "binary": ("bce", "accuracy"),
-    "regression": ("mse", "mse"),
-}
-
 
 def shipped(name: str) -> Path:
     """Path of a data file shipped in mtl_engine/data/files (see DATA_LICENSES.md)."""
@@ -44,16 +37,20 @@ def shipped(name: str) -> Path:
     return path
 
 
-def params_for(dataset: str, given: dict[str, Any] | None) -> dict[str, Any]:
-    """The loader's parameters with defaults filled in (the config has usually done this)."""
-    return validate_params(DATASETS.get(dataset).params, given, "data.params")
+def suggested(registry: Registry[Any], ttype: str) -> str:
+    """The loss or metric a task of type `ttype` uses when a preset names none: the entry that
+    declares the type in its `default_for` fact."""
+    for entry in registry:
+        if ttype in entry.meta["default_for"]:
+            return entry.name
+    raise LookupError(f"no {registry.kind} declares default_for={ttype!r}")
 
 
 def make_task(name: str, ttype: str, n_classes: int = 1, description: str = "",
               class_names: tuple[str, ...] = (), scale: float = 1.0) -> DataTask:
-    loss, metric = SUGGESTED[ttype]
     n = 2 if ttype == "binary" else (n_classes if ttype == "classification" else 1)
-    return DataTask(name, ttype, n, loss, metric, description, tuple(class_names), float(scale))
+    return DataTask(name, ttype, n, suggested(LOSSES, ttype), suggested(METRICS, ttype),
+                    description, tuple(class_names), float(scale))
 
 
 def digit_tasks(labels: np.ndarray) -> tuple[dict[str, np.ndarray], tuple[DataTask, ...]]:

@@ -1,8 +1,10 @@
-"""What every dataset provides: arrays plus a declaration of its tasks."""
+"""What every dataset provides: arrays plus a declaration of its tasks; and what a file importer
+shows of a file before it is imported."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -60,3 +62,21 @@ class Dataset:
     targets: dict[str, np.ndarray]
     val_index: np.ndarray | None = None
     feature_names: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class FilePreview:
+    """What an importer's preview says about a file: plain text for an import dialog.
+
+    `header`/`rows` are the table to show (a CSV's first rows; an NPZ's list of arrays). `columns`
+    are the names a user maps to inputs or tasks, `fixed` the roles some of them must take (an
+    NPZ's "x" is the input), `values` each column's first cells (for guessing a role), and `params`
+    the importer parameters read off the file itself (a CSV's delimiter).
+    """
+
+    header: list[str]
+    rows: list[list[str]]
+    columns: list[str]
+    fixed: dict[str, str] = field(default_factory=dict)
+    values: dict[str, list[str]] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)

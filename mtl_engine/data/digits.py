@@ -9,12 +9,14 @@ scripts/make_data_files.py. Each row holds 64 pixel counts then the label.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..registry import DATASETS, Param
-from ._common import digit_tasks, params_for, shipped
+from ..registry import DATASETS, param, parse_params
+from ._common import digit_tasks, shipped
 from .base import Dataset, DatasetSpec
 
 
@@ -25,19 +27,23 @@ def read_digits() -> tuple[np.ndarray, np.ndarray]:
     return table[:, :64], table[:, 64]
 
 
+@dataclass(frozen=True)
+class DigitsParams:
+    image: bool = param(False, "give each sample as a (1, 8, 8) image instead of 64 features")
+
+
 @DATASETS.register(
     "digits",
     "8x8 handwritten digits (scikit-learn / UCI optdigits): digit, parity and >= 5",
-    params=(Param("image", "bool", False, "give each sample as a (1, 8, 8) image instead of 64 "
-                  "features"),),
+    params=DigitsParams,
     paper="Alpaydin & Kaynak, Kybernetika 1998 (UCI optdigits)",
 )
-def load_digits(params: dict[str, Any], seed: int) -> Dataset:
-    p = params_for("digits", params)
+def load_digits(given: Mapping[str, Any] | DigitsParams, seed: int) -> Dataset:
+    params = parse_params(DigitsParams, given, "data.params")
     pixels, labels = read_digits()
     x = pixels.astype(np.float32) / 16.0  # counts of 16 cells: 16 is the largest possible
     shape: tuple[int, ...] = (64,)
-    if p["image"]:
+    if params.image:
         shape = (1, 8, 8)
         x = x.reshape(-1, *shape)
     targets, tasks = digit_tasks(labels)

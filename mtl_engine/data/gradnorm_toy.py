@@ -12,13 +12,15 @@ judges the tasks by the normalised loss L_i / sigma_i^2: each task's sigma is it
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
-from ..registry import DATASETS, Param
-from ._common import make_task, params_for
+from ..registry import DATASETS, param, parse_params
+from ._common import make_task
 from .base import Dataset, DatasetSpec
 
 B_STD = 10.0
@@ -36,36 +38,40 @@ def task_sigmas(n_tasks: int, sigmas: list[float]) -> np.ndarray:
     return np.asarray(sigmas, dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class GradNormToyParams:
+    tasks: int = param(2, "number of regression tasks", low=1, high=50)
+    sigmas: list[float] = param([1.0, 100.0], "output scale of each task (one per task; empty: "
+                                "spread from 1 to 100)", low=1e-6)
+    n_samples: int = param(5000, "samples to draw", low=10, high=200000)
+    input_dim: int = param(250, "input features (the paper uses 250)", low=1, high=4096)
+
+
 @DATASETS.register(
     "gradnorm_toy",
     "GradNorm toy: regression tasks sharing structure but with very different output scales",
-    params=(
-        Param("tasks", "int", 2, "number of regression tasks", low=1, high=50),
-        Param("sigmas", "floats", [1.0, 100.0], "output scale of each task (one per task; empty: "
-              "spread from 1 to 100)", low=1e-6),
-        Param("n_samples", "int", 5000, "samples to draw", low=10, high=200000),
-        Param("input_dim", "int", 250, "input features (the paper uses 250)", low=1, high=4096),
-    ),
+    params=GradNormToyParams,
     paper="Chen et al., ICML 2018",
+    smoke={"n_samples": 200},
 )
-def load_gradnorm_toy(params: dict[str, Any], seed: int) -> Dataset:
-    p = params_for("gradnorm_toy", params)
-    sig = task_sigmas(p["tasks"], p["sigmas"])
-    n, d = p["n_samples"], p["input_dim"]
+def load_gradnorm_toy(given: Mapping[str, Any] | GradNormToyParams, seed: int) -> Dataset:
+    params = parse_params(GradNormToyParams, given, "data.params")
+    sigmas = task_sigmas(params.tasks, params.sigmas)
+    n_samples, dim = params.n_samples, params.input_dim
     rng = np.random.default_rng(seed)
-    b = rng.normal(0.0, B_STD, size=d)
-    eps = rng.normal(0.0, EPS_STD, size=(len(sig), d))
-    x = rng.normal(0.0, 1.0 / np.sqrt(d), size=(n, d))
-    y = sig[:, None] * np.tanh((b + eps) @ x.T)  # (T, n)
-    names = [f"t{i + 1}" for i in range(len(sig))]
+    shared = rng.normal(0.0, B_STD, size=dim)  # B
+    private = rng.normal(0.0, EPS_STD, size=(len(sigmas), dim))  # eps_i, one row per task
+    inputs = rng.normal(0.0, 1.0 / np.sqrt(dim), size=(n_samples, dim))
+    outputs = sigmas[:, None] * np.tanh((shared + private) @ inputs.T)  # (T, n)
+    names = [f"t{i + 1}" for i in range(len(sigmas))]
     tasks = tuple(
-        make_task(name, "regression", description=f"sigma = {s:g}: compare its loss as "
-                  f"L / {s * s:g}", scale=float(s))
-        for name, s in zip(names, sig)
+        make_task(name, "regression", description=f"sigma = {sigma:g}: compare its loss as "
+                  f"L / {sigma * sigma:g}", scale=float(sigma))
+        for name, sigma in zip(names, sigmas)
     )
-    spec = DatasetSpec("gradnorm_toy", (d,), tasks, n,
-                       f"GradNorm toy (Chen et al. 2018): {len(sig)} tasks f_i = sigma_i "
-                       f"tanh((B + eps_i) x), sigmas {', '.join(f'{s:g}' for s in sig)}",
+    spec = DatasetSpec("gradnorm_toy", (dim,), tasks, n_samples,
+                       f"GradNorm toy (Chen et al. 2018): {len(sigmas)} tasks f_i = sigma_i "
+                       f"tanh((B + eps_i) x), sigmas {', '.join(f'{s:g}' for s in sigmas)}",
                        "generated")
-    targets = {name: y[i].astype(np.float32) for i, name in enumerate(names)}
-    return Dataset(spec, x.astype(np.float32), targets)
+    targets = {name: outputs[i].astype(np.float32) for i, name in enumerate(names)}
+    return Dataset(spec, inputs.astype(np.float32), targets)

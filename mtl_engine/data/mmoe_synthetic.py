@@ -12,12 +12,14 @@ them at random). The labels' Pearson correlation grows with p but is not exactly
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..registry import DATASETS, Param
-from ._common import make_task, params_for
+from ..registry import DATASETS, param, parse_params
+from ._common import make_task
 from .base import Dataset, DatasetSpec
 
 NOISE_STD = 0.01
@@ -30,34 +32,38 @@ def weight_vectors(d: int, p: float, c: float, rng: np.random.Generator) -> np.n
     return np.stack([c * u1, c * (p * u1 + math.sqrt(max(0.0, 1.0 - p * p)) * u2)])
 
 
+@dataclass(frozen=True)
+class MMoEParams:
+    correlation: float = param(0.5, "task relatedness p: cosine of the two tasks' weight vectors "
+                               "(1 = same task, 0 = unrelated, -1 = opposite)", low=-1.0, high=1.0)
+    n_samples: int = param(10000, "samples to draw", low=10, high=500000)
+    input_dim: int = param(100, "input features d", low=2, high=4096)
+    n_sines: int = param(10, "sine terms m in each label", low=0, high=100)
+    scale: float = param(1.0, "norm c of the weight vectors", low=1e-6)
+
+
 @DATASETS.register(
     "mmoe_synthetic",
     "MMoE synthetic data: two regression tasks whose relatedness is set by a correlation knob",
-    params=(
-        Param("correlation", "float", 0.5, "task relatedness p: cosine of the two tasks' weight "
-              "vectors (1 = same task, 0 = unrelated, -1 = opposite)", low=-1.0, high=1.0),
-        Param("n_samples", "int", 10000, "samples to draw", low=10, high=500000),
-        Param("input_dim", "int", 100, "input features d", low=2, high=4096),
-        Param("n_sines", "int", 10, "sine terms m in each label", low=0, high=100),
-        Param("scale", "float", 1.0, "norm c of the weight vectors", low=1e-6),
-    ),
+    params=MMoEParams,
     paper="Ma et al., KDD 2018",
+    smoke={"n_samples": 300},
 )
-def load_mmoe_synthetic(params: dict[str, Any], seed: int) -> Dataset:
-    p = params_for("mmoe_synthetic", params)
-    n, d, m = p["n_samples"], p["input_dim"], p["n_sines"]
+def load_mmoe_synthetic(given: Mapping[str, Any] | MMoEParams, seed: int) -> Dataset:
+    params = parse_params(MMoEParams, given, "data.params")
+    n_samples, dim, n_sines = params.n_samples, params.input_dim, params.n_sines
     rng = np.random.default_rng(seed)
-    w = weight_vectors(d, p["correlation"], p["scale"], rng)
-    x = rng.normal(size=(n, d))
-    z = w @ x.T  # (2, n)
-    alpha = np.arange(1, m + 1, dtype=np.float64)
+    weights = weight_vectors(dim, params.correlation, params.scale, rng)
+    inputs = rng.normal(size=(n_samples, dim))
+    proj = weights @ inputs.T  # (2, n): w_k . x
+    alpha = np.arange(1, n_sines + 1, dtype=np.float64)
     beta = (alpha - 1.0) ** 2
-    sines = np.sin(alpha[None, :, None] * z[:, None, :] + beta[None, :, None]).sum(axis=1)
-    y = z + sines + rng.normal(0.0, NOISE_STD, size=z.shape)
+    sines = np.sin(alpha[None, :, None] * proj[:, None, :] + beta[None, :, None]).sum(axis=1)
+    labels = proj + sines + rng.normal(0.0, NOISE_STD, size=proj.shape)
     tasks = tuple(make_task(f"y{k + 1}", "regression", description=f"task {k + 1} of 2")
                   for k in range(2))
-    spec = DatasetSpec("mmoe_synthetic", (d,), tasks, n,
+    spec = DatasetSpec("mmoe_synthetic", (dim,), tasks, n_samples,
                        f"MMoE synthetic tasks (Ma et al. 2018) with relatedness p = "
-                       f"{p['correlation']:g}", "generated")
-    return Dataset(spec, x.astype(np.float32), {"y1": y[0].astype(np.float32),
-                                                "y2": y[1].astype(np.float32)})
+                       f"{params.correlation:g}", "generated")
+    return Dataset(spec, inputs.astype(np.float32), {"y1": labels[0].astype(np.float32),
+                                                     "y2": labels[1].astype(np.float32)})

@@ -12,12 +12,14 @@ mapping pixel centres to pixel centres (the paper does not spell out its roundin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..registry import DATASETS, Param
-from ._common import digit_tasks, make_task, params_for, shipped
+from ..registry import DATASETS, NoParams, param, parse_params
+from ._common import digit_tasks, make_task, shipped
 from .base import Dataset, DatasetSpec
 
 CANVAS = 36
@@ -59,18 +61,24 @@ def pair_indices(n_samples: int, n_digits: int, seed: int) -> tuple[np.ndarray, 
     return left, right
 
 
+@dataclass(frozen=True)
+class MultiMnistParams:
+    n_samples: int = param(5000, "images to compose (each left digit gets a random partner; "
+                           "beyond 5,000 the digits are reused with new partners)",
+                           low=10, high=MAX_SAMPLES)
+
+
 @DATASETS.register(
     "multi_mnist",
     "MultiMNIST: two overlapping MNIST digits, classify the left and the right one",
-    params=(Param("n_samples", "int", 5000, "images to compose (each left digit gets a random "
-                  "partner; beyond 5,000 the digits are reused with new partners)",
-                  low=10, high=MAX_SAMPLES),),
+    params=MultiMnistParams,
     paper="Sener & Koltun, NeurIPS 2018",
+    smoke={"n_samples": 300},
 )
-def load_multi_mnist(params: dict[str, Any], seed: int) -> Dataset:
-    p = params_for("multi_mnist", params)
+def load_multi_mnist(given: Mapping[str, Any] | MultiMnistParams, seed: int) -> Dataset:
+    params = parse_params(MultiMnistParams, given, "data.params")
     images, labels = load_digits_5k()
-    left, right = pair_indices(p["n_samples"], len(labels), seed)
+    left, right = pair_indices(params.n_samples, len(labels), seed)
     x = overlay(images[left], images[right]).astype(np.float32)[:, None] / 255.0
     names = tuple(str(d) for d in range(10))
     tasks = (
@@ -90,8 +98,8 @@ def load_multi_mnist(params: dict[str, Any], seed: int) -> Dataset:
     "MNIST digits with three tasks: the digit, its parity, and whether it is >= 5",
     paper="LeCun et al., Proc. IEEE 1998 (MNIST)",
 )
-def load_mnist_multi(params: dict[str, Any], seed: int) -> Dataset:
-    params_for("mnist_multi", params)
+def load_mnist_multi(given: Mapping[str, Any] | NoParams, seed: int) -> Dataset:
+    parse_params(NoParams, given, "data.params")  # refuses any parameter, naming it
     images, labels = load_digits_5k()
     targets, tasks = digit_tasks(labels)
     spec = DatasetSpec("mnist_multi", (1, SIZE, SIZE), tasks, len(labels),

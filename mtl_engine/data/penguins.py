@@ -12,12 +12,13 @@ one-hot (Biscoe, Dream, Torgersen; left as 0/1). Body mass is a target, never an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from ..registry import DATASETS
-from ._common import impute_mean, make_task, params_for, shipped, standardise
+from ..registry import DATASETS, NoParams, parse_params
+from ._common import impute_mean, make_task, shipped, standardise
 from .base import Dataset, DatasetSpec
 from .tabular import encode_labels, is_missing, read_csv, to_float
 
@@ -29,13 +30,13 @@ NUMERIC = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm")
     "Palmer penguins: species (3 classes), sex (binary) and body mass (regression), with gaps",
     paper="Gorman, Williams & Fraser, PLoS ONE 2014",
 )
-def load_penguins(params: dict[str, Any], seed: int) -> Dataset:
-    params_for("penguins", params)
+def load_penguins(given: Mapping[str, Any] | NoParams, seed: int) -> Dataset:
+    parse_params(NoParams, given, "data.params")  # refuses any parameter, naming it
     table = read_csv(shipped("penguins.csv"))
     src = table.source
 
-    def row_of(i: int) -> int:
-        return table.lines[i]
+    def row_of(index: int) -> int:
+        return table.lines[index]
 
     numeric = np.stack([to_float(table.column(c), src, c, row_of) for c in NUMERIC], axis=1)
     numeric, n_filled = impute_mean(numeric)
@@ -43,14 +44,14 @@ def load_penguins(params: dict[str, Any], seed: int) -> Dataset:
     island = np.array(table.column("island"))
     islands = sorted(set(island.tolist()))
     onehot = (island[:, None] == np.array(islands)[None, :]).astype(np.float32)
-    x = np.concatenate([numeric, onehot], axis=1)
+    features = np.concatenate([numeric, onehot], axis=1)
 
     targets: dict[str, np.ndarray] = {}
     tasks = []
     for column, name, ttype in (("species", "species", "classification"),
                                 ("sex", "sex", "binary")):
         cells = table.column(column)
-        missing = np.array([is_missing(c) for c in cells])
+        missing = np.array([is_missing(cell) for cell in cells])
         ids, names = encode_labels(np.array(cells), missing, ttype, src, column)
         targets[name] = ids
         tasks.append(make_task(name, ttype, len(names), f"{column}: {', '.join(names)}"
@@ -62,8 +63,9 @@ def load_penguins(params: dict[str, Any], seed: int) -> Dataset:
         f"body mass standardised: grams = {mean:.1f} + {std:.1f} * value "
         f"({int(np.isnan(mass).sum())} missing)")))
 
-    spec = DatasetSpec("penguins", (x.shape[1],), tuple(tasks), x.shape[0],
-                       f"Palmer penguins: {x.shape[0]} birds, {n_filled} missing measurements "
+    n_birds = features.shape[0]
+    spec = DatasetSpec("penguins", (features.shape[1],), tuple(tasks), n_birds,
+                       f"Palmer penguins: {n_birds} birds, {n_filled} missing measurements "
                        "filled with column means", "penguins.csv from palmerpenguins 0.1.6 (CC0)")
     names = NUMERIC + tuple(f"island_{i}" for i in islands)
-    return Dataset(spec, x.astype(np.float32), targets, feature_names=names)
+    return Dataset(spec, features.astype(np.float32), targets, feature_names=names)

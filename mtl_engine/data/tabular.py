@@ -1,5 +1,5 @@
 """Parsing shared by the user CSV and NPZ importers (and penguins): task notation, CSV reading,
-numeric columns, label encoding, and the import dialog's preview.
+numeric columns, label encoding, and the import dialog's preview table.
 
 Task notation: ``"column:type"`` with type classification, binary or regression, e.g.
 ``["species:classification", "sex:binary", "body_mass_g:regression"]``. The column is everything
@@ -25,9 +25,19 @@ from ..config import TASK_TYPES
 from ..errors import ConfigError, DataError, UnknownNameError, short
 from ._common import BEYOND_F32, F32_MAX, make_task
 from .base import DataTask
+from .importing import importer_for
 
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 RowOf = Callable[[int], int]  # index of a value -> the row number to show the user
+TASKS_HELP = ("one 'column:type' per task, type classification, binary or regression, e.g. "
+              "'species:classification'")
+
+
+def require_path(value: str, kind: str) -> str:
+    """An importer's `path` parameter, refused when empty (naming the kind of file wanted)."""
+    if not value.strip():
+        raise ConfigError("data.params.path", f"is empty: choose a {kind} file")
+    return value
 
 
 def parse_task_specs(specs: Sequence[str], path: str = "data.params.tasks"
@@ -76,17 +86,17 @@ PREVIEW_BYTES = 1 << 20
 
 
 def _open_text(path: str | Path, limit: int | None = None) -> tuple[str, str]:
-    p = Path(path).expanduser()
-    source = str(p)
-    if not p.exists():
+    file = Path(path).expanduser()
+    source = str(file)
+    if not file.exists():
         raise DataError(source, "file not found")
-    if not p.is_file():
+    if not file.is_file():
         raise DataError(source, "is not a file")
     try:
-        with open(p, "rb") as f:
-            raw = f.read() if limit is None else f.read(limit + 1)
-    except OSError as e:
-        raise DataError(source, f"cannot be read ({e.strerror or e})") from None
+        with open(file, "rb") as stream:
+            raw = stream.read() if limit is None else stream.read(limit + 1)
+    except OSError as exc:
+        raise DataError(source, f"cannot be read ({exc.strerror or exc})") from None
     if limit is not None and len(raw) > limit:
         end = raw.rfind(b"\n", 0, limit)
         if end < 0:
@@ -95,8 +105,8 @@ def _open_text(path: str | Path, limit: int | None = None) -> tuple[str, str]:
         raw = raw[: end + 1]  # whole lines only
     try:
         return source, raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        row = raw[: e.start].count(b"\n") + 1
+    except UnicodeDecodeError as exc:
+        row = raw[: exc.start].count(b"\n") + 1
         raise DataError(source, "is not UTF-8 text; save it as UTF-8 CSV", row=row) from None
 
 
@@ -132,8 +142,8 @@ def read_csv(path: str | Path, delimiter: str = ",", max_rows: int | None = None
                                         f"{short(delimiter)} and quoting", row=reader.line_num)
             rows.append(cells)
             lines.append(reader.line_num)
-    except csv.Error as e:
-        raise DataError(source, f"is not valid CSV ({e})", row=reader.line_num) from None
+    except csv.Error as exc:
+        raise DataError(source, f"is not valid CSV ({exc})", row=reader.line_num) from None
     if header is None:
         raise DataError(source, "is empty (no header row)")
     if not rows and max_rows != 0:
@@ -234,19 +244,16 @@ def make_target(column: str, ttype: str, values: np.ndarray, missing: np.ndarray
 
 def preview_table(path: str, n_rows: int = 20, delimiter: str | None = None
                   ) -> tuple[list[str], list[list[str]]]:
-    """Header and first `n_rows` rows of a CSV, as text, for an import dialog.
+    """Header and first `n_rows` rows of an importable file, as text, for an import dialog.
 
-    For an .npz file the "table" lists its arrays: header ["array", "shape", "dtype"]. The CSV
-    delimiter is guessed among , ; tab | when not given. Raises DataError naming file and row.
+    The importer is chosen by the file's suffix (an .npz file's "table" lists its arrays: header
+    ["array", "shape", "dtype"]). A `delimiter` reads the file as CSV with it; without one, a
+    CSV's delimiter is guessed among , ; tab |. Raises DataError naming file and row.
     """
-    p = Path(path).expanduser()
-    if p.suffix.lower() == ".npz":
-        from .user_npz import describe_npz
-
-        return ["array", "shape", "dtype"], describe_npz(p)[:n_rows]
     if delimiter is None:
-        delimiter = sniff_delimiter(p)
-    table = read_csv(p, delimiter, max_rows=max(0, n_rows))
+        shown = importer_for(path).meta["preview"](path, n_rows)
+        return shown.header, shown.rows
+    table = read_csv(path, delimiter, max_rows=max(0, n_rows))
     return table.header, table.rows
 
 

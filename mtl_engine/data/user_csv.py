@@ -10,63 +10,83 @@ DataError naming the file, the column and the row (the header is row 1).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError, DataError, short
-from ..registry import DATASETS, Param
-from ._common import impute_mean, params_for, standardise
-from .base import Dataset, DatasetSpec
-from .tabular import is_missing, make_target, parse_task_specs, read_csv, to_float
+from ..registry import DATASETS, param, parse_params
+from ._common import impute_mean, standardise
+from .base import Dataset, DatasetSpec, FilePreview
+from .tabular import (
+    TASKS_HELP,
+    RowOf,
+    is_missing,
+    make_target,
+    parse_task_specs,
+    read_csv,
+    require_path,
+    sniff_delimiter,
+    to_float,
+)
 
-TASKS_HELP = ("one 'column:type' per task, type classification, binary or regression, e.g. "
-              "'species:classification'")
+
+@dataclass(frozen=True)
+class CsvParams:
+    path: str = param("", "CSV file with a header row")
+    tasks: list[str] = param([], TASKS_HELP)
+    inputs: list[str] = param([], "input columns (numeric); empty: every column that is not a "
+                                  "task")
+    delimiter: str = param(",", "field separator: one character, or tab / semicolon")
+    standardize: bool = param(True, "scale each input to zero mean and unit variance")
 
 
-def require_path(value: str, kind: str) -> str:
-    if not value.strip():
-        raise ConfigError("data.params.path", f"is empty: choose a {kind} file")
-    return value
+def preview_csv(path: str, n_rows: int) -> FilePreview:
+    """The first rows of a CSV, its delimiter guessed; every column may be an input or a task."""
+    delimiter = sniff_delimiter(Path(path).expanduser())
+    table = read_csv(path, delimiter, max_rows=max(0, n_rows))
+    values = {name: [row[j] for row in table.rows] for j, name in enumerate(table.header)}
+    return FilePreview(table.header, table.rows, list(table.header), values=values,
+                       params={"delimiter": delimiter})
 
 
 @DATASETS.register(
     "csv",
     "Your own CSV file: pick the input columns and type each task column",
-    params=(
-        Param("path", "str", "", "CSV file with a header row"),
-        Param("tasks", "strs", [], TASKS_HELP),
-        Param("inputs", "strs", [], "input columns (numeric); empty: every column that is not "
-              "a task"),
-        Param("delimiter", "str", ",", "field separator: one character, or tab / semicolon"),
-        Param("standardize", "bool", True, "scale each input to zero mean and unit variance"),
-    ),
+    params=CsvParams,
+    smoke=None,
+    suffixes=(".csv", ".tsv", ".txt", "*"),  # any other file is tried as text too
+    preview=preview_csv,
 )
-def load_csv(params: dict[str, Any], seed: int) -> Dataset:
-    p = params_for("csv", params)
-    path = require_path(p["path"], "CSV")
-    tasks = parse_task_specs(p["tasks"])
-    table = read_csv(path, p["delimiter"])
+def load_csv(given: Mapping[str, Any] | CsvParams, seed: int) -> Dataset:
+    params = parse_params(CsvParams, given, "data.params")
+    path = require_path(params.path, "CSV")
+    tasks = parse_task_specs(params.tasks)
+    table = read_csv(path, params.delimiter)
     src = table.source
-    task_cols = [c for c, _ in tasks]
+    task_cols = [column for column, _ in tasks]
     for column in task_cols:
         table.require(column)
-    inputs = list(p["inputs"]) or [c for c in table.header if c not in task_cols]
-    for i, column in enumerate(inputs):
+    inputs = list(params.inputs) or [c for c in table.header if c not in task_cols]
+    for index, column in enumerate(inputs):
         table.require(column)
         if column in task_cols:
-            raise ConfigError(f"data.params.inputs[{i}]", f"column {short(column)} is also a task "
-                                                          "target; a column is one or the other")
+            raise ConfigError(f"data.params.inputs[{index}]", f"column {short(column)} is also a "
+                                                              "task target; a column is one or "
+                                                              "the other")
     if not inputs:
         raise DataError(src, "has no column left for inputs: every column is a task")
 
-    def row_of(i: int) -> int:
-        return table.lines[i]
+    def row_of(index: int) -> int:
+        return table.lines[index]
 
-    x = np.stack([_input(table.column(c), src, c, row_of) for c in inputs], axis=1)
-    x, n_filled = impute_mean(x)
-    if p["standardize"]:
-        x, _, _ = standardise(x)
+    features = np.stack([_input(table.column(c), src, c, row_of) for c in inputs], axis=1)
+    features, n_filled = impute_mean(features)
+    if params.standardize:
+        features, _, _ = standardise(features)
     targets: dict[str, np.ndarray] = {}
     declared = []
     for column, ttype in tasks:
@@ -79,10 +99,10 @@ def load_csv(params: dict[str, Any], seed: int) -> Dataset:
     filled = f"; {n_filled} missing input cells filled with column means" if n_filled else ""
     spec = DatasetSpec("csv", (len(inputs),), tuple(declared), len(table.rows),
                        f"{len(table.rows)} rows, {len(inputs)} inputs from {src}{filled}", src)
-    return Dataset(spec, x.astype(np.float32), targets, feature_names=tuple(inputs))
+    return Dataset(spec, features.astype(np.float32), targets, feature_names=tuple(inputs))
 
 
-def _input(cells: list[str], source: str, column: str, row_of: Any) -> np.ndarray:
+def _input(cells: list[str], source: str, column: str, row_of: RowOf) -> np.ndarray:
     values = to_float(cells, source, column, row_of)
     if np.isnan(values).all():
         raise DataError(source, "every value of this input column is missing", column=column)

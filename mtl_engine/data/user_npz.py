@@ -11,34 +11,35 @@ sample (as the row).
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import DataError, short
-from ..registry import DATASETS, Param
-from ._common import BEYOND_F32, beyond_float32, impute_mean, params_for, standardise
-from .base import Dataset, DatasetSpec
-from .tabular import make_target, parse_task_specs
-from .user_csv import TASKS_HELP, require_path
+from ..registry import DATASETS, param, parse_params
+from ._common import BEYOND_F32, beyond_float32, impute_mean, standardise
+from .base import Dataset, DatasetSpec, FilePreview
+from .tabular import TASKS_HELP, make_target, parse_task_specs, require_path
 
 NUMERIC = "biuf"  # bool, signed, unsigned, float dtype kinds
 
 
 def open_npz(path: str | Path) -> tuple[str, dict[str, np.ndarray]]:
     """Every array of an .npz file, read without pickle; errors name the file and array."""
-    p = Path(path).expanduser()
-    source = str(p)
-    if not p.is_file():
-        raise DataError(source, "file not found" if not p.exists() else "is not a file")
-    if not zipfile.is_zipfile(p) and not _starts_with(p, b"\x93NUMPY"):
+    file = Path(path).expanduser()
+    source = str(file)
+    if not file.is_file():
+        raise DataError(source, "file not found" if not file.exists() else "is not a file")
+    if not zipfile.is_zipfile(file) and not _starts_with(file, b"\x93NUMPY"):
         # np.load would guess "pickle" and answer with advice to load it unsafely
         raise DataError(source, "is not a readable NPZ file (not a zip archive of .npy arrays)")
     try:
-        archive = np.load(p, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise DataError(source, f"is not a readable NPZ file ({e})") from None
+        archive = np.load(file, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(source, f"is not a readable NPZ file ({exc})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataError(source, "holds a single array (.npy); save arrays by name with "
                                 "np.savez(path, x=..., task=...)")
@@ -50,8 +51,8 @@ def open_npz(path: str | Path) -> tuple[str, dict[str, np.ndarray]]:
             except ValueError:
                 raise DataError(source, "holds Python objects, which are not loaded for safety; "
                                         "save numbers or fixed-width text", column=name) from None
-            except (OSError, zipfile.BadZipFile, EOFError) as e:
-                raise DataError(source, f"array cannot be read ({e})", column=name) from None
+            except (OSError, zipfile.BadZipFile, EOFError) as exc:
+                raise DataError(source, f"array cannot be read ({exc})", column=name) from None
             if not isinstance(arrays[name], np.ndarray):  # numpy hands back raw bytes then
                 raise DataError(source, "member is not a NumPy array (.npy)", column=name)
     return source, arrays
@@ -68,24 +69,24 @@ def _starts_with(path: Path, magic: bytes) -> bool:
 def describe_npz(path: str | Path) -> list[list[str]]:
     """[name, shape, dtype] of each array, for the import dialog's preview. Reads only each
     array's header, so a preview of a file of gigabytes (on the GUI thread) stays instant."""
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise DataError(str(p), "file not found" if not p.exists() else "is not a file")
-    if not zipfile.is_zipfile(p):
-        open_npz(p)  # says what the file is instead (a single .npy array, not NPZ at all)
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise DataError(str(file), "file not found" if not file.exists() else "is not a file")
+    if not zipfile.is_zipfile(file):
+        open_npz(file)  # says what the file is instead (a single .npy array, not NPZ at all)
     out: list[list[str]] = []
     try:
-        with zipfile.ZipFile(p) as archive:
+        with zipfile.ZipFile(file) as archive:
             for member in archive.namelist():
                 name = member[:-4] if member.endswith(".npy") else member
-                with archive.open(member) as f:
-                    version = np.lib.format.read_magic(f)
+                with archive.open(member) as stream:
+                    version = np.lib.format.read_magic(stream)
                     read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                             else np.lib.format.read_array_header_2_0)
-                    shape, _, dtype = read(f)
+                    shape, _, dtype = read(stream)
                 out.append([name, str(tuple(shape)), str(dtype)])
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise DataError(str(p), f"is not a readable NPZ file ({e})") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(str(file), f"is not a readable NPZ file ({exc})") from None
     return out
 
 
@@ -93,48 +94,62 @@ def _first_bad_row(bad: np.ndarray) -> int:
     return int(np.argmax(bad.reshape(bad.shape[0], -1).any(axis=1))) + 1
 
 
+@dataclass(frozen=True)
+class NpzParams:
+    path: str = param("", "NPZ file holding x and one array per task")
+    tasks: list[str] = param([], TASKS_HELP.replace("column", "array"))
+    standardize: bool = param(False, "scale each input feature to zero mean and unit variance")
+
+
+def preview_npz(path: str, n_rows: int) -> FilePreview:
+    """The arrays of an NPZ (name, shape, dtype; headers only): "x" is the input, the others
+    may be tasks."""
+    arrays = describe_npz(path)
+    return FilePreview(["array", "shape", "dtype"], arrays[:n_rows],
+                       [name for name, _, _ in arrays], fixed={"x": "input"})
+
+
 @DATASETS.register(
     "npz",
     "Your own NPZ file: an array x of inputs and one array per task",
-    params=(
-        Param("path", "str", "", "NPZ file holding x and one array per task"),
-        Param("tasks", "strs", [], TASKS_HELP.replace("column", "array")),
-        Param("standardize", "bool", False, "scale each input feature to zero mean and unit "
-              "variance"),
-    ),
+    params=NpzParams,
+    smoke=None,
+    suffixes=(".npz",),
+    preview=preview_npz,
 )
-def load_npz(params: dict[str, Any], seed: int) -> Dataset:
-    p = params_for("npz", params)
-    tasks = parse_task_specs(p["tasks"])
-    src, arrays = open_npz(require_path(p["path"], "NPZ"))
-    x = _inputs(arrays, src)
-    n = x.shape[0]
-    if p["standardize"]:
-        x = standardise(x.reshape(n, -1))[0].reshape(x.shape)
+def load_npz(given: Mapping[str, Any] | NpzParams, seed: int) -> Dataset:
+    params = parse_params(NpzParams, given, "data.params")
+    tasks = parse_task_specs(params.tasks)
+    src, arrays = open_npz(require_path(params.path, "NPZ"))
+    inputs = _inputs(arrays, src)
+    n_samples = inputs.shape[0]
+    if params.standardize:
+        inputs = standardise(inputs.reshape(n_samples, -1))[0].reshape(inputs.shape)
     targets: dict[str, np.ndarray] = {}
     declared = []
     for name, ttype in tasks:
-        y = _task_array(arrays, name, n, src)
+        values = _task_array(arrays, name, n_samples, src)
         if ttype == "regression":
-            if y.dtype.kind not in NUMERIC:
-                raise DataError(src, f"a regression target must be numeric, got dtype {y.dtype}",
-                                column=name)
-            _refuse_beyond_float32(y, src, name)
-            y = y.astype(np.float64)
-            if np.isinf(y).any():
+            if values.dtype.kind not in NUMERIC:
+                raise DataError(src, f"a regression target must be numeric, got dtype "
+                                     f"{values.dtype}", column=name)
+            _refuse_beyond_float32(values, src, name)
+            values = values.astype(np.float64)
+            if np.isinf(values).any():
                 raise DataError(src, "holds an infinite value", column=name,
-                                row=_first_bad_row(np.isinf(y)))
-            missing = np.isnan(y)
+                                row=_first_bad_row(np.isinf(values)))
+            missing = np.isnan(values)
         else:
-            if y.dtype.kind not in NUMERIC + "US":
-                raise DataError(src, f"labels must be numbers or text, got dtype {y.dtype}",
+            if values.dtype.kind not in NUMERIC + "US":
+                raise DataError(src, f"labels must be numbers or text, got dtype {values.dtype}",
                                 column=name)
-            missing = _missing_labels(y)
-        targets[name], task = make_target(name, ttype, y, missing, src)
+            missing = _missing_labels(values)
+        targets[name], task = make_target(name, ttype, values, missing, src)
         declared.append(task)
-    spec = DatasetSpec("npz", tuple(x.shape[1:]), tuple(declared), n,
-                       f"{n} samples of shape {tuple(x.shape[1:])} from {src}", src)
-    return Dataset(spec, x, targets)
+    shape = tuple(inputs.shape[1:])
+    spec = DatasetSpec("npz", shape, tuple(declared), n_samples,
+                       f"{n_samples} samples of shape {shape} from {src}", src)
+    return Dataset(spec, inputs, targets)
 
 
 def _inputs(arrays: dict[str, np.ndarray], src: str) -> np.ndarray:

@@ -28,7 +28,6 @@ from ..session import Session
 from ..widgets.param_form import ParamForm
 from .base import Panel, error_label, form_row, heading, hint
 
-FILE_DATASETS = ("csv", "npz")  # chosen through the import dialog, which fills their params
 MLP_TRUNK = ({"type": "linear", "out_features": 64}, {"type": "relu"},
              {"type": "linear", "out_features": 64}, {"type": "relu"})
 
@@ -148,12 +147,12 @@ class DatasetPanel(Panel):
                           + (f"<br><i>source: {spec.source}</i>"
                              if spec.source else ""))
         self.tasks.setRowCount(len(spec.tasks))
-        for i, t in enumerate(spec.tasks):
-            for j, text in enumerate((t.name, t.type, str(t.n_classes) if t.type !=
-                                      "regression" else "-")):
+        for row, task in enumerate(spec.tasks):
+            for col, text in enumerate((task.name, task.type, str(task.n_classes)
+                                        if task.type != "regression" else "-")):
                 item = QTableWidgetItem(text)
-                item.setToolTip(t.description)
-                self.tasks.setItem(i, j, item)
+                item.setToolTip(task.description)
+                self.tasks.setItem(row, col, item)
         self.tasks.resizeColumnsToContents()
 
     # ------------------------------------------------------------------ edits
@@ -171,7 +170,7 @@ class DatasetPanel(Panel):
         name = self.combo.itemText(index)
         if name == (self.session.draft.get("data") or {}).get("dataset"):
             return
-        if name in FILE_DATASETS:
+        if DATASETS.get(name).meta["suffixes"]:  # an importer: its params come from a file
             self.render(self.session.draft)  # put the combo back; the dialog decides
             self.open_import(name)
             return
@@ -219,6 +218,6 @@ class DatasetPanel(Panel):
 
         dialog = ImportDialog(self)
         if kind:
-            dialog.choose_file()
+            dialog.choose_file(kind)
         if dialog.exec() and dialog.result_params is not None:
             self._switch(dialog.result_kind, dialog.result_params)

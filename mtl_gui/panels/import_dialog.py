@@ -1,5 +1,7 @@
 """Import a CSV or NPZ: preview the file, map each column (array) to an input or a typed task.
 
+The importer is the dataset entry whose declared suffixes match the file's; its preview says what
+to show, which names to map, which roles are fixed, and what it read off the file (a delimiter).
 Nothing changes in the app until the engine has loaded the file with the chosen mapping; a bad
 file (missing cells in a target, text in an input column, one class only...) is reported here,
 with the engine's message naming the file, the column and the row.
@@ -7,7 +9,6 @@ with the engine's message naming the file, the column and the row.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mtl_engine import load_dataset, preview_table, sniff_delimiter
+from mtl_engine import DATASETS, FilePreview, importer_for, load_dataset
 from mtl_engine.errors import MTLError
 
 from .base import error_label, hint
@@ -51,14 +52,22 @@ def guess_role(values: list[str]) -> str:
     return "regression task"
 
 
+def file_filter(kind: str = "") -> str:
+    """The file dialog's filter: the suffixes the importers declare (only `kind`'s if given)."""
+    patterns = [f"*{suffix}" for entry in DATASETS.entries() if not kind or entry.name == kind
+                for suffix in entry.meta["suffixes"] if suffix.startswith(".")]
+    return f"Data files ({' '.join(patterns)});;All files (*)"
+
+
 class ImportDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Import a CSV or NPZ file")
         self.result_kind = ""
         self.result_params: dict[str, Any] | None = None
-        self.kind = ""
-        self.delimiter = ","
+        self.kind = ""  # the importer (a dataset name) of the file shown
+        self.shown: FilePreview | None = None
+        self.options: set[str] = set()  # the importer's parameter names
         self.path_edit = QLineEdit(self)
         self.path_edit.setPlaceholderText("path to a .csv or .npz file")
         self.path_edit.editingFinished.connect(lambda: self.set_path(self.path_edit.text()))
@@ -94,35 +103,32 @@ class ImportDialog(QDialog):
         lay.addWidget(self.buttons)
         self.resize(720, 620)
 
-    def choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import data", "",
-                                              "Data files (*.csv *.tsv *.txt *.npz)")
+    def choose_file(self, kind: str = "") -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import data", "", file_filter(kind))
         if path:
             self.set_path(path)
 
     def set_path(self, path: str) -> bool:
         """Read the file's preview; False (with the message shown) if it cannot be read."""
         self.path_edit.setText(path)
-        self.kind = "npz" if Path(path).suffix.lower() == ".npz" else "csv"
         try:
-            if self.kind == "csv":
-                self.delimiter = sniff_delimiter(Path(path).expanduser())
-            header, rows = preview_table(path, PREVIEW_ROWS,
-                                         self.delimiter if self.kind == "csv" else None)
+            entry = importer_for(path)
+            shown = entry.meta["preview"](path, PREVIEW_ROWS)
         except MTLError as exc:
             self._fail(str(exc))
             self.preview.setRowCount(0)
             self.roles.setRowCount(0)
             return False
+        self.kind, self.shown = entry.name, shown
+        self.options = {p.name for p in entry.params}
         self.error.hide()
-        self._fill_preview(header, rows)
-        if self.kind == "csv":
-            last = [r[-1] for r in rows] if rows and header else []
-            self._fill_roles(header, {header[-1]: guess_role(last)} if header else {})
-        else:
-            names = [r[0] for r in rows]
-            self._fill_roles(names, {}, fixed={"x": INPUT})
-            self.standardize.setChecked(False)
+        self._fill_preview(shown.header, shown.rows)
+        last = shown.columns[-1] if shown.columns else ""
+        guess = {last: guess_role(shown.values[last])} if last in shown.values else {}
+        self._fill_roles(shown.columns, guess, shown.fixed)
+        self.standardize.setVisible("standardize" in self.options)
+        if "standardize" in self.options:
+            self.standardize.setChecked(bool(entry.defaults()["standardize"]))
         return True
 
     def _fill_preview(self, header: list[str], rows: list[list[str]]) -> None:
@@ -145,7 +151,8 @@ class ImportDialog(QDialog):
                 combo.addItem(fixed[name])
                 combo.setEnabled(False)
             else:
-                choices = ([INPUT] if self.kind == "csv" else []) + [IGNORE, *TASK_ROLES]
+                # an importer with an `inputs` parameter lets any column be an input
+                choices = ([INPUT] if "inputs" in self.options else []) + [IGNORE, *TASK_ROLES]
                 combo.addItems(choices)
                 combo.setCurrentText(guess.get(name, choices[0]))
             self.roles.setCellWidget(i, 1, combo)
@@ -165,11 +172,13 @@ class ImportDialog(QDialog):
         roles = self.mapping()
         tasks = [f"{name}:{role.split()[0]}" for name, role in roles.items()
                  if role in TASK_ROLES]
-        params: dict[str, Any] = {"path": self.path_edit.text(), "tasks": tasks,
-                                  "standardize": self.standardize.isChecked()}
-        if self.kind == "csv":
-            params["inputs"] = [n for n, r in roles.items() if r == INPUT]
-            params["delimiter"] = self.delimiter
+        params: dict[str, Any] = {"path": self.path_edit.text(), "tasks": tasks}
+        if "standardize" in self.options:
+            params["standardize"] = self.standardize.isChecked()
+        if "inputs" in self.options:
+            params["inputs"] = [name for name, role in roles.items() if role == INPUT]
+        if self.shown is not None:
+            params.update(self.shown.params)  # what the preview read off the file
         return params
 
     def try_accept(self) -> bool:

@@ -11,7 +11,8 @@ import pytest
 
 from mtl_engine.build import load_dataset, resolve_tasks
 from mtl_engine.config import from_dict
-from mtl_engine.data.base import Dataset
+from mtl_engine.data.base import Dataset, FilePreview
+from mtl_engine.data.importing import importer_for
 from mtl_engine.data.tabular import preview_table
 from mtl_engine.errors import ConfigError, DataError, UnknownNameError
 from mtl_engine.registry import DATASETS
@@ -276,3 +277,29 @@ def test_preview_npz_lists_arrays(tmp_path: Path) -> None:
     header, rows = preview_table(path)
     assert header == ["array", "shape", "dtype"]
     assert rows == [["x", "(5, 2, 3)", "float32"], ["y", "(5,)", str(np.arange(5).dtype)]]
+
+
+# ----------------------------------------------------------------------------- importers
+
+
+def test_a_file_finds_its_importer_by_suffix(tmp_path: Path) -> None:
+    assert importer_for("a/b.NPZ").name == "npz"
+    assert [importer_for(f"d{s}").name for s in (".csv", ".tsv", ".txt")] == ["csv"] * 3
+    assert importer_for("export.dat").name == "csv"  # any other file is tried as text
+
+
+def test_importer_previews_say_what_to_map(tmp_path: Path) -> None:
+    tsv = write(tmp_path, "a\tb\n1\tx\n2\ty\n", "t.tsv")
+    assert DATASETS.get("csv").meta["preview"](tsv, 1) == FilePreview(
+        ["a", "b"], [["1", "x"]], ["a", "b"], values={"a": ["1"], "b": ["x"]},
+        params={"delimiter": "\t"})
+    # the columns to map are every array, even beyond the rows shown
+    path = npz(tmp_path, x=np.zeros((3, 2), np.float32), y=np.arange(3, dtype=np.int64))
+    assert DATASETS.get("npz").meta["preview"](path, 1) == FilePreview(
+        ["array", "shape", "dtype"], [["x", "(3, 2)", "float32"]], ["x", "y"],
+        fixed={"x": "input"})
+
+
+def test_a_preview_with_a_delimiter_reads_the_file_as_csv(tmp_path: Path) -> None:
+    path = write(tmp_path, "a|b\n1|2\n", "odd.npz")  # a suffix that lies: the delimiter decides
+    assert preview_table(path, 5, delimiter="|") == (["a", "b"], [["1", "2"]])

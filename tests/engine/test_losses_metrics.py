@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from mtl_engine.config import TASK_TYPES
+from mtl_engine.data._common import make_task
 from mtl_engine.metrics import metrics_for
 from mtl_engine.registry import LOSSES, METRICS
 
@@ -151,3 +153,17 @@ def test_metrics_for_each_task_type() -> None:
                                               ("mae", False)])
 def test_direction_of_each_metric(name: str, higher: bool) -> None:
     assert METRICS.get(name).meta["higher_is_better"] is higher
+
+
+@pytest.mark.parametrize("task_type", TASK_TYPES)
+def test_each_task_type_has_one_default_loss_and_metric_that_serve_it(task_type: str) -> None:
+    for reg in (LOSSES, METRICS):
+        defaults = [e for e in reg if task_type in e.meta["default_for"]]
+        assert len(defaults) == 1, f"{reg.kind}s defaulting for {task_type}: {defaults}"
+        assert task_type in defaults[0].meta["task_types"]
+
+
+def test_a_dataset_task_suggests_the_declared_defaults() -> None:
+    suggested = {t: (make_task("t", t, 3).loss, make_task("t", t, 3).metric) for t in TASK_TYPES}
+    assert suggested == {"classification": ("cross_entropy", "accuracy"),
+                         "binary": ("bce", "accuracy"), "regression": ("mse", "mse")}

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from mtl_engine.registry import STRATEGIES, Param
-from mtl_gui.panels.import_dialog import ImportDialog, guess_role
+from mtl_gui.panels.import_dialog import ImportDialog, file_filter, guess_role
 from mtl_gui.widgets.param_form import ParamForm
 
 
@@ -66,6 +66,29 @@ def test_npz_import_offers_its_arrays(qtbot, tmp_path: Path) -> None:
     assert dialog.try_accept()
     assert dialog.result_kind == "npz"
     assert dialog.result_params["tasks"] == ["y:classification", "z:regression"]
+
+
+def test_the_importer_follows_the_suffix_and_sets_its_own_defaults(qtbot, tmp_path: Path
+                                                                    ) -> None:
+    np.savez(tmp_path / "d.npz", x=np.zeros((4, 2)), y=np.array([0, 1, 0, 1]))
+    tsv = _csv(tmp_path / "d.TSV", ["a\tb\tc", "1\t2\t0", "3\t4\t1", "5\t6\t0"])
+    dialog = ImportDialog()
+    qtbot.addWidget(dialog)
+    assert dialog.set_path(str(tmp_path / "d.npz"))
+    assert dialog.kind == "npz" and not dialog.standardize.isChecked()  # npz's default
+    assert "inputs" not in dialog.params() and "delimiter" not in dialog.params()
+    assert dialog.set_path(str(tsv))
+    assert dialog.kind == "csv" and dialog.standardize.isChecked()  # csv's default
+    assert dialog.mapping() == {"a": "input", "b": "input", "c": "binary task"}
+    assert dialog.params() == {"path": str(tsv), "tasks": ["c:binary"], "standardize": True,
+                               "inputs": ["a", "b"], "delimiter": "\t"}
+    assert dialog.try_accept() and dialog.result_kind == "csv"
+
+
+def test_the_file_dialog_offers_the_declared_suffixes() -> None:
+    patterns = file_filter().removeprefix("Data files (").split(")")[0].split()
+    assert {"*.csv", "*.tsv", "*.txt", "*.npz"} <= set(patterns) and "*" not in patterns
+    assert file_filter("npz") == "Data files (*.npz);;All files (*)"
 
 
 def test_role_guess() -> None:
