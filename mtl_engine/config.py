@@ -298,7 +298,7 @@ def _strategy(raw: Any) -> StrategyConfig:
     name = _name(STRATEGIES, d["name"], "strategy.name")
     mode = Param("grad_mode", "choice", "shared", choices=GRAD_MODES).check(
         d.get("grad_mode", "shared"), "strategy.grad_mode")
-    modes = STRATEGIES.get(name).meta.get("grad_modes")  # declared by methods that restrict it
+    modes = STRATEGIES.get(name).meta["grad_modes"]  # None, or the modes a method allows
     if modes and mode not in modes:
         raise ConfigError("strategy.grad_mode", f"{name!r} works with grad_mode "
                           f"{' or '.join(repr(m) for m in modes)} only, got {mode!r}")

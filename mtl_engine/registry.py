@@ -365,7 +365,7 @@ class Registry(Generic[T]):
         """Names of the entries whose `fact` equals `value`, in registration order."""
         if fact not in self.facts:
             raise KeyError(f"{self.kind} entries have no fact {fact!r}")
-        return [e.name for e in self if e.meta.get(fact) == value]
+        return [e.name for e in self if e.meta[fact] == value]
 
 
 # The registries themselves, each with the package that fills it on first use. That package

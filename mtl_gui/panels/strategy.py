@@ -24,7 +24,7 @@ def fill_grouped(combo: QComboBox) -> None:
     """Strategies under a disabled header per family, families in a fixed order."""
     groups: dict[str, list[Any]] = {}
     for e in STRATEGIES.entries():
-        groups.setdefault(str(e.meta.get("family", "other")), []).append(e)
+        groups.setdefault(str(e.meta["family"]), []).append(e)
     order = [f for f in FAMILIES if f in groups] + sorted(f for f in groups if f not in FAMILIES)
     model = combo.model()
     for fam in order:

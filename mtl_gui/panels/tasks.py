@@ -35,7 +35,7 @@ def choices_for(reg: Registry[Any], task_type: str | None) -> list[str]:
     """Registry names that apply to a task type (entries declare meta["task_types"])."""
     out = []
     for e in reg.entries():
-        types = e.meta.get("task_types", ())
+        types = e.meta["task_types"]
         if not types or task_type is None or task_type in types:
             out.append(e.name)
     return out

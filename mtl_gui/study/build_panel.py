@@ -37,7 +37,7 @@ def strategy_groups() -> dict[str, list[tuple[str, str]]]:
     """Strategies under their family, families in the strategy panel's order."""
     groups: dict[str, list[tuple[str, str]]] = {}
     for e in STRATEGIES.entries():
-        groups.setdefault(str(e.meta.get("family", "other")), []).append((e.name, e.summary))
+        groups.setdefault(str(e.meta["family"]), []).append((e.name, e.summary))
     order = [f for f in FAMILIES if f in groups] + sorted(f for f in groups if f not in FAMILIES)
     return {FAMILIES.get(f, f.title()): sorted(groups[f]) for f in order}
 

@@ -33,8 +33,7 @@ class StudyResults:
         if task in self.headline and self.headline[task][0] == metric:
             return self.headline[task][1]
         if metric in mtl_engine.METRICS:
-            value = mtl_engine.METRICS.get(metric).meta.get("higher_is_better")
-            return None if value is None else bool(value)
+            return bool(mtl_engine.METRICS.get(metric).meta["higher_is_better"])
         return None
 
     def table_header(self) -> list[str]:
