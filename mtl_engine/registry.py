@@ -307,7 +307,7 @@ class Registry(Generic[T]):
             if unknown:
                 raise TypeError(f"{self.kind} {name!r}: unknown facts {sorted(unknown)}; "
                                 f"this registry declares {sorted(self.facts)}")
-            facts = {**self.facts, **meta}
+            facts = {**copy.deepcopy(self.facts), **meta}  # no two entries share a default
             if isinstance(kind, tuple):  # TRANSITIONAL: a bare Param tuple, until all are typed
                 self.add(Entry(name, obj, summary, kind, paper, facts, _Untyped))
                 return obj

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from .events import TaskInfo
-from .registry import STRATEGIES, validate_params
+from .registry import STRATEGIES
 from .strategies import driver
 from .strategies.base import StepInfo, build_strategy
 
@@ -77,11 +77,11 @@ def jacobian(x: torch.Tensor, scale_l1: float = 1.0) -> torch.Tensor:
     k2 = torch.where(u2.abs() >= LOWER, 1 / u2, torch.zeros_like(u2))
     g1 = ((-x1 + 7) ** 2 + 0.1 * (-x2 - 8) ** 2) / 10 - 20
     g2 = ((-x1 - 7) ** 2 + 0.1 * (-x2 - 8) ** 2) / 10 - 20
-    h = torch.tanh(0.5 * x2)
-    c1, c2 = torch.clamp(h, 0), torch.clamp(-h, 0)
-    slope = 0.5 * (1 - h * h)
-    dc1 = torch.where(h >= 0, slope, torch.zeros_like(h))
-    dc2 = torch.where(h <= 0, -slope, torch.zeros_like(h))
+    th_half = torch.tanh(0.5 * x2)
+    c1, c2 = torch.clamp(th_half, 0), torch.clamp(-th_half, 0)
+    slope = 0.5 * (1 - th_half * th_half)
+    dc1 = torch.where(th_half >= 0, slope, torch.zeros_like(th_half))
+    dc2 = torch.where(th_half <= 0, -slope, torch.zeros_like(th_half))
     dg_x2 = 0.02 * (x2 + 8)
     l1 = torch.stack([c1 * -0.5 * k1 + c2 * (x1 - 7) / 5,
                       dc1 * f1 + c1 * k1 * sech2 + dc2 * g1 + c2 * dg_x2], dim=-1)
@@ -177,8 +177,8 @@ def run(strategy: str, params: dict[str, Any] | None = None, *, steps: int = 20_
     if missing:  # refused before any step, with the choices
         raise driver.refusal(_ToyInputs.source, min(missing), strategy,
                              f"choose one of {', '.join(toy_strategies())}")
-    full = validate_params(entry.params, params, "strategy.params")
-    agents = [build_strategy(strategy, full, TASKS, (1.0, 1.0), torch.device("cpu"))
+    typed = entry.parse(params, "strategy.params")
+    agents = [build_strategy(strategy, typed, TASKS, (1.0, 1.0), torch.device("cpu"))
               for _ in starts]
     x = torch.tensor(starts, dtype=torch.float64, requires_grad=True)
     offset = torch.tensor([OFFSET * scale_l1, OFFSET], dtype=torch.float64)
@@ -188,7 +188,7 @@ def run(strategy: str, params: dict[str, Any] | None = None, *, steps: int = 20_
             groups.append({"params": agent.parameters(), "lr": agent.param_lr() or lr})
     opt = torch.optim.Adam(groups, lr=lr, betas=betas)
     state = _ToyState(x, scale_l1, offset)
-    inputs = [_ToyInputs(state, s) for s in range(len(agents))]
+    inputs = [_ToyInputs(state, start) for start in range(len(agents))]
     rec: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
     for step in range(steps):
         with torch.no_grad():
@@ -200,10 +200,10 @@ def run(strategy: str, params: dict[str, Any] | None = None, *, steps: int = 20_
         total = values.new_zeros(())
         steps_done: list[tuple[frozenset[str], StepInfo]] = []
         weights = []
-        for s, agent in enumerate(agents):
+        for start, agent in enumerate(agents):
             wants = driver.wanted(agent, step)
-            info = driver.prepare(agent, wants, step, 0, inputs[s])
-            comb = agent.combine(shown[s], info)
+            info = driver.prepare(agent, wants, step, 0, inputs[start])
+            comb = agent.combine(shown[start], info)
             total = total + comb.total + (comb.aux if comb.aux is not None else 0.0)
             steps_done.append((wants, info))
             weights.append(comb.weights.detach())
@@ -214,12 +214,13 @@ def run(strategy: str, params: dict[str, Any] | None = None, *, steps: int = 20_
         opt.step()
         for agent, (wants, info), given in zip(agents, steps_done, inputs):
             driver.finish(agent, wants, info, given)
-        w = torch.stack(weights).double().numpy()
+        applied = torch.stack(weights).double().numpy()
         if step % record_every == 0:  # the point, its losses and the weights applied there
-            rec.append((step, point, values.numpy(), w))
+            rec.append((step, point, values.numpy(), applied))
         if step == steps - 1:  # where the last step led
             with torch.no_grad():
-                rec.append((steps, x.detach().numpy().copy(), losses(x, scale_l1).numpy(), w))
+                rec.append((steps, x.detach().numpy().copy(), losses(x, scale_l1).numpy(),
+                            applied))
             yield _chunk(rec, done=True)
         elif len(rec) * record_every >= chunk_steps:
             yield _chunk(rec, done=False)

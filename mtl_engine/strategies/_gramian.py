@@ -82,21 +82,21 @@ def nonneg_qp(q: np.ndarray, c: np.ndarray, simplex: bool = False) -> np.ndarray
         step = np.zeros(n)
         step[idx] = _face_minimiser(q, c, idx, simplex) - z[idx]
         if np.abs(step).max() <= 1e-13 * (1.0 + np.abs(z).max()):
-            g = q @ z + c
-            mult = g - (g[idx].mean() if simplex and idx.size else 0.0)
+            grad = q @ z + c
+            mult = grad - (grad[idx].mean() if simplex and idx.size else 0.0)
             mult[idx] = np.inf  # free variables carry no multiplier
-            j = int(np.argmin(mult))
-            if mult[j] >= -1e-12 * scale:
+            entering = int(np.argmin(mult))
+            if mult[entering] >= -1e-12 * scale:
                 return z
-            free[j] = True
+            free[entering] = True
             continue
         shrinking = idx[step[idx] < 0]
         ratios = -z[shrinking] / step[shrinking]
         if ratios.size and ratios.min() < 1.0:
-            k = int(np.argmin(ratios))
-            z = z + ratios[k] * step
-            z[shrinking[k]] = 0.0
-            free[shrinking[k]] = False
+            blocking = int(np.argmin(ratios))
+            z = z + ratios[blocking] * step
+            z[shrinking[blocking]] = 0.0
+            free[shrinking[blocking]] = False
         else:
             z = z + step
     raise SolverError(f"the active-set QP solver did not finish in {30 * n + 30} steps "
@@ -180,16 +180,16 @@ def power_balance(k: np.ndarray, p: float, x0: np.ndarray | None = None, max_ite
             break
         step = -np.linalg.solve(k + np.diag(p * x ** (-p - 1.0)), grad)
         shrinking = step < 0
-        t = min(1.0, 0.99 * float(np.min(-x[shrinking] / step[shrinking]))) \
-            if shrinking.any() else 1.0
+        length = min(1.0, 0.99 * float(np.min(-x[shrinking] / step[shrinking]))) \
+            if shrinking.any() else 1.0  # the longest step that keeps x > 0
         slope = float(grad @ step)  # minus the squared Newton decrement
         if -slope > 0.0625:  # far from the solution: backtrack until f falls enough (Armijo)
             f0 = potential(x)
-            while t > 1e-12 and potential(x + t * step) > f0 + 1e-4 * t * slope:
-                t *= 0.5
+            while length > 1e-12 and potential(x + length * step) > f0 + 1e-4 * length * slope:
+                length *= 0.5
         # near it (decrement below 1/4, where full steps converge quadratically for the log
         # barrier) f no longer changes measurably in floating point, so no line search there
-        x = x + t * step
+        x = x + length * step
     return x, residual
 
 

@@ -11,18 +11,19 @@ preference vector is 1/T, so we pass ones to get alpha = B 1 as in the paper.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import torch
 from torchjd.aggregation import AlignedMTLWeighting
 
-from ..registry import STRATEGIES, Param
+from ..registry import STRATEGIES, param
 from ._gramian import GramianStrategy
 
 
 @STRATEGIES.register(
     "aligned_mtl",
     "Aligned-MTL: rescale the gradients' principal directions to equal strength, then sum",
-    params=(Param("scale_mode", "choice", "min", "eigenvalue that sets the common scale",
-                  choices=("min", "median", "rmse")),),
     paper="Senushkin et al., CVPR 2023",
     family="gradient",
     grad_modes=("shared", "representation"),
@@ -30,10 +31,14 @@ from ._gramian import GramianStrategy
 class AlignedMTL(GramianStrategy):
     label = "aligned_mtl"
 
+    @dataclass(frozen=True)
+    class Params:
+        scale_mode: Literal["min", "median", "rmse"] = param(
+            "min", "eigenvalue that sets the common scale")
+
     def setup(self) -> None:
         self._weighting = AlignedMTLWeighting(
-            pref_vector=torch.ones(self.n_tasks, dtype=torch.float64),
-            scale_mode=str(self.params.get("scale_mode", "min")))  # type: ignore[arg-type]
+            pref_vector=torch.ones(self.n_tasks, dtype=torch.float64), scale_mode=self.p.scale_mode)
 
     def weigh(self, k: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
         return self._weighting(k)

@@ -18,13 +18,14 @@ task lr). A loss that must move only the strategy's parameters (GradNorm's L_gra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 
 from ..events import TaskInfo
+from ..registry import NoParams, parse_params
 
 # What a strategy may ask for in `wants()` (each served by driver.INPUTS). Nothing else is computed.
 GRADS = "grads"  # per-task gradients G (T x P) in the run's grad_mode, and the Gramian K = G G^T
@@ -71,22 +72,26 @@ class EpochStats:
 class Strategy:
     """Base class. Subclasses override `combine` and whichever hooks they need.
 
-    Subclasses set the class attribute `requires` and read their validated parameters from
-    `self.params` (defaults already filled in from the registry schema).
+    Subclasses set the class attribute `requires` and declare their parameters as a nested frozen
+    dataclass `Params` of `registry.param(...)` fields (the registry derives the schema from it);
+    they read the typed values from `self.p` (`self.p.temp`), defaults filled in.
     """
 
+    #: the parameter dataclass; the registry entry's schema is derived from it
+    Params: ClassVar[type] = NoParams
     #: the inputs this strategy needs every step (subclasses may vary it per step in `wants`)
     requires: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
         tasks: Sequence[TaskInfo],
-        params: dict[str, Any] | None = None,
+        params: Mapping[str, Any] | Any = None,
         static_weights: Sequence[float] = (),
         device: torch.device | str = "cpu",
     ) -> None:
         self.tasks = tuple(tasks)
-        self.params = dict(params or {})
+        # a mapping (possibly partial: tests give only what they set) or a Params instance
+        self.p: Any = parse_params(self.Params, params, "strategy.params")
         self.static_weights = tuple(static_weights) or tuple(1.0 for _ in self.tasks)
         self.device = torch.device(device)
         self.setup()
@@ -137,13 +142,14 @@ class Strategy:
 
 def build_strategy(
     name: str,
-    params: dict[str, Any],
+    params: Mapping[str, Any] | Any,
     tasks: Sequence[TaskInfo],
     static_weights: Sequence[float],
     device: torch.device,
 ) -> Strategy:
+    """The registered strategy `name`, with `params` a mapping or its Params instance."""
     from ..registry import STRATEGIES
 
     cls = STRATEGIES.get(name, "strategy.name").obj
-    return cls(tasks=tuple(tasks), params=dict(params), static_weights=tuple(static_weights),
+    return cls(tasks=tuple(tasks), params=params, static_weights=tuple(static_weights),
                device=device)

@@ -18,12 +18,13 @@ raises a ConfigError asking for one (checked once, so later steps never wait on 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from ..errors import ConfigError
-from ..registry import STRATEGIES, Param
+from ..registry import STRATEGIES, param
 from ._loss_utils import normalise, predictive_variance, task_output
 from .base import MC_OUTPUTS, Combined, StepInfo, Strategy
 
@@ -33,11 +34,6 @@ from .base import MC_OUTPUTS, Combined, StepInfo, Strategy
     "Bayesian uncertainty: w_i = T v_i / sum_j v_j, v_i the MC-dropout predictive variance of "
     "task i over several stochastic passes, refreshed every few steps (weights sum to T; "
     "needs a dropout layer)",
-    params=(
-        Param("passes", "int", 8, "stochastic forward passes per measurement", low=2, high=256),
-        Param("every", "int", 10, "steps between measurements; weights are reused in between",
-              low=1, high=100_000),
-    ),
     paper="MC-dropout predictive variance: Gal & Ghahramani, ICML 2016; weighting tasks by "
           "uncertainty as in Kendall, Gal & Cipolla, CVPR 2018 (who weight by the inverse of a "
           "learnt variance)",
@@ -45,6 +41,12 @@ from .base import MC_OUTPUTS, Combined, StepInfo, Strategy
 )
 class BayesianUncertaintyWeighting(Strategy):
     requires = frozenset({MC_OUTPUTS})
+
+    @dataclass(frozen=True)
+    class Params:
+        passes: int = param(8, "stochastic forward passes per measurement", low=2, high=256)
+        every: int = param(10, "steps between measurements; weights are reused in between",
+                           low=1, high=100_000)
 
     def setup(self) -> None:
         self._w = self.ones()
@@ -56,12 +58,12 @@ class BayesianUncertaintyWeighting(Strategy):
         return self.requires if due else frozenset()
 
     def mc_passes(self) -> int:
-        return int(self.params.get("passes", 8))
+        return self.p.passes
 
     def combine(self, losses: torch.Tensor, info: StepInfo) -> Combined:
         if info.mc_outputs:
             self._measure(info.mc_outputs)
-            self._next = info.step + int(self.params.get("every", 10))
+            self._next = info.step + self.p.every
         return self.weighted_sum(losses, self._w.to(losses.dtype))
 
     def _measure(self, passes: list[dict[str, torch.Tensor]]) -> None:

@@ -21,11 +21,13 @@ closed form (`two_tasks`), which the 2-D toy calls tens of thousands of times.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from ..errors import SolverError
-from ..registry import STRATEGIES, Param
+from ..registry import STRATEGIES, param
 from ._gramian import GramianStrategy, nonneg_qp, tensor
 
 RESCALE = {0: lambda c: 1.0, 1: lambda c: 1.0 + c * c, 2: lambda c: 1.0 + c}
@@ -139,12 +141,6 @@ def _on_support(k: np.ndarray, b: np.ndarray, r: float, s: np.ndarray
 @STRATEGIES.register(
     "cagrad",
     "CAGrad: the update in a ball around the mean gradient that most improves the worst task",
-    params=(
-        Param("calpha", "float", 0.5, "radius of the ball as a fraction of |mean gradient| "
-              "(papers use 0.4 on NYUv2)", low=0.0, high=100.0),
-        Param("rescale", "int", 1, "divide the update by 1 (0), 1 + calpha^2 (1) or 1 + calpha (2)",
-              low=0, high=2),
-    ),
     paper="Liu et al., NeurIPS 2021",
     family="gradient",
     grad_modes=("shared", "representation"),
@@ -152,12 +148,19 @@ def _on_support(k: np.ndarray, b: np.ndarray, r: float, s: np.ndarray
 class CAGrad(GramianStrategy):
     label = "cagrad"
 
+    @dataclass(frozen=True)
+    class Params:
+        calpha: float = param(0.5, "radius of the ball as a fraction of |mean gradient| "
+                              "(papers use 0.4 on NYUv2)", low=0.0, high=100.0)
+        rescale: int = param(1, "divide the update by 1 (0), 1 + calpha^2 (1) or 1 + calpha (2)",
+                             low=0, high=2)
+
     def setup(self) -> None:
         self._support: np.ndarray | None = None
 
     def weigh(self, k: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
         t = self.n_tasks
-        c = float(self.params.get("calpha", 0.5))
+        c = self.p.calpha
         a = k.numpy()
         tr = float(np.trace(a))
         if tr <= 0:  # every gradient is zero: nothing to balance
@@ -170,4 +173,4 @@ class CAGrad(GramianStrategy):
         # rho = 0 only at a Pareto-stationary point, where the direction of g_w is undefined;
         # there d = g0, the limit the official code's (|g_w| + eps) also gives
         alpha = np.full(t, 1.0 / t) + (r / rho) * w if r > 0 and rho > 0 else np.full(t, 1.0 / t)
-        return tensor(alpha / RESCALE[int(self.params.get("rescale", 1))](c))
+        return tensor(alpha / RESCALE[self.p.rescale](c))

@@ -15,10 +15,12 @@ representation belongs to a different batch at each step.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from ..errors import ConfigError
-from ..registry import STRATEGIES, Param
+from ..registry import STRATEGIES, param
 from .base import GRADS, Combined, StepInfo, Strategy
 
 _EPS = 1e-8  # as in the paper's code: log(L + eps)
@@ -27,11 +29,6 @@ _EPS = 1e-8  # as in the paper's code: log(L + eps)
 @STRATEGIES.register(
     "db_mtl",
     "DB-MTL: log-losses, each gradient scaled up to the largest running-average gradient norm",
-    params=(
-        Param("beta", "float", 0.9, "EMA rate of the gradient averages", low=0.0, high=1.0),
-        Param("beta_sigma", "float", 0.0, "decay of beta with the step: beta / t^beta_sigma",
-              low=0.0, high=5.0),
-    ),
     paper="Lin, Ye, Xu, Zhang & Kwok, Dual-Balancing for Multi-Task Learning, arXiv:2308.12029, "
           "2023",
     family="gradient",
@@ -39,6 +36,12 @@ _EPS = 1e-8  # as in the paper's code: log(L + eps)
 )
 class DBMTL(Strategy):
     requires = frozenset({GRADS})
+
+    @dataclass(frozen=True)
+    class Params:
+        beta: float = param(0.9, "EMA rate of the gradient averages", low=0.0, high=1.0)
+        beta_sigma: float = param(0.0, "decay of beta with the step: beta / t^beta_sigma",
+                                  low=0.0, high=5.0)
 
     def setup(self) -> None:
         self._avg: torch.Tensor | None = None
@@ -56,8 +59,7 @@ class DBMTL(Strategy):
                               "steps, which needs grad_mode 'shared' (the representation "
                               "changes with every batch)")
         self._t += 1
-        beta = float(self.params.get("beta", 0.9)) / self._t ** float(
-            self.params.get("beta_sigma", 0.0))
+        beta = self.p.beta / self._t ** self.p.beta_sigma
         self._avg = scaled + beta * (self._avg - scaled)
         norms = self._avg.norm(dim=1)
         a = norms.max() / (norms + _EPS)

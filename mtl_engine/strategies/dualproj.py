@@ -13,20 +13,21 @@ from torchjd.aggregation import DualProjWeighting
 
 from ..registry import STRATEGIES
 from ._gramian import GramianStrategy
-from .upgrad import PARAMS, pref_vector, projector
+from .upgrad import UPGrad, pref_vector, projector
 
 
 @STRATEGIES.register(
     "dualproj",
     "DualProj: the mean gradient projected onto the cone of non-conflicting directions",
-    params=PARAMS,
     paper="Quinton & Rey, Jacobian Descent for Multi-Objective Optimization, arXiv:2406.16232, "
           "2024; the projection of GEM (Lopez-Paz & Ranzato, NeurIPS 2017)",
     family="gradient",
     grad_modes=("shared", "representation"),
+    conflict_tol=2e-3,  # as UPGrad: the ridge of reg_eps
 )
 class DualProj(GramianStrategy):
     label = "dualproj"
+    Params = UPGrad.Params
 
     def setup(self) -> None:
         self._weighting = DualProjWeighting(pref_vector(self), projector=projector(self))

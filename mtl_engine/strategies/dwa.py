@@ -10,11 +10,12 @@ epoch means exist.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from ..registry import STRATEGIES, Param
+from ..registry import STRATEGIES, param
 from ._loss_utils import TINY, as_tensor
 from .base import Combined, EpochStats, StepInfo, Strategy
 
@@ -23,14 +24,15 @@ from .base import Combined, EpochStats, StepInfo, Strategy
     "dwa",
     "Dynamic Weight Average: w = T softmax(r / temp), r_k the ratio of task k's last two epoch "
     "mean losses; w = 1 for the first two epochs (weights sum to T)",
-    params=(
-        Param("temp", "float", 2.0, "softmax temperature: larger values flatten the weights",
-              low=1e-3, high=1e3),
-    ),
     paper="Liu, Johns & Davison, CVPR 2019",
     family="loss",
 )
 class DynamicWeightAverage(Strategy):
+    @dataclass(frozen=True)
+    class Params:
+        temp: float = param(2.0, "softmax temperature: larger values flatten the weights",
+                            low=1e-3, high=1e3)
+
     def setup(self) -> None:
         self._w = self.ones()
         self._history: list[list[float]] = []
@@ -44,8 +46,7 @@ class DynamicWeightAverage(Strategy):
             return
         prev, last = (as_tensor(h, self.device) for h in self._history)
         ratio = last / prev.clamp_min(TINY)
-        temp = float(self.params.get("temp", 2.0))
-        self._w = self.n_tasks * torch.softmax(ratio / temp, dim=0)
+        self._w = self.n_tasks * torch.softmax(ratio / self.p.temp, dim=0)
 
     def state(self) -> dict[str, Any]:
         return {"weights": self._w.cpu().tolist()}

@@ -16,7 +16,6 @@ from .base import Combined, StepInfo, Strategy
 @STRATEGIES.register(
     "equal",
     "Equal weighting: total = sum_i L_i (w_i = 1, weights sum to T)",
-    params=(),
     paper="Baseline (uniform weighting; e.g. Caruana, Machine Learning 1997)",
     family="loss",
 )

@@ -13,19 +13,19 @@ as in Nash-MTL, a ridge of 1e-8 keeps exactly opposed gradients solvable.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from ..errors import SolverError
-from ..registry import STRATEGIES, Param
+from ..registry import STRATEGIES, param
 from ._gramian import TINY, GramianStrategy, power_balance, tensor
 
 
 @STRATEGIES.register(
     "fairgrad",
     "FairGrad: alpha-fair weights solving K x = x^(-1/alpha) (alpha = 1: proportional fairness)",
-    params=(Param("alpha", "float", 1.0, "fairness: 1 proportional, larger towards max-min",
-                  low=0.01, high=100.0),),
     paper="Ban & Ji, ICML 2024",
     family="gradient",
     grad_modes=("shared", "representation"),
@@ -33,11 +33,16 @@ from ._gramian import TINY, GramianStrategy, power_balance, tensor
 class FairGrad(GramianStrategy):
     label = "fairgrad"
 
+    @dataclass(frozen=True)
+    class Params:
+        alpha: float = param(1.0, "fairness: 1 proportional, larger towards max-min",
+                             low=0.01, high=100.0)
+
     def setup(self) -> None:
         self._last: np.ndarray | None = None
 
     def weigh(self, k: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
-        p = 1.0 / float(self.params.get("alpha", 1.0))
+        p = 1.0 / self.p.alpha
         a = k.numpy()
         t = a.shape[0]
         x = np.zeros(t)

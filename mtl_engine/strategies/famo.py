@@ -14,11 +14,12 @@ parameter and the training optimiser never sees it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from ..registry import STRATEGIES, Param
+from ..registry import STRATEGIES, param
 from .base import LOSSES_AFTER, Combined, StepInfo, Strategy
 
 _EPS = 1e-8  # keeps log D finite when a loss reaches its minimum
@@ -30,17 +31,18 @@ _ADAM_EPS = 1e-8
     "famo",
     "FAMO: softmax task logits updated after each step so every task's log-loss falls at a "
     "similar rate; O(1) extra cost per step (effective weights sum to 1)",
-    params=(
-        Param("w_lr", "float", 0.025, "Adam learning rate of the task logits xi",
-              low=0.0, high=10.0),
-        Param("gamma", "float", 1e-3, "weight decay (L2) on the task logits xi",
-              low=0.0, high=1.0),
-    ),
     paper="Liu, Feng, Stone & Liu, NeurIPS 2023",
     family="loss",
+    toy_scale_l1=0.1,  # the FAMO paper's toy, as Nash-MTL's
+    toy_params={"gamma": 0.0},  # "the objective is not changing", its toy run script says
 )
 class FAMO(Strategy):
     requires = frozenset({LOSSES_AFTER})
+
+    @dataclass(frozen=True)
+    class Params:
+        w_lr: float = param(0.025, "Adam learning rate of the task logits xi", low=0.0, high=10.0)
+        gamma: float = param(1e-3, "weight decay (L2) on the task logits xi", low=0.0, high=1.0)
 
     def setup(self) -> None:
         t = self.n_tasks
@@ -71,15 +73,14 @@ class FAMO(Strategy):
         """One Adam step on xi for the loss-decrease vector `delta` (what after_step applies)."""
         z = torch.softmax(self.xi, dim=0)
         delta = delta.to(self.xi.dtype)
-        grad = z * (delta - (z * delta).sum()) + float(self.params.get("gamma", 1e-3)) * self.xi
+        grad = z * (delta - (z * delta).sum()) + self.p.gamma * self.xi
         b1, b2 = _BETAS
         self._t += 1
         self._m.mul_(b1).add_(grad, alpha=1 - b1)
         self._v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
         m_hat = self._m / (1 - b1**self._t)
         v_hat = self._v / (1 - b2**self._t)
-        lr = float(self.params.get("w_lr", 0.025))
-        self.xi.sub_(lr * m_hat / (v_hat.sqrt() + _ADAM_EPS))
+        self.xi.sub_(self.p.w_lr * m_hat / (v_hat.sqrt() + _ADAM_EPS))
 
     def state(self) -> dict[str, Any]:
         return {"xi": self.xi.cpu().tolist()}

@@ -22,7 +22,6 @@ from .base import Combined, StepInfo, Strategy
     "gls",
     "Geometric loss strategy: total = (prod_i L_i)^(1/T); weights reported are the effective "
     "d total / d L_i = total / (T L_i) (no fixed sum)",
-    params=(),
     paper="Chennupati et al., CVPR Workshops 2019 (MultiNet++)",
     family="loss",
 )

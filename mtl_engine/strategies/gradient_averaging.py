@@ -20,7 +20,6 @@ from .base import Combined, StepInfo, Strategy
 @STRATEGIES.register(
     "gradient_averaging",
     "Gradient averaging: shared update = mean of the task gradients (weights 1/T)",
-    params=(),
     paper="The equal-weight baseline of Caruana, Machine Learning 1997, as the mean gradient "
           "(EW in LibMTL: Lin & Zhang, JMLR 2023)",
     family="gradient",

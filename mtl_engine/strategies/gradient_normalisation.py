@@ -21,7 +21,6 @@ from .base import GRADS, Combined, StepInfo, Strategy
 @STRATEGIES.register(
     "gradient_normalisation",
     "Gradient normalisation: w_i = |g_i| / sum_j |g_j| (weights sum to 1)",
-    params=(),
     paper="Gradient-norm balancing in the spirit of GradNorm (Chen et al., ICML 2018); this "
           "closed form, without GradNorm's learnt target, is not from a paper",
     family="gradient",

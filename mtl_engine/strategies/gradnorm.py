@@ -16,11 +16,12 @@ by about that much, which at a network's usual 1e-3 takes thousands of steps (on
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from ..registry import STRATEGIES, Param
+from ..registry import STRATEGIES, param
 from ._gramian import gramian_of
 from .base import LAST_SHARED_GRADS, Combined, StepInfo, Strategy
 
@@ -29,18 +30,19 @@ from .base import LAST_SHARED_GRADS, Combined, StepInfo, Strategy
     "gradnorm",
     "GradNorm: learnable weights that equalise the tasks' gradient norms on the last shared "
     "layer in proportion to how fast each task trains",
-    params=(
-        Param("alpha", "float", 1.5, "strength of the pull towards equal training rates",
-              low=0.0, high=10.0),
-        Param("weight_lr", "float", 0.01, "learning rate of the weights (off: the task "
-              "learning rate)", low=0.0, optional=True),
-    ),
     paper="Chen et al., ICML 2018",
     family="gradient",
     grad_modes=("shared", "representation"),
 )
 class GradNorm(Strategy):
     requires = frozenset({LAST_SHARED_GRADS})
+
+    @dataclass(frozen=True)
+    class Params:
+        alpha: float = param(1.5, "strength of the pull towards equal training rates",
+                             low=0.0, high=10.0)
+        weight_lr: float | None = param(0.01, "learning rate of the weights (off: the task "
+                                        "learning rate)", low=0.0)
 
     def setup(self) -> None:
         self.w = torch.nn.Parameter(torch.ones(self.n_tasks, device=self.device))
@@ -50,8 +52,7 @@ class GradNorm(Strategy):
         return [self.w]
 
     def param_lr(self) -> float | None:
-        lr = self.params.get("weight_lr")
-        return None if lr is None else float(lr)
+        return self.p.weight_lr
 
     def combine(self, losses: torch.Tensor, info: StepInfo) -> Combined:
         norms = gramian_of(info, "gradnorm").detach().diagonal().clamp_min(0).sqrt()
@@ -62,7 +63,7 @@ class GradNorm(Strategy):
         rate = ratio / ratio.mean().clamp_min(1e-12)
         w = self.w.to(losses.dtype)
         g = w * norms.to(losses.dtype)
-        target = (g.mean() * rate ** float(self.params.get("alpha", 1.5))).detach()
+        target = (g.mean() * rate ** self.p.alpha).detach()
         weights = w.detach().clone()
         return Combined(total=(weights * losses).sum(), weights=weights,
                         aux=(g - target).abs().sum())

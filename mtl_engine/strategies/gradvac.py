@@ -12,30 +12,34 @@ generator (`seed`), so a run is reproducible and the training's random stream is
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torchjd.aggregation import GradVacWeighting
 
-from ..registry import STRATEGIES, Param
+from ..registry import STRATEGIES, param
 from ._gramian import GramianStrategy, PrivateRng
 
 
 @STRATEGIES.register(
     "gradvac",
     "GradVac: pull each pair of task gradients towards its running-average cosine, then sum",
-    params=(
-        Param("beta", "float", 0.5, "EMA rate of the target cosines", low=0.0, high=1.0),
-        Param("seed", "int", 0, "seed of the random pair orders", low=0),
-    ),
     paper="Wang et al., ICLR 2021",
     family="gradient",
     grad_modes=("shared", "representation"),
+    order_invariant=False,
 )
 class GradVac(GramianStrategy):
     label = "gradvac"
 
+    @dataclass(frozen=True)
+    class Params:
+        beta: float = param(0.5, "EMA rate of the target cosines", low=0.0, high=1.0)
+        seed: int = param(0, "seed of the random pair orders", low=0)
+
     def setup(self) -> None:
-        self._weighting = GradVacWeighting(beta=float(self.params.get("beta", 0.5)))
-        self._rng = PrivateRng(int(self.params.get("seed", 0)))
+        self._weighting = GradVacWeighting(beta=self.p.beta)
+        self._rng = PrivateRng(self.p.seed)
 
     def weigh(self, k: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
         return self._rng.run(self._weighting, k)

@@ -20,7 +20,6 @@ from ._gramian import GramianStrategy
 @STRATEGIES.register(
     "imtl_g",
     "IMTL-G: the update with equal projections on every task's unit gradient (weights sum to 1)",
-    params=(),
     paper="Liu et al., ICLR 2021",
     family="gradient",
     grad_modes=("shared", "representation"),

@@ -9,11 +9,12 @@ exp(s_i) (= d total / d L_i); the weights are free and need not sum to anything.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from ..registry import STRATEGIES, Param
+from ..registry import STRATEGIES, param
 from .base import Combined, StepInfo, Strategy
 
 
@@ -21,17 +22,18 @@ from .base import Combined, StepInfo, Strategy
     "imtl_l",
     "IMTL-L: learnable scales s_i, total = sum_i exp(s_i) L_i - s_i, weight exp(s_i) "
     "(weights are free, no fixed sum)",
-    params=(
-        Param("init_s", "float", 0.0, "initial log-scale s_i of every task (0 gives weight 1)",
-              low=-10.0, high=10.0),
-    ),
     paper="Liu et al., ICLR 2021 (IMTL, loss balance IMTL-L)",
     family="loss",
 )
 class IMTLLoss(Strategy):
+    @dataclass(frozen=True)
+    class Params:
+        init_s: float = param(0.0, "initial log-scale s_i of every task (0 gives weight 1)",
+                              low=-10.0, high=10.0)
+
     def setup(self) -> None:
-        init = float(self.params.get("init_s", 0.0))
-        self.log_scale = torch.nn.Parameter(torch.full((self.n_tasks,), init, device=self.device))
+        self.log_scale = torch.nn.Parameter(torch.full((self.n_tasks,), self.p.init_s,
+                                                       device=self.device))
 
     def parameters(self) -> list[torch.nn.Parameter]:
         return [self.log_scale]

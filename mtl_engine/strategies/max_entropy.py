@@ -31,7 +31,6 @@ from .base import OUTPUTS, Combined, StepInfo, Strategy
     "max_entropy",
     "Max entropy: w_i = T H_i / sum_j H_j, H_i the mean predictive entropy of task i on the batch; "
     "regression tasks take the mean entropy of the others (weights sum to T)",
-    params=(),
     paper="Predictive entropy as uncertainty (Shannon, Bell System Technical Journal 1948); "
           "uncertainty-based task weighting as in Kendall, Gal & Cipolla, CVPR 2018 (who weight "
           "by the inverse of a learnt variance)",

@@ -20,14 +20,17 @@ the normalised gradients, d = sum_i s_i g_i / n_i, so the reported weights are a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import numpy as np
 import torch
 from torchjd.aggregation import MGDAWeighting
 
-from ..registry import STRATEGIES, Param
+from ..registry import STRATEGIES, param
 from ._gramian import TINY, GramianStrategy, nonneg_qp, tensor
 
-NORMALISATIONS = ("none", "l2", "loss", "loss+")
+Normalisation = Literal["none", "l2", "loss", "loss+"]
 
 
 def normalisers(k: torch.Tensor, losses: torch.Tensor, mode: str) -> torch.Tensor:
@@ -43,30 +46,32 @@ def normalisers(k: torch.Tensor, losses: torch.Tensor, mode: str) -> torch.Tenso
     "mgda",
     "MGDA: the minimum-norm convex combination of the task gradients, which conflicts with no "
     "task (MGDA-UB with grad_mode 'representation')",
-    params=(
-        Param("normalization", "choice", "none", "divide each gradient by 1, its norm, its loss "
-              "or both before solving (paper's code)", choices=NORMALISATIONS),
-        Param("solver", "choice", "exact", "exact: active-set QP (minimiser to round-off); "
-              "frank_wolfe: the paper's iterative solver", choices=("exact", "frank_wolfe")),
-        Param("max_iters", "int", 250, "Frank-Wolfe iterations at most", low=1, high=100_000),
-        Param("epsilon", "float", 1e-5, "stop when the Frank-Wolfe step is below this",
-              low=1e-12, high=1.0),
-    ),
     paper="Sener & Koltun, NeurIPS 2018",
     family="gradient",
     grad_modes=("shared", "representation"),
+    conflict_tol=1e-9,  # the exact solver reaches the min-norm point to round-off
 )
 class MGDA(GramianStrategy):
     label = "mgda"
 
+    @dataclass(frozen=True)
+    class Params:
+        normalization: Normalisation = param("none", "divide each gradient by 1, its norm, its "
+                                             "loss or both before solving (paper's code)")
+        solver: Literal["exact", "frank_wolfe"] = param(
+            "exact", "exact: active-set QP (minimiser to round-off); frank_wolfe: the paper's "
+            "iterative solver")
+        max_iters: int = param(250, "Frank-Wolfe iterations at most", low=1, high=100_000)
+        epsilon: float = param(1e-5, "stop when the Frank-Wolfe step is below this",
+                               low=1e-12, high=1.0)
+
     def setup(self) -> None:
-        self._fw = MGDAWeighting(epsilon=float(self.params.get("epsilon", 1e-5)),
-                                 max_iters=int(self.params.get("max_iters", 250)))
+        self._fw = MGDAWeighting(epsilon=self.p.epsilon, max_iters=self.p.max_iters)
 
     def weigh(self, k: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
-        n = normalisers(k, losses, str(self.params.get("normalization", "none")))
+        n = normalisers(k, losses, self.p.normalization)
         kn = k / (n[:, None] * n[None, :])
-        if self.params.get("solver", "exact") == "frank_wolfe":
+        if self.p.solver == "frank_wolfe":
             return self._fw(kn) / n
         return min_norm_weights(kn) / n
 

@@ -23,11 +23,13 @@ scaled down when |d| exceeds `max_norm` (0 turns this off).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from ..errors import SolverError
-from ..registry import STRATEGIES, Param
+from ..registry import STRATEGIES, param
 from ._gramian import TINY, GramianStrategy, power_balance, tensor
 from .base import Combined, StepInfo
 
@@ -35,25 +37,27 @@ from .base import Combined, StepInfo
 @STRATEGIES.register(
     "nash_mtl",
     "Nash-MTL: weights of the Nash bargaining solution, K alpha = 1 / alpha (solved by Newton)",
-    params=(
-        Param("optim_niter", "int", 20, "Newton iterations at most per solve", low=1, high=1000),
-        Param("update_weights_every", "int", 1, "recompute the weights every N steps", low=1),
-        Param("max_norm", "float", 1.0, "scale the update down to this norm (0 = off)", low=0.0),
-    ),
     paper="Navon et al., ICML 2022",
     family="gradient",
     grad_modes=("shared", "representation"),
+    toy_scale_l1=0.1,  # the paper's Figure 1
 )
 class NashMTL(GramianStrategy):
     label = "nash_mtl"
+
+    @dataclass(frozen=True)
+    class Params:
+        optim_niter: int = param(20, "Newton iterations at most per solve", low=1, high=1000)
+        update_weights_every: int = param(1, "recompute the weights every N steps", low=1)
+        max_norm: float = param(1.0, "scale the update down to this norm (0 = off)", low=0.0)
 
     def setup(self) -> None:
         self._alpha: np.ndarray | None = None  # the last solution, before max_norm scaling
         self._step = 0  # the step being combined (the loop's step number)
 
     def wants(self, step: int) -> frozenset[str]:
-        every = int(self.params.get("update_weights_every", 1))
-        clip = float(self.params.get("max_norm", 1.0)) > 0
+        every = self.p.update_weights_every
+        clip = self.p.max_norm > 0
         return self.requires if clip or step % every == 0 or self._alpha is None else frozenset()
 
     def combine(self, losses: torch.Tensor, info: StepInfo) -> Combined:
@@ -65,12 +69,10 @@ class NashMTL(GramianStrategy):
         return super().combine(losses, info)
 
     def weigh(self, k: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
-        every = int(self.params.get("update_weights_every", 1))
-        if self._alpha is None or self._step % every == 0:
-            self._alpha = nash_weights(k.numpy(), self._alpha,
-                                       int(self.params.get("optim_niter", 20)))
+        if self._alpha is None or self._step % self.p.update_weights_every == 0:
+            self._alpha = nash_weights(k.numpy(), self._alpha, self.p.optim_niter)
         alpha = self._alpha
-        max_norm = float(self.params.get("max_norm", 1.0))
+        max_norm = self.p.max_norm
         norm = float(np.sqrt(max(alpha @ k.numpy() @ alpha, 0.0)))
         if max_norm > 0 and norm > max_norm:
             alpha = alpha * (max_norm / norm)

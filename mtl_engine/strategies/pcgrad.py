@@ -14,10 +14,12 @@ gives the same orders, and the training's own random stream is not disturbed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torchjd.aggregation import PCGradWeighting
 
-from ..registry import STRATEGIES, Param
+from ..registry import STRATEGIES, param
 from ._gramian import GramianStrategy, PrivateRng
 
 
@@ -25,18 +27,21 @@ from ._gramian import GramianStrategy, PrivateRng
     "pcgrad",
     "PCGrad: project each task gradient off the gradients it conflicts with, in random order, "
     "then sum (weights sum to about T)",
-    params=(Param("seed", "int", 0, "seed of the random task orders (same seed, same orders)",
-                  low=0),),
     paper="Yu et al., NeurIPS 2020",
     family="gradient",
     grad_modes=("shared", "representation"),
+    order_invariant=False,
 )
 class PCGrad(GramianStrategy):
     label = "pcgrad"
 
+    @dataclass(frozen=True)
+    class Params:
+        seed: int = param(0, "seed of the random task orders (same seed, same orders)", low=0)
+
     def setup(self) -> None:
         self._weighting = PCGradWeighting()
-        self._rng = PrivateRng(int(self.params.get("seed", 0)))
+        self._rng = PrivateRng(self.p.seed)
 
     def weigh(self, k: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
         return self._rng.run(self._weighting, k)

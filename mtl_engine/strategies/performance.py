@@ -44,7 +44,6 @@ def task_score(task: TaskInfo, headline: float | None, metrics: dict[str, float]
     "performance",
     "Performance weighting: w_i = T a_i / sum_j a_j, a_i task i's last validation score "
     "(R^2 or 1/(1+error) if lower is better); 1 until then (weights sum to T)",
-    params=(),
     paper="Performance-based weighting; the inverse of dynamic task prioritisation (Guo et al., "
           "ECCV 2018), which weights the worse task up",
     family="loss",

@@ -10,9 +10,11 @@ run gave torch.manual_seed (training.seed): a run is reproducible either way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
-from ..registry import STRATEGIES, Param
+from ..registry import STRATEGIES, param
 from .base import Combined, StepInfo, Strategy
 
 # Offset from the run seed so the weights are not the very numbers the model was initialised from.
@@ -23,16 +25,18 @@ _SEED_OFFSET = 7919
     "rlw",
     "Random loss weighting: w = softmax(z), z ~ N(0, I) drawn afresh each step "
     "(weights sum to 1)",
-    params=(
-        Param("seed", "int", None, "seed of the weight draws; empty: derived from the run's "
-              "training.seed", low=0, optional=True),
-    ),
     paper="Lin et al., TMLR 2022",
     family="loss",
+    order_invariant=False,  # the i-th draw goes to the i-th task, whichever task that is
 )
 class RandomLossWeighting(Strategy):
+    @dataclass(frozen=True)
+    class Params:
+        seed: int | None = param(None, "seed of the weight draws; empty: derived from the run's "
+                                 "training.seed", low=0)
+
     def setup(self) -> None:
-        seed = self.params.get("seed")
+        seed = self.p.seed
         if seed is None:
             seed = torch.initial_seed() + _SEED_OFFSET
         self._gen = torch.Generator(device=self.device)

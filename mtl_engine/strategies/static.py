@@ -17,7 +17,6 @@ from .base import Combined, StepInfo, Strategy
     "static",
     "Static weights: total = sum_i w_i L_i with each task's configured weight "
     "(the weights sum to whatever the tasks set)",
-    params=(),
     paper="Caruana, Machine Learning 1997 (weighted sum of task losses)",
     family="loss",
 )

@@ -15,11 +15,12 @@ during it).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from ..registry import STRATEGIES, Param
+from ..registry import STRATEGIES, param
 from ._loss_utils import TINY, as_tensor
 from .base import Combined, EpochStats, StepInfo, Strategy
 
@@ -28,25 +29,25 @@ from .base import Combined, EpochStats, StepInfo, Strategy
     "stch",
     "Smooth Tchebycheff: total = T mu logsumexp(log(L_i / z_i) / mu) after equal-weight warm-up "
     "epochs that record the reference point z (weights are the effective d total / d L_i)",
-    params=(
-        Param("mu", "float", 1.0, "smoothing: small values approach the max over tasks",
-              low=1e-3, high=100.0),
-        Param("warmup_epochs", "int", 4, "equal-weight epochs before STCH; the last one's mean "
-              "losses become z (0: no warm-up, z = 1)", low=0, high=1000),
-    ),
     paper="Lin et al., ICML 2024",
     family="loss",
 )
 class SmoothTchebycheff(Strategy):
+    @dataclass(frozen=True)
+    class Params:
+        mu: float = param(1.0, "smoothing: small values approach the max over tasks",
+                          low=1e-3, high=100.0)
+        warmup_epochs: int = param(4, "equal-weight epochs before STCH; the last one's mean "
+                                   "losses become z (0: no warm-up, z = 1)", low=0, high=1000)
+
     def setup(self) -> None:
         self._ones = self.ones()
-        warm = int(self.params.get("warmup_epochs", 4))
-        self.z: torch.Tensor | None = None if warm > 0 else self.ones()
+        self.z: torch.Tensor | None = None if self.p.warmup_epochs > 0 else self.ones()
 
     def combine(self, losses: torch.Tensor, info: StepInfo) -> Combined:
         if self.z is None:
             return self.weighted_sum(losses, self._ones.to(losses.dtype))
-        mu = float(self.params.get("mu", 1.0))
+        mu = self.p.mu
         safe = losses.clamp_min(TINY)
         r = torch.log(safe / self.z.to(losses.dtype)) / mu
         total = self.n_tasks * mu * torch.logsumexp(r, dim=0)
@@ -54,7 +55,7 @@ class SmoothTchebycheff(Strategy):
         return Combined(total=total, weights=weights)
 
     def end_epoch(self, stats: EpochStats) -> None:
-        if stats.epoch == int(self.params.get("warmup_epochs", 4)):
+        if stats.epoch == self.p.warmup_epochs:
             self.z = as_tensor(stats.train_loss, self.device).clamp_min(TINY)
 
     def state(self) -> dict[str, Any]:

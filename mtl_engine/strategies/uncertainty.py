@@ -12,11 +12,12 @@ simplified form); the weights are free and need not sum to anything.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from ..registry import STRATEGIES, Param
+from ..registry import STRATEGIES, param
 from ._loss_utils import as_tensor
 from .base import Combined, StepInfo, Strategy
 
@@ -25,20 +26,22 @@ from .base import Combined, StepInfo, Strategy
     "uncertainty",
     "Uncertainty weighting: learnable log-variances s_i, total = sum_i exp(-s_i) L_i + s_i, "
     "weight exp(-s_i) (weights are free, no fixed sum)",
-    params=(
-        Param("init_s", "float", 0.0, "initial log-variance s_i = log sigma_i^2 of every task "
-              "(0 gives weight 1)", low=-10.0, high=10.0),
-        Param("half_regression", "bool", False, "regression tasks use the paper's Gaussian form "
-              "1/(2 sigma^2) L + log sigma, i.e. half the simplified form's term"),
-    ),
     paper="Kendall, Gal & Cipolla, CVPR 2018",
     family="loss",
 )
 class UncertaintyWeighting(Strategy):
+    @dataclass(frozen=True)
+    class Params:
+        init_s: float = param(0.0, "initial log-variance s_i = log sigma_i^2 of every task "
+                              "(0 gives weight 1)", low=-10.0, high=10.0)
+        half_regression: bool = param(False, "regression tasks use the paper's Gaussian form "
+                                      "1/(2 sigma^2) L + log sigma, i.e. half the simplified "
+                                      "form's term")
+
     def setup(self) -> None:
-        init = float(self.params.get("init_s", 0.0))
-        self.log_var = torch.nn.Parameter(torch.full((self.n_tasks,), init, device=self.device))
-        half = bool(self.params.get("half_regression", False))
+        self.log_var = torch.nn.Parameter(torch.full((self.n_tasks,), self.p.init_s,
+                                                     device=self.device))
+        half = self.p.half_regression
         self._c = as_tensor([0.5 if half and t.type == "regression" else 1.0 for t in self.tasks],
                             self.device)
 

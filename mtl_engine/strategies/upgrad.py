@@ -12,26 +12,19 @@ diagonal.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torchjd.aggregation import UPGradWeighting
 
 from ..errors import ConfigError
-from ..registry import STRATEGIES, Param
+from ..registry import STRATEGIES, param
 from ._gramian import ActiveSetProjector, GramianStrategy
-
-PARAMS = (
-    Param("pref_vector", "floats", None, "relative weight of each task's projection (empty: "
-          "uniform); one entry per enabled task", low=0.0, optional=True),
-    Param("norm_eps", "float", 1e-4, "below this trace the Gramian is treated as zero",
-          low=0.0, high=1.0),
-    Param("reg_eps", "float", 1e-4, "ridge added to the normalised Gramian's diagonal",
-          low=0.0, high=1.0),
-)
 
 
 def pref_vector(strategy: GramianStrategy) -> torch.Tensor | None:
     """The user's preference vector as weights summing to 1, checked against the task count."""
-    raw = strategy.params.get("pref_vector")
+    raw = strategy.p.pref_vector
     if not raw:
         return None
     if len(raw) != strategy.n_tasks:
@@ -44,21 +37,30 @@ def pref_vector(strategy: GramianStrategy) -> torch.Tensor | None:
 
 
 def projector(strategy: GramianStrategy) -> ActiveSetProjector:
-    return ActiveSetProjector(float(strategy.params.get("norm_eps", 1e-4)),
-                              float(strategy.params.get("reg_eps", 1e-4)))
+    return ActiveSetProjector(strategy.p.norm_eps, strategy.p.reg_eps)
 
 
 @STRATEGIES.register(
     "upgrad",
     "UPGrad: average of each task gradient projected onto the cone of non-conflicting directions",
-    params=PARAMS,
     paper="Quinton & Rey, Jacobian Descent for Multi-Objective Optimization, arXiv:2406.16232, "
           "2024",
     family="gradient",
     grad_modes=("shared", "representation"),
+    conflict_tol=2e-3,  # reg_eps's ridge moves the projection slightly off the cone
 )
 class UPGrad(GramianStrategy):
     label = "upgrad"
+
+    @dataclass(frozen=True)
+    class Params:  # DualProj (dualproj.py) takes the same ones
+        pref_vector: list[float] | None = param(
+            None, "relative weight of each task's projection (empty: uniform); one entry per "
+            "enabled task", low=0.0)
+        norm_eps: float = param(1e-4, "below this trace the Gramian is treated as zero",
+                                low=0.0, high=1.0)
+        reg_eps: float = param(1e-4, "ridge added to the normalised Gramian's diagonal",
+                               low=0.0, high=1.0)
 
     def setup(self) -> None:
         self._weighting = UPGradWeighting(pref_vector(self), projector=projector(self))

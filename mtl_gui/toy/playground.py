@@ -15,7 +15,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -35,10 +34,9 @@ from ..plots.style import TASK_COLORS, set_tone
 from ..widgets.param_form import ParamForm
 from .runner import ToyRunner
 
-# The papers that use the toy scale L1 by 0.1 for these methods (Nash-MTL, FAMO), and FAMO's toy
-# turns its weight decay off ("the objective is not changing", its run script says).
-PAPER_SCALE = {"nash_mtl": 0.1, "famo": 0.1}
-PAPER_PARAMS: dict[str, dict[str, Any]] = {"famo": {"gamma": 0.0}}
+# A strategy's paper may scale L1 on this toy or change parameters for it (Nash-MTL and FAMO scale
+# L1 by 0.1, FAMO turns its weight decay off): each entry says so itself, in its facts
+# `toy_scale_l1` and `toy_params`, which picking it applies.
 # "fast" covers in seconds the ground the published runs cover in minutes (tests/engine/
 # test_toy2d.py explains why beta2 = 0.99); "published" is the papers' setting.
 PRESETS = {
@@ -72,7 +70,7 @@ class ToyPlayground(QWidget):
     def _controls(self) -> QWidget:
         box = QWidget(self)
         box.setFixedWidth(340)
-        v = QVBoxLayout(box)
+        column = QVBoxLayout(box)
         self.combo = QComboBox(box)
         for name in toy.toy_strategies():
             entry = STRATEGIES.get(name)
@@ -85,11 +83,11 @@ class ToyPlayground(QWidget):
         self.summary = QLabel(box)
         self.summary.setWordWrap(True)
         self.form = ParamForm((), box)
-        v.addWidget(QLabel("<b>Strategy</b>", box))
-        v.addWidget(self.combo)
-        v.addWidget(self.summary)
-        v.addWidget(self.form)
-        v.addWidget(self._settings_box(box))
+        column.addWidget(QLabel("<b>Strategy</b>", box))
+        column.addWidget(self.combo)
+        column.addWidget(self.summary)
+        column.addWidget(self.form)
+        column.addWidget(self._settings_box(box))
         buttons = QHBoxLayout()
         self.run_button = QPushButton("Run", box)
         self.run_button.setToolTip("optimise from the five starts with the chosen strategy and "
@@ -101,20 +99,20 @@ class ToyPlayground(QWidget):
         self.stop_button.clicked.connect(self.stop)
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.stop_button)
-        v.addLayout(buttons)
+        column.addLayout(buttons)
         self.status = QLabel("Ready.", box)
         self.status.setTextFormat(Qt.TextFormat.PlainText)  # messages may hold "<"
         self.status.setWordWrap(True)
         self.ends = QLabel(box)
         self.ends.setTextFormat(Qt.TextFormat.RichText)
-        v.addWidget(self.status)
-        v.addWidget(self.ends)
-        v.addStretch(1)
+        column.addWidget(self.status)
+        column.addWidget(self.ends)
+        column.addStretch(1)
         return box
 
     def _settings_box(self, parent: QWidget) -> QGroupBox:
         group = QGroupBox("Adam from the five standard starts", parent)
-        f = QFormLayout(group)
+        rows = QFormLayout(group)
         self.lr = QDoubleSpinBox(group)
         self.lr.setDecimals(4)
         self.lr.setRange(1e-4, 0.1)
@@ -129,30 +127,33 @@ class ToyPlayground(QWidget):
         self.beta2.setRange(0.9, 0.9999)
         self.beta2.setSingleStep(0.001)
         self.beta2.setToolTip("Adam's second-moment decay (beta1 is 0.9)")
-        self.scale = QCheckBox("scale L1 by 0.1 (Nash-MTL, FAMO papers)", group)
-        self.scale.setToolTip("multiply the first loss by 0.1, as the Nash-MTL and FAMO papers do "
-                              "on this toy; set when one of those is picked")
-        f.addRow("learning rate", self.lr)
-        f.addRow("steps", self.steps)
-        f.addRow("Adam beta2", self.beta2)
-        f.addRow(self.scale)
+        self.scale = QDoubleSpinBox(group)
+        self.scale.setDecimals(3)
+        self.scale.setRange(0.001, 10.0)
+        self.scale.setSingleStep(0.1)
+        self.scale.setToolTip("factor on the first loss L1; picking a strategy sets its paper's "
+                              "(0.1 for Nash-MTL and FAMO, 1 for the others)")
+        rows.addRow("learning rate", self.lr)
+        rows.addRow("steps", self.steps)
+        rows.addRow("Adam beta2", self.beta2)
+        rows.addRow("L1 scale", self.scale)
         row = QHBoxLayout()
         for name in PRESETS:
-            b = QPushButton(name, group)
-            b.setToolTip(f"{name} settings: "
-                         + ", ".join(f"{k} {v:g}" for k, v in PRESETS[name].items()))
-            b.clicked.connect(lambda _=False, n=name: self.apply_preset(n))
-            row.addWidget(b)
-        f.addRow("settings", row)
+            button = QPushButton(name, group)
+            button.setToolTip(f"{name} settings: "
+                              + ", ".join(f"{k} {v:g}" for k, v in PRESETS[name].items()))
+            button.clicked.connect(lambda _=False, n=name: self.apply_preset(n))
+            row.addWidget(button)
+        rows.addRow("settings", row)
         return group
 
     def _plane(self) -> pg.PlotWidget:
-        w = pg.PlotWidget(self)
-        w.setAspectLocked(True)
-        w.setLabel("bottom", "x1")
-        w.setLabel("left", "x2")
-        w.setTitle("mean loss (colour), contours of L1 (white) and L2 (orange), Pareto set (black)",
-                   size="9pt")
+        plane = pg.PlotWidget(self)
+        plane.setAspectLocked(True)
+        plane.setLabel("bottom", "x1")
+        plane.setLabel("left", "x2")
+        plane.setTitle("mean loss (colour), contours of L1 (white) and L2 (orange), Pareto set "
+                       "(black)", size="9pt")
         land = toy.landscape(n=160)
         mean = (land.l1 + land.l2) / 2
         image = pg.ImageItem(mean, axisOrder="col-major")
@@ -160,22 +161,22 @@ class ToyPlayground(QWidget):
         lim = float(land.x1[-1])
         image.setRect(QRectF(-lim, -lim, 2 * lim, 2 * lim))
         image.setOpacity(0.55)
-        w.addItem(image)
+        plane.addItem(image)
         for data, color in ((land.l1, "#ffffff"), (land.l2, "#ff9e4a")):
             for level in np.quantile(data, np.linspace(0.08, 0.92, 8)):
                 iso = pg.IsocurveItem(data, float(level), pen=pg.mkPen(color, width=1),
                                       axisOrder="col-major")
                 iso.setParentItem(image)  # grid indices -> plane coordinates via the image
-        w.plot(land.pareto[:, 0], land.pareto[:, 1], pen=pg.mkPen("k", width=5))
+        plane.plot(land.pareto[:, 0], land.pareto[:, 1], pen=pg.mkPen("k", width=5))
         starts = np.array(toy.STARTS)
-        w.addItem(pg.ScatterPlotItem(starts[:, 0], starts[:, 1], size=11, symbol="o",
-                                     brush=pg.mkBrush("w"), pen=pg.mkPen("k")))
-        self.curves = [w.plot(pen=pg.mkPen(TASK_COLORS[i], width=2.5))
+        plane.addItem(pg.ScatterPlotItem(starts[:, 0], starts[:, 1], size=11, symbol="o",
+                                         brush=pg.mkBrush("w"), pen=pg.mkPen("k")))
+        self.curves = [plane.plot(pen=pg.mkPen(TASK_COLORS[i], width=2.5))
                        for i in range(len(starts))]
         self.heads = pg.ScatterPlotItem(size=10, symbol="x", pen=pg.mkPen("k", width=2))
-        w.addItem(self.heads)
-        w.setRange(xRange=(-lim, lim), yRange=(-lim, lim))
-        return w
+        plane.addItem(self.heads)
+        plane.setRange(xRange=(-lim, lim), yRange=(-lim, lim))
+        return plane
 
     # ------------------------------------------------------------------ state
     @property
@@ -193,9 +194,9 @@ class ToyPlayground(QWidget):
     def _strategy_changed(self) -> None:
         entry = STRATEGIES.get(self.strategy)
         self.form.set_schema(entry.params)
-        self.form.set_values(PAPER_PARAMS.get(self.strategy, {}))
+        self.form.set_values(dict(entry.meta["toy_params"]))
         self.summary.setText(f"{entry.summary}<br><i>{entry.paper}</i>")
-        self.scale.setChecked(self.strategy in PAPER_SCALE)
+        self.scale.setValue(float(entry.meta["toy_scale_l1"]))
 
     def apply_preset(self, name: str) -> None:
         p = PRESETS[name]
@@ -206,7 +207,7 @@ class ToyPlayground(QWidget):
     def settings(self) -> dict[str, Any]:
         return {"lr": self.lr.value(), "steps": self.steps.value(),
                 "betas": (0.9, self.beta2.value()),
-                "scale_l1": 0.1 if self.scale.isChecked() else 1.0, "record_every": 10}
+                "scale_l1": self.scale.value(), "record_every": 10}
 
     @property
     def running(self) -> bool:

@@ -8,17 +8,21 @@ for it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 import mtl_engine.strategies  # noqa: F401  (registers every strategy)
+from mtl_engine.config import GRAD_MODES
 from mtl_engine.errors import ConfigError, SolverError
 from mtl_engine.events import TaskInfo
-from mtl_engine.registry import STRATEGIES, Param, validate_params
+from mtl_engine.registry import STRATEGIES, Param, parse_params, schema_of, validate_params
 from mtl_engine.strategies import driver
 from mtl_engine.strategies.base import REQUESTS, Combined, EpochStats, build_strategy
 
@@ -112,19 +116,19 @@ def drive(name: str, tasks: tuple[TaskInfo, ...]) -> list[Combined]:
     params = validate_params(entry.params, {}, "strategy.params")
     strategy = build_strategy(name, params, tasks, [1.0] * len(tasks), torch.device("cpu"))
     model = TinyModel(tasks)
-    for p in strategy.parameters():
-        assert isinstance(p, torch.Tensor) and p.is_leaf and p.requires_grad, \
+    for own in strategy.parameters():
+        assert isinstance(own, torch.Tensor) and own.is_leaf and own.requires_grad, \
             f"{name}: parameters() must be leaf tensors that require grad"
     opt = torch.optim.SGD([*model.parameters(), *strategy.parameters()], lr=0.05)
-    x = torch.randn(16, 6, generator=gen)
+    batch = torch.randn(16, 6, generator=gen)
     ys = targets(tasks, 16, gen)
     answers, step = [], 0
     for epoch in range(EPOCHS):
         sums = torch.zeros(len(tasks))
         for _ in range(STEPS):
-            outs = model(x)
+            outs = model(batch)
             losses = task_losses(outs, tasks, ys)
-            inputs = TinyInputs(model, x, losses, outs, tasks, ys)
+            inputs = TinyInputs(model, batch, losses, outs, tasks, ys)
             wants = driver.wanted(strategy, step)
             info = driver.prepare(strategy, wants, step, epoch, inputs)
             comb = strategy.combine(losses, info)
@@ -205,3 +209,48 @@ def test_registry_entry_is_complete(name: str) -> None:
             assert not math.isnan(float(p.default))
     filled = validate_params(entry.params, {}, f"strategy.params[{name}]")
     assert filled == entry.defaults()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_parameters_are_a_frozen_dataclass_whose_defaults_pass_its_schema(name: str) -> None:
+    entry = STRATEGIES.get(name)
+    cls = entry.params_type
+    assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen, \
+        f"{name}: declare the parameters as a nested @dataclass(frozen=True) class Params"
+    assert entry.obj.Params is cls and entry.params == schema_of(cls)
+    defaults = cls()
+    as_given = {p.name: getattr(defaults, f.name)  # keyed as a preset names them
+                for f, p in zip(dataclasses.fields(cls), entry.params)}
+    assert parse_params(cls, as_given, f"strategy.params[{name}]") == defaults
+    strategy = build_strategy(name, {}, make_tasks(2), [1.0, 1.0], torch.device("cpu"))
+    assert strategy.p == defaults  # what the code reads: the defaults, typed
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(strategy.p, "x", 1)  # noqa: B010 - the attribute is the point
+
+
+def same_kind(value: Any, default: Any) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, (int, float)):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, Mapping):
+        return isinstance(value, Mapping)
+    return isinstance(value, type(default))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_declared_fact_has_a_value_of_its_defaults_kind(name: str) -> None:
+    entry = STRATEGIES.get(name)
+    assert set(entry.meta) == set(STRATEGIES.facts)
+    for fact, default in STRATEGIES.facts.items():
+        assert default is not None, f"fact {fact!r}: its default must show its kind"
+        value = entry.meta[fact]
+        assert same_kind(value, default), \
+            f"{name}: fact {fact}={value!r} is not a {type(default).__name__} like its default"
+    # what the kind alone does not say
+    assert set(entry.meta["grad_modes"]) <= set(GRAD_MODES), entry.meta["grad_modes"]
+    assert entry.meta["toy_scale_l1"] > 0
+    entry.parse(entry.meta["toy_params"], f"{name}.toy_params")  # the toy's values are valid
+    assert entry.meta["conflict_tol"] >= 0
+    if not entry.meta["order_invariant"]:  # random draws must be reproducible
+        assert "seed" in {p.name for p in entry.params}, f"{name}: random, but takes no seed"

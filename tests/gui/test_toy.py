@@ -27,13 +27,18 @@ def test_picker_lists_what_the_toy_can_run_and_the_form_follows_the_schema(playg
     assert "max_entropy" not in names  # needs model outputs
     playground.select("cagrad")
     assert set(playground.form.editors) == {p.name for p in STRATEGIES.get("cagrad").params}
-    assert not playground.scale.isChecked()
+    assert playground.scale.value() == 1.0 and playground.settings()["scale_l1"] == 1.0
     playground.select("nash_mtl")
     assert "max_norm" in playground.form.editors
-    assert playground.scale.isChecked()  # the Nash-MTL paper scales L1 by 0.1
+    assert playground.settings()["scale_l1"] == 0.1  # the Nash-MTL paper scales L1 by 0.1
     if "famo" in names:  # FAMO's toy runs without weight decay
         playground.select("famo")
-        assert playground.form.values()["gamma"] == 0.0 and playground.scale.isChecked()
+        assert playground.form.values()["gamma"] == 0.0 and playground.scale.value() == 0.1
+    for name in names:  # every entry's own toy settings, whatever was picked before
+        entry = STRATEGIES.get(name)
+        playground.select(name)
+        assert playground.settings()["scale_l1"] == entry.meta["toy_scale_l1"], name
+        assert playground.form.values() == {**entry.defaults(), **entry.meta["toy_params"]}, name
 
 
 def test_a_short_run_draws_five_trajectories_from_the_starts(qtbot, playground) -> None:
