@@ -187,11 +187,6 @@ class NoParams:
     """The parameters of an entry that takes none."""
 
 
-class _Untyped:  # TRANSITIONAL: entries still declared as a bare Param tuple parse to a dict
-    def __new__(cls, **given: Any) -> dict[str, Any]:  # type: ignore[misc]
-        return dict(given)
-
-
 @cache
 def schema_of(cls: type) -> tuple[Param, ...]:
     """The `Param` schema of a parameter dataclass, in field order."""
@@ -239,11 +234,6 @@ def parse_params(cls: type[P], given: Mapping[str, Any] | None, path: str = "par
     return cls(**{f.name: values[p.name] for f, p in zip(dataclasses.fields(cls), schema)})
 
 
-def _parse_entry(entry: Entry[Any], given: Mapping[str, Any] | None, path: str) -> Any:
-    if entry.params_type is _Untyped:  # TRANSITIONAL
-        return validate_params(entry.params, given, path)
-    return parse_params(entry.params_type, given, path)
-
 
 # -- entries and registries ---------------------------------------------------------------
 @dataclass(frozen=True)
@@ -267,7 +257,7 @@ class Entry(Generic[T]):
 
     def parse(self, given: Mapping[str, Any] | None, path: str = "params") -> Any:
         """The entry's typed parameters from a (possibly partial) mapping."""
-        return _parse_entry(self, given, path)
+        return parse_params(self.params_type, given, path)
 
 
 class Registry(Generic[T]):
@@ -308,9 +298,6 @@ class Registry(Generic[T]):
                 raise TypeError(f"{self.kind} {name!r}: unknown facts {sorted(unknown)}; "
                                 f"this registry declares {sorted(self.facts)}")
             facts = {**copy.deepcopy(self.facts), **meta}  # no two entries share a default
-            if isinstance(kind, tuple):  # TRANSITIONAL: a bare Param tuple, until all are typed
-                self.add(Entry(name, obj, summary, kind, paper, facts, _Untyped))
-                return obj
             self.add(Entry(name, obj, summary, schema_of(kind), paper, facts, kind))
             return obj
 
