@@ -331,8 +331,9 @@ class FileActions:
         for name, action in getattr(self, "theme_actions", {}).items():
             action.setChecked(name == self.theme)
         self.plots.set_theme(self.theme)
-        if getattr(self, "study_window", None) is not None:
-            self.study_window.set_theme(self.theme)
+        for window in (getattr(self, "study_window", None), getattr(self, "toy_window", None)):
+            if window is not None:
+                window.set_theme(self.theme)
         self.model_panel.diagram.update()
         for panel in (self.model_panel, self.tasks_panel):
             panel.on_checked()  # broken layer rows take the theme's error colour

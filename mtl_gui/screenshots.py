@@ -163,8 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mtl_gui.screenshots",
                                      description="take the docs' screenshots under Xvfb")
     parser.add_argument("folder", nargs="?", default="docs/screenshots")
-    parser.add_argument("--only", choices=sorted([*SETUPS, "study"]),
-                        help="one setup instead of all (study: the Study window's shots)")
+    parser.add_argument("--only", choices=sorted([*SETUPS, "study", "toy"]),
+                        help="one setup instead of all (study: the Study window's shots; toy: "
+                             "the toy playground's)")
     parser.add_argument("--limit", type=float, default=900.0,
                         help="seconds a run may take before the shots go on without it")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -188,11 +189,15 @@ def main(argv: list[str] | None = None) -> int:
         shooter = Shooter(app, folder)
         print(f"screenshots on DISPLAY={os.environ['DISPLAY']} ({app.platformName()}) "
               f"into {folder}")
-        for key in [args.only] if args.only else [*SETUPS, "study"]:
+        for key in [args.only] if args.only else [*SETUPS, "study", "toy"]:
             if key == "study":
                 from .study.shots import shoot_studies
 
                 shoot_studies(shooter)
+            elif key == "toy":
+                from .toy.shots import shoot_toy
+
+                shoot_toy(shooter)
             else:
                 shoot_setup(shooter, SETUPS[key], args.limit)
     finally:

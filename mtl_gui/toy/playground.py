@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from mtl_engine import STRATEGIES, toy, validate_params
 from mtl_engine.errors import ConfigError
 
-from ..plots.style import TASK_COLORS, set_tone
+from ..plots.style import TASK_COLORS, restyle, set_tone
 from ..widgets.param_form import ParamForm
 from .runner import ToyRunner
 
@@ -177,6 +177,10 @@ class ToyPlayground(QWidget):
         plane.addItem(self.heads)
         plane.setRange(xRange=(-lim, lim), yRange=(-lim, lim))
         return plane
+
+    def set_theme(self, name: str) -> None:
+        """Recolour the plane's background, axes and title for the app's new theme."""
+        restyle(self.plot, name)
 
     # ------------------------------------------------------------------ state
     @property

@@ -125,3 +125,20 @@ def test_the_window_opens_on_its_own(qtbot, monkeypatch) -> None:
     assert toy_main(["pcgrad"]) == 0
     assert shown and shown[0].strategy == "pcgrad"
     assert np.isfinite(shown[0].lr.value())
+
+
+def test_the_plane_follows_the_app_theme(playground) -> None:
+    # The main window's theme switch recolours an open toy window too (actions.set_theme).
+    playground.set_theme("dark")
+    assert playground.plot.backgroundBrush().color().name() == "#1e1e1e"
+    assert playground.plot.getPlotItem().getAxis("left").textPen().color().name() == "#d8d8d8"
+    playground.set_theme("light")
+    assert playground.plot.backgroundBrush().color().name() == "#ffffff"
+
+
+def test_the_main_windows_theme_switch_reaches_an_open_toy_window(window) -> None:
+    toy_window = window.open_toy()
+    window.set_theme("dark")
+    assert toy_window.plot.backgroundBrush().color().name() == "#1e1e1e"
+    window.set_theme("light")
+    assert toy_window.plot.backgroundBrush().color().name() == "#ffffff"
