@@ -16,9 +16,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    from .. import qt_version
     from ..plots.style import apply_theme
     from .playground import ToyPlayground
 
+    problem = qt_version.installed_problem()
+    if problem:  # the binding release the app refuses (see qt_version)
+        print(problem, file=sys.stderr)
+        return 1
     app = QApplication.instance() or QApplication(sys.argv[:1])
     apply_theme("light")
     window = ToyPlayground()
