@@ -170,3 +170,21 @@ def test_a_saved_study_reads_back_the_same_wherever_it_is_opened_from(tmp_path, 
     assert [r.key for r in expand(again).runs] == [r.key for r in expand(study).runs]
     builtin = study_from_dict({"base": "multimnist_uncertainty"})
     assert "base: multimnist_uncertainty\n" in dumps_study(builtin)
+
+
+def test_every_study_field_is_read_written_and_documented() -> None:
+    # A new study field is one entry in FIELDS, one Study attribute and its reading in
+    # study_from_dict (spec.py); this holds the three, the written form and the docs together.
+    from dataclasses import fields as dc_fields
+    from pathlib import Path
+
+    from mtl_engine.study.spec import FIELDS, Study
+
+    attributes = {f.name for f in dc_fields(Study)} - {"base_path"}
+    assert attributes == set(FIELDS)
+    written = study_from_dict({"base": "multimnist_uncertainty", "description": "d"}).to_dict()
+    assert set(written) == set(FIELDS)
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "studies.md").read_text("utf-8")
+    example = docs.split("## The study file", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    documented = {line.split(":", 1)[0] for line in example.splitlines() if line[:1].isalpha()}
+    assert documented == set(FIELDS), "docs/studies.md's study file example lists every field"
