@@ -19,6 +19,7 @@ one aborts at once: the folder keeps its INCOMPLETE marker. Exit codes: 0 done, 
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import time
@@ -85,7 +86,8 @@ def _parser() -> argparse.ArgumentParser:
                        "(default: runs)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run already in --out (never one still running)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true",
+                   help="print only the results (no progress bar, no epoch lines)")
     p.add_argument("--list", nargs="?", const="all", metavar="KIND",
                    help=f"list registered names: {', '.join(ALL)} (default: all)")
     return p
@@ -130,14 +132,21 @@ def list_registries(kind: str, out: TextIO) -> int:
 
 
 def train(config: ExperimentConfig, out: Path, quiet: bool = False,
-          stream: TextIO | None = None, overwrite: bool = False) -> int:
+          stream: TextIO | None = None, overwrite: bool = False,
+          results: TextIO | None = None) -> int:
+    """Run `config` into `out`. Progress (the header, one line per epoch, warnings, the bar) and
+    errors go to `stream` (stderr); the results (the final table, the run folder) to `results`
+    (stdout), so `mtl-run ... > results.txt` keeps just them. `quiet`: no progress at all."""
     from . import run  # the engine's front door, as every client uses it
 
     stream = stream or sys.stderr
+    results = results or sys.stdout
+    progress = _Silent() if quiet else stream
     bar = _Progress(stream, enabled=not quiet and stream.isatty())
     last: RunFinished | RunFailed | None = None
     started: RunStarted | None = None
     epochs: list[EpochEnded] = []
+    warnings: list[Warned] = []
     step = 0
     control = RunControl()
     with _Interrupts(control) as interrupts:
@@ -146,10 +155,10 @@ def train(config: ExperimentConfig, out: Path, quiet: bool = False,
             for event in events:
                 if isinstance(event, RunStarted):  # the folder is ours: a refusal is one line
                     started = event
-                    print(f"mtl-run: {config.name} -> {out}", file=stream)
+                    print(f"mtl-run: {config.name} -> {out}", file=progress)
                     print(f"  device {event.device}, {event.train_size} training / "
                           f"{event.val_size} validation samples, "
-                          f"{event.param_counts['total']:,} parameters", file=stream)
+                          f"{event.param_counts['total']:,} parameters", file=progress)
                     bar.total = event.total_steps
                 elif isinstance(event, StepsLogged):
                     step = event.steps[-1] + 1
@@ -157,11 +166,15 @@ def train(config: ExperimentConfig, out: Path, quiet: bool = False,
                 elif isinstance(event, EpochEnded):
                     epochs.append(event)
                     bar.clear()
-                    headline = {t.name: t.metric for t in started.tasks} if started else {}
-                    print(_epoch_line(event, config.training.epochs, headline), file=stream)
+                    tasks = started.tasks if started else ()
+                    print(_epoch_line(event, config.training.epochs,
+                                      {t.name: t.metric for t in tasks},
+                                      {t.name: t.higher_is_better for t in tasks}),
+                          file=progress)
                 elif isinstance(event, Warned):
+                    warnings.append(event)
                     bar.clear()
-                    print(f"  warning at step {event.step}: {event.message}", file=stream)
+                    print(f"  warning at step {event.step}: {event.message}", file=progress)
                 elif isinstance(event, (RunFinished, RunFailed)):
                     last = event
         except _Abort as abort:
@@ -197,15 +210,32 @@ def train(config: ExperimentConfig, out: Path, quiet: bool = False,
             print(f"  details: {out / ERROR_FILE}", file=stream)
         return 1
     assert last is not None and started is not None
-    print(_summary(started, epochs, last), file=stream)
+    print(_summary(started, epochs, last), file=results)
+    if quiet and warnings:  # not shown as they came: say that there were some, and where
+        from . import EVENTS_FILE
+
+        print(f"  {len(warnings)} warning{'s' * (len(warnings) > 1)}, the first at step "
+              f"{warnings[0].step}: {warnings[0].message} (all in {out / EVENTS_FILE})",
+              file=results)
     if interrupts.name is not None and last.status == RunStatus.STOPPED:
         from . import MODEL_FILE
 
+        results.flush()
         print(f"mtl-run: stopped by {interrupts.name} at step {last.step}; model saved to "
               f"{out / MODEL_FILE}", file=stream)
         return interrupts.code
-    print(f"run folder: {out}", file=stream)
+    print(f"run folder: {out}", file=results)
     return 0
+
+
+class _Silent:
+    """Where --quiet sends progress lines: nowhere."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
 
 
 class _Abort(BaseException):
@@ -263,15 +293,46 @@ _USER_ERRORS = ("ConfigError", "UnknownNameError", "ShapeError", "DataError", "D
                 "FileWriteError", "ArgumentError")
 
 
-def _epoch_line(e: EpochEnded, epochs: int, headline: dict[str, str]) -> str:
+EPOCH_LINE_WIDTH = 120  # past this an epoch line summarises the tasks (all of them: epochs.csv)
+
+
+def _epoch_line(e: EpochEnded, epochs: int, headline: dict[str, str],
+                higher: dict[str, bool] | None = None) -> str:
+    """One short line: each task's validation loss and headline metric when they fit in
+    EPOCH_LINE_WIDTH characters, else the mean loss, the score and the lowest-scoring task."""
+    head = f"  epoch {e.epoch}/{epochs}  "
+    tail = f"  ({e.seconds:.1f} s, {e.samples_per_sec:,.0f} samples/s)"
     parts = []
     for task, ms in e.val_metrics.items():
         metric = headline.get(task)
         if metric in ms:
             parts.append(f"{task} {metric} {ms[metric]:.4g}")
     losses = " ".join(f"{t}={v:.4g}" for t, v in e.val_loss.items())
-    return (f"  epoch {e.epoch}/{epochs}  val loss {losses}  |  {', '.join(parts)}  "
-            f"({e.seconds:.1f} s, {e.samples_per_sec:,.0f} samples/s)")
+    full = f"{head}val loss {losses}  |  {', '.join(parts)}{tail}"
+    if len(full) <= EPOCH_LINE_WIDTH or len(e.val_loss) <= 1:
+        return full
+    values = [v for v in e.val_loss.values() if math.isfinite(v)]
+    mean = f"{sum(values) / len(values):.4g}" if values else "nan"
+    brief = [f"val loss {mean} (mean of {len(e.val_loss)} tasks)"]
+    if e.score is not None:
+        brief.append(f"score {e.score:.4g}")
+    worst = _weakest(e, headline, higher or {})
+    if worst:
+        brief.append(f"lowest {worst}")
+    return head + ", ".join(brief) + tail
+
+
+def _weakest(e: EpochEnded, headline: dict[str, str], higher: dict[str, bool]) -> str:
+    """The task whose higher-is-better headline metric is lowest, as "task metric value"."""
+    scored = []
+    for task, ms in e.val_metrics.items():
+        metric = headline.get(task)
+        if metric in ms and math.isfinite(ms[metric]) and higher.get(task, False):
+            scored.append((ms[metric], task, metric))
+    if not scored:
+        return ""
+    value, task, metric = min(scored)
+    return f"{task} {metric} {value:.4g}"
 
 
 def _summary(started: RunStarted, epochs: list[EpochEnded], last: RunFinished) -> str:

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from mtl_engine.cli import main
+from mtl_engine.cli import EPOCH_LINE_WIDTH, _epoch_line, main
+from mtl_engine.events import EpochEnded
 from mtl_engine.presets import save
 from mtl_engine.runs import read_run
 
@@ -19,9 +20,11 @@ def test_runs_a_preset_and_writes_a_folder(tmp_path, capsys) -> None:
     preset = save(tiny(), tmp_path / "tiny.yaml")
     out = tmp_path / "out"
     assert main([str(preset), "--epochs", "1", "--out", str(out), "--quiet"]) == 0
-    err = capsys.readouterr().err
-    assert "completed after 10 steps" in err
-    assert "digit" in err and "parity" in err and "accuracy" in err
+    captured = capsys.readouterr()
+    assert captured.err == ""  # --quiet: no progress at all, the results on stdout
+    assert "completed after 10 steps" in captured.out
+    assert "digit" in captured.out and "parity" in captured.out and "accuracy" in captured.out
+    assert captured.out.strip().splitlines()[-1] == f"run folder: {out}"
     record = read_run(out)
     assert record.config["training"]["epochs"] == 1  # the override is in the resolved config
     assert (out / "model.pt").exists() and (out / "steps.csv").exists()
@@ -137,7 +140,42 @@ def test_into_writes_a_fresh_subfolder(tmp_path, capsys) -> None:
     folders = sorted(parent.iterdir())
     assert len(folders) == 2
     assert all(re.fullmatch(r"\d{8}-\d{6}-tiny-digits(-2)?", f.name) for f in folders)
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == f"run folder: {folders[-1]}"  # the second: a later time, or the same and -2
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1] == f"run folder: {folders[-1]}"  # the second: a later time, or the same and -2
     for f in folders:
         assert read_run(f).finished.status == "completed" and (f / "model.pt").exists()
+
+
+def test_progress_goes_to_stderr_and_results_to_stdout(tmp_path, capsys) -> None:
+    preset = save(tiny(training={"epochs": 2}), tmp_path / "tiny.yaml")
+    out = tmp_path / "out"
+    assert main([str(preset), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    err, res = captured.err.splitlines(), captured.out.splitlines()
+    assert err[0] == f"mtl-run: tiny digits -> {out}"
+    assert [line.split("  ")[1] for line in err if line.startswith("  epoch ")] == \
+        ["epoch 1/2", "epoch 2/2"]
+    assert res[0].startswith("completed after 20 steps") and res[-1] == f"run folder: {out}"
+    assert not any(line.startswith("  epoch ") for line in res)
+
+
+def _epoch(n_tasks: int) -> EpochEnded:
+    names = [f"task{i:02d}" for i in range(n_tasks)]
+    return EpochEnded(
+        epoch=3, step=30, train_loss={n: 1.0 for n in names},
+        val_loss={n: float(i + 1) for i, n in enumerate(names)},
+        val_metrics={n: {"accuracy": 0.5 + 0.03 * i} for i, n in enumerate(names)},
+        score=0.7, seconds=1.5, samples_per_sec=1234.0)
+
+
+def test_an_epoch_line_stays_short_at_any_number_of_tasks() -> None:
+    head = {f"task{i:02d}": "accuracy" for i in range(14)}
+    higher = dict.fromkeys(head, True)
+    two = _epoch_line(_epoch(2), 10, head, higher)
+    assert two == ("  epoch 3/10  val loss task00=1 task01=2  |  task00 accuracy 0.5, "
+                   "task01 accuracy 0.53  (1.5 s, 1,234 samples/s)")
+    many = _epoch_line(_epoch(14), 10, head, higher)
+    assert len(many) <= EPOCH_LINE_WIDTH
+    # mean of 1..14 = 7.5; the lowest accuracy is task00's 0.5
+    assert many == ("  epoch 3/10  val loss 7.5 (mean of 14 tasks), score 0.7, lowest task00 "
+                    "accuracy 0.5  (1.5 s, 1,234 samples/s)")

@@ -35,8 +35,7 @@ def _endless_preset(tmp_path: Path) -> Path:
 def _start(tmp_path: Path, out: Path) -> tuple[subprocess.Popen, list[str]]:
     """Start mtl-run and return once it has printed its first epoch line."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mtl_engine", str(_endless_preset(tmp_path)), "--out", str(out),
-         "--quiet"],
+        [sys.executable, "-m", "mtl_engine", str(_endless_preset(tmp_path)), "--out", str(out)],
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
         env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.stderr is not None

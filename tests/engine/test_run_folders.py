@@ -62,7 +62,8 @@ def _kill_leftovers():
 
 
 def _popen(*args: str | Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "mtl_engine", *map(str, args), "--quiet"],
+    # not --quiet: the epoch lines on stderr say when training has begun (no bar: not a tty)
+    proc = subprocess.Popen([sys.executable, "-m", "mtl_engine", *map(str, args)],
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     _SPAWNED.append(proc)
