@@ -1,4 +1,6 @@
-"""The plot area: the four training plots, the gradient tab, shared options, one redraw timer.
+"""The plot area: the catalogue's plots in their tabs, shared options, one redraw timer.
+
+Which plots there are, and where, is `catalogue.PLOTS`: this module names none of them.
 
 Plots never redraw per event. A 25 Hz timer asks the visible ones to refresh from the histories;
 each skips the work when no history version changed since its last draw.
@@ -40,9 +42,7 @@ from PySide6.QtWidgets import (
 from ..run_entry import RunEntry
 from .base import PlotOptions, link_x
 from .budget import BUDGET, set_quality
-from .curves import LossPlot, MetricPlot, WeightPlot
-from .gradients import GradientPanel
-from .shares import SharePlot
+from .catalogue import PLOTS, Plot, PlotSpec, tabs
 
 REDRAW_MS = 40
 
@@ -61,27 +61,12 @@ class PlotArea(QWidget):
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self.refresh)
         self.options = PlotOptions()
-        self.loss_plot = LossPlot(self.options, self)
-        self.metric_plot = MetricPlot(self.options, self)
-        self.weight_plot = WeightPlot(self.options, self)
-        self.share_plot = SharePlot(self.options, self)
-        self.grad_panel = GradientPanel(self.options, self)
-        # One x range for all: a zoom in one plot is a zoom in every plot.
-        link_x([p.shared_x for p in (self.loss_plot, self.metric_plot, self.weight_plot,
-                                     self.share_plot, self.grad_panel.cosine,
-                                     self.grad_panel.norms)])
-
-        training = QWidget(self)
-        grid = QGridLayout(training)
-        grid.setContentsMargins(2, 2, 2, 2)
-        grid.setSpacing(4)
-        grid.addWidget(self.loss_plot, 0, 0)
-        grid.addWidget(self.metric_plot, 0, 1)
-        grid.addWidget(self.weight_plot, 1, 0)
-        grid.addWidget(self.share_plot, 1, 1)
+        self.specs: tuple[PlotSpec, ...] = PLOTS
+        self._plots: dict[str, Plot] = {}  # catalogue name -> the plot
         self.tabs = QTabWidget(self)
-        self.tabs.addTab(training, "Training curves")
-        self.tabs.addTab(self.grad_panel, "Gradient conflict")
+        self._build_tabs()
+        # One x range for all: a zoom in one plot is a zoom in every plot.
+        link_x([holder for plot in self._plots.values() for holder in plot.x_holders()])
         self.tabs.currentChanged.connect(lambda _: self.refresh(force=True))
 
         self.x_combo = QComboBox(self)
@@ -108,9 +93,11 @@ class PlotArea(QWidget):
         bar.addSpacing(12)
         bar.addWidget(self.log_box)
         bar.addSpacing(12)
-        bar.addWidget(QLabel("metric", self))
-        bar.addWidget(self.metric_plot.metric_combo)
-        bar.addSpacing(12)
+        for plot in self._plots.values():  # each plot's own pickers (the metric plot's)
+            for label, control in plot.controls():
+                bar.addWidget(QLabel(label, self))
+                bar.addWidget(control)
+                bar.addSpacing(12)
         self.task_label = QLabel("task", self)
         self.task_combo = QComboBox(self)
         self.task_combo.setToolTip("the task whose curves are compared when several runs are "
@@ -134,18 +121,60 @@ class PlotArea(QWidget):
 
         self.timer.start()
 
+    def _build_tabs(self) -> None:
+        """A tab per catalogue tab, each a grid of its plots in their cells; a tab of one
+        plot is that plot itself (no grid margins around it)."""
+        for title in tabs(self.specs):
+            specs = [s for s in self.specs if s.tab == title]
+            made = [(s, s.make(self.options, self)) for s in specs]
+            for spec, plot in made:
+                self._plots[spec.name] = plot
+                if spec.attr:
+                    setattr(self, spec.attr, plot)
+            if len(made) == 1:
+                self.tabs.addTab(made[0][1], title)
+                continue
+            page = QWidget(self)
+            grid = QGridLayout(page)
+            grid.setContentsMargins(2, 2, 2, 2)
+            grid.setSpacing(4)
+            for spec, plot in made:
+                cell = spec.cell
+                grid.addWidget(plot, cell.row, cell.col, cell.rows, cell.cols)
+            self.tabs.addTab(page, title)
+
+    def plot(self, name: str) -> Plot:
+        """The plot the catalogue names `name` (KeyError naming the choices otherwise)."""
+        try:
+            return self._plots[name]
+        except KeyError:
+            raise KeyError(f"{name!r}: no such plot (one of {', '.join(self._plots)})") from None
+
     def plots(self) -> dict[str, QWidget]:
-        """Every plot by a file-friendly name (used by export)."""
-        return {"loss": self.loss_plot, "metric": self.metric_plot, "weights": self.weight_plot,
-                "loss_shares": self.share_plot, "gradient_conflict": self.grad_panel.heat,
-                "gradient_cosine": self.grad_panel.cosine, "gradient_norms": self.grad_panel.norms}
+        """Every exported view by its file-friendly name, in catalogue order (used by export)."""
+        return {spec.export_name(part): view for spec in self.specs
+                for part, view in self._plots[spec.name].views().items()}
+
+    def tab_plots(self, index: int) -> dict[str, QWidget]:
+        """`plots()` of the tab at `index`."""
+        title = self.tabs.tabText(index)
+        return {spec.export_name(part): view for spec in self.specs if spec.tab == title
+                for part, view in self._plots[spec.name].views().items()}
+
+    def tab_of(self, name: str) -> int:
+        """The index of the tab that shows the exported view `name` (a key of `plots()`)."""
+        for index in range(self.tabs.count()):
+            if name in self.tab_plots(index):
+                return index
+        raise KeyError(f"{name!r}: no such plot (one of {', '.join(self.plots())})")
+
+    def _on_tab(self, index: int) -> list[Plot]:
+        title = self.tabs.tabText(index)
+        return [self._plots[s.name] for s in self.specs if s.tab == title]
 
     def set_theme(self, name: str) -> None:
-        from .style import restyle
-
-        for plot in self.plots().values():
-            restyle(plot.widget, name)
-        self.grad_panel.heat.restyle_bar(name)
+        for plot in self._plots.values():
+            plot.restyle(name)
 
     def set_options(self, x_mode: str, smoothing: float, log_y: bool) -> None:
         for w in (self.x_combo, self.smooth_slider, self.log_box):
@@ -197,8 +226,7 @@ class PlotArea(QWidget):
         """Redraw every plot, hidden tabs included (before exporting them), from one frame."""
         self._sync_task_picker(self._runs())
         frame = self._take_frame(self._runs())
-        for plot in (self.loss_plot, self.metric_plot, self.weight_plot, self.share_plot,
-                     self.grad_panel):
+        for plot in self._plots.values():
             plot.refresh(frame, True)
 
     @staticmethod
@@ -221,11 +249,7 @@ class PlotArea(QWidget):
         frame behind another; the timer then waits in proportion to what that cost."""
         runs = self._runs()
         live = self._follow_load(runs)
-        if self.tabs.currentIndex() == 0:
-            plots: list[Any] = [self.loss_plot, self.metric_plot, self.weight_plot,
-                                self.share_plot]
-        else:
-            plots = [self.grad_panel]
+        plots = self._on_tab(self.tabs.currentIndex())
         if not force:
             # The previous redraw's cost (update + paints) is known now: space the next one.
             self.timer.setInterval(BUDGET.next_interval_ms() if live else REDRAW_MS)

@@ -32,7 +32,7 @@ from ..smoothing import SmoothedSeries
 from .budget import TimedPlotWidget
 from .export_ui import add_export_action
 from .legend import LegendRow
-from .style import KEY_COLOR, RUN_COLORS, SPLIT_DASHES, SPLIT_NAMES, pen
+from .style import KEY_COLOR, RUN_COLORS, SPLIT_DASHES, SPLIT_NAMES, pen, restyle
 
 EMPTY_TEXT = "press \u25b6 Start (or open a run folder):\ncurves appear here as it trains"
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "wall time (s)"}
@@ -437,24 +437,25 @@ class CurvePlot(QWidget):
             if raw is not None:
                 self.plot.removeItem(raw)
             self._smoothers.pop(key, None)
-        w = self.options.smoothing
-        for c in curves:
-            item = self._items.get(c.key)
+        weight = self.options.smoothing
+        for curve in curves:
+            item = self._items.get(curve.key)
             if item is None:
-                item = self._new_item(c)
-            y = c.y
-            if c.smooth and w > 0:
-                raw = self._raw.get(c.key)
+                item = self._new_item(curve)
+            shown = curve.y
+            if curve.smooth and weight > 0:
+                raw = self._raw.get(curve.key)
                 if raw is None:
-                    raw = self.plot.plot(pen=pen(self._color(c), 1.0, 60, c.dash))
+                    raw = self.plot.plot(pen=pen(self._color(curve), 1.0, 60, curve.dash))
                     raw.setZValue(-1)
-                    self._raw[c.key] = raw
-                raw.setData(c.x, c.y)
-                y = self._smoothers.setdefault(c.key, SmoothedSeries()).update(c.y, w)
-            elif c.key in self._raw:
-                self.plot.removeItem(self._raw.pop(c.key))
-            item.setData(c.x, y)
-            c.extra["shown_y"] = y
+                    self._raw[curve.key] = raw
+                raw.setData(curve.x, curve.y)
+                smoother = self._smoothers.setdefault(curve.key, SmoothedSeries())
+                shown = smoother.update(curve.y, weight)
+            elif curve.key in self._raw:
+                self.plot.removeItem(self._raw.pop(curve.key))
+            item.setData(curve.x, shown)
+            curve.extra["shown_y"] = shown
         self._shown = curves
 
     def _remove_item(self, item: pg.PlotDataItem) -> None:
@@ -481,9 +482,18 @@ class CurvePlot(QWidget):
     def _color(c: Curve) -> Any:
         return c.color if c.color is not None else c.task_index
 
-    def clear_runs(self) -> None:
-        self._draw([])
-        self._stamp = ()
+    # ------------------------------------------------------------------ the Plot protocol
+    def views(self) -> dict[str, QWidget]:
+        return {"": self}
+
+    def restyle(self, theme: str) -> None:
+        restyle(self.widget, theme)
+
+    def x_holders(self) -> list[SharedX]:
+        return [self.shared_x]
+
+    def controls(self) -> list[tuple[str, QWidget]]:
+        return []
 
     # ------------------------------------------------------------------ hover
     def _hover(self, args: tuple[Any, ...]) -> None:

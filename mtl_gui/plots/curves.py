@@ -115,6 +115,9 @@ class MetricPlot(CurvePlot):
         self._low_items: set[int] = set()
         self.directions: dict[str, bool] = {}  # curve key -> higher is better
 
+    def controls(self) -> list[tuple[str, QWidget]]:
+        return [("metric", self.metric_combo)]
+
     def _sync_low_vb(self, *_: Any) -> None:
         self.low_vb.setGeometry(self.plot.getViewBox().geometry())
 
@@ -154,18 +157,19 @@ class MetricPlot(CurvePlot):
     def _draw(self, curves: list[Curve]) -> None:
         ups = {c.extra["higher"] for c in curves}
         mixed = len(ups) == 2
-        for c in curves:
-            if mixed and not c.extra["higher"]:
-                c.key += "/right"  # another view box: another item
-                c.symbol = "s"
-                c.name += f" {DOWN}"
-                c.extra["right"] = True
+        for curve in curves:
+            if mixed and not curve.extra["higher"]:
+                curve.key += "/right"  # another view box: another item
+                curve.symbol = "s"
+                curve.name += f" {DOWN}"
+                curve.extra["right"] = True
             elif mixed:
-                c.name += f" {UP}"
+                curve.name += f" {UP}"
         compare = any(c.extra.get("compare") for c in curves)  # the legend names the runs
         if len({c.extra["metric"] for c in curves}) == 1 and not compare:  # the axis names it
-            for c in curves:
-                c.extra["legend_name"] = c.name[: -len(c.extra["metric"]) - 1].rstrip()
+            for curve in curves:
+                metric = curve.extra["metric"]
+                curve.extra["legend_name"] = curve.name[: -len(metric) - 1].rstrip()
         super()._draw(curves)
         left = [c for c in curves if not c.extra.get("right")]
         right = [c for c in curves if c.extra.get("right")]

@@ -139,8 +139,8 @@ def _export_mode(widget: QWidget, view: QWidget) -> Iterator[None]:
     shown = [t for t in transient if t is not None and t.isVisible()]
     for item in items:
         item.setExportMode(True, opts)
-    for t in shown:
-        t.hide()
+    for mark in shown:
+        mark.hide()
     if hints is not None:
         view.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     try:
@@ -148,8 +148,8 @@ def _export_mode(widget: QWidget, view: QWidget) -> Iterator[None]:
     finally:
         for item in items:
             item.setExportMode(False)
-        for t in shown:
-            t.show()
+        for mark in shown:
+            mark.show()
         if hints is not None:
             view.setRenderHints(hints)
 

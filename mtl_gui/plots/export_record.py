@@ -226,20 +226,20 @@ class RecordingEngine(QPaintEngine):
         if self._clipped_away():
             return
         painter = self.painter()
-        t = self._device_transform()
+        transform = self._device_transform()
         pen = QPen(painter.pen()) if pen is None else pen
         brush = QBrush(painter.brush()) if brush is None else brush
         fill_brush = brush if fill and brush.style() != Qt.BrushStyle.NoBrush else None
         stroke = pen.style() != Qt.PenStyle.NoPen and pen.brush().style() != Qt.BrushStyle.NoBrush
         clip, opacity = self._current_clip(), painter.opacity()
-        device = t.map(path)
+        device = transform.map(path)
         if fill_brush is not None:
             self.ops.append(Op("path", clip, opacity, path=device, brush=fill_brush))
         if not stroke:
             return
         cosmetic = pen.isCosmetic() or pen.widthF() == 0  # width 0 is Qt's 1 px hairline
-        if cosmetic or _is_similarity(t):
-            width = pen.widthF() if cosmetic else pen.widthF() * _scale_of(t)
+        if cosmetic or _is_similarity(transform):
+            width = pen.widthF() if cosmetic else pen.widthF() * _scale_of(transform)
             device_pen = QPen(pen)  # dashes are in units of the width: they scale with it
             device_pen.setCosmetic(False)
             device_pen.setWidthF(width if width > 0 else 1.0)
@@ -247,7 +247,7 @@ class RecordingEngine(QPaintEngine):
             return
         # A scaled pen under a non-uniform transform: its outline is the exact shape.
         stroker = QPainterPathStroker(pen)
-        outline = t.map(stroker.createStroke(path))
+        outline = transform.map(stroker.createStroke(path))
         outline.setFillRule(Qt.FillRule.WindingFill)
         self.ops.append(Op("path", clip, opacity, path=outline, brush=QBrush(pen.brush())))
 

@@ -122,14 +122,14 @@ def _element(op: Op, dpi: float) -> str:
     opacity = f' opacity="{num(op.opacity)}"' if op.opacity < 1 else ""
     if op.kind == "path":
         assert op.path is not None
-        d = path_data(op.path)
-        if not d:
+        data = path_data(op.path)
+        if not data:
             return ""
         if op.pen is not None:
-            return f'<path d="{d}" fill="none"{_stroke(op.pen)}{opacity}/>'
+            return f'<path d="{data}" fill="none"{_stroke(op.pen)}{opacity}/>'
         assert op.brush is not None
         rule = "evenodd" if op.path.fillRule() == Qt.FillRule.OddEvenFill else "nonzero"
-        return (f'<path d="{d}"{_color(op.brush.color(), "fill")} fill-rule="{rule}" '
+        return (f'<path d="{data}"{_color(op.brush.color(), "fill")} fill-rule="{rule}" '
                 f'stroke="none"{opacity}/>')
     if op.kind == "text":
         assert op.font is not None and op.at is not None and op.transform is not None
@@ -139,25 +139,25 @@ def _element(op: Op, dpi: float) -> str:
                 f' stroke="none" xml:space="preserve"{opacity}>{escape(op.text)}</text>')
     assert op.image is not None and op.target is not None and op.transform is not None
     image = op.image if op.smooth else _blocky(op.image, op.target, op.transform)
-    r = op.target
-    return (f'<image x="{num(r.x())}" y="{num(r.y())}" width="{num(r.width())}" '
-            f'height="{num(r.height())}" preserveAspectRatio="none" transform='
+    target = op.target
+    return (f'<image x="{num(target.x())}" y="{num(target.y())}" width="{num(target.width())}" '
+            f'height="{num(target.height())}" preserveAspectRatio="none" transform='
             f'"{_matrix(op.transform)}"{opacity} xlink:href="data:image/png;base64,'
             f'{_png_base64(image)}"/>')
 
 
 def write_svg(ops: list[Op], size: QSize, title: str, dpi: float = 96.0) -> bytes:
     """The SVG document of `ops` on a canvas of `size` pixels."""
-    w, h = size.width(), size.height()
+    width, height = size.width(), size.height()
     clips: dict[str, str] = {}
     body: list[str] = []
     current: str | None = None
     for op in ops:
         clip_id = None
         if op.clip is not None:
-            d = path_data(op.clip)
+            data = path_data(op.clip)
             rule = "evenodd" if op.clip.fillRule() == Qt.FillRule.OddEvenFill else "nonzero"
-            key = f"{rule}:{d}"
+            key = f"{rule}:{data}"
             clip_id = clips.setdefault(key, f"clip{len(clips)}")
         if clip_id != current:
             if current is not None:
@@ -172,12 +172,12 @@ def write_svg(ops: list[Op], size: QSize, title: str, dpi: float = 96.0) -> byte
         body.append("</g>")
     defs = []
     for key, clip_id in clips.items():
-        rule, d = key.split(":", 1)
+        rule, data = key.split(":", 1)
         defs.append(f'<clipPath id="{clip_id}" clipPathUnits="userSpaceOnUse">'
-                    f'<path d="{d}" clip-rule="{rule}"/></clipPath>')
+                    f'<path d="{data}" clip-rule="{rule}"/></clipPath>')
     head = (f'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
             f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
-            f' version="1.1" width="{w}" height="{h}" viewBox="0 0 {w} {h}">\n'
+            f' version="1.1" width="{width}" height="{height}" viewBox="0 0 {width} {height}">\n'
             f'<title>{escape(title)}</title>\n<desc>exported by MTL Explorer</desc>\n'
             f'<defs>{"".join(defs)}</defs>\n')
     return (head + "\n".join(body) + "\n</svg>\n").encode("utf-8")

@@ -142,9 +142,9 @@ class ExportAllDialog(QDialog):
                 "svg": "vector image for the web, Inkscape or LaTeX (via svg)",
                 "pdf": "vector page the size of the plot, for LaTeX and print"}
         formats = QHBoxLayout()
-        for f, box in self.boxes.items():
-            box.setChecked(f in ("png", "svg"))
-            box.setToolTip(tips[f])
+        for fmt, box in self.boxes.items():
+            box.setChecked(fmt in ("png", "svg"))
+            box.setToolTip(tips[fmt])
             box.toggled.connect(self._update_ok)
             formats.addWidget(box)
         formats.addStretch(1)

@@ -24,9 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 from ..run_entry import RunEntry
-from .base import Curve, CurvePlot, PlotOptions, fit_title, run_prefix, wrap_label
+from .base import Curve, CurvePlot, PlotOptions, SharedX, fit_title, run_prefix, wrap_label
 from .budget import TimedPlotWidget
 from .export_ui import add_export_action
+from .style import restyle
 
 TICK_PT = 8.0  # task names on the heat map's axes
 VALUE_PT, MIN_VALUE_PT = 9.0, 6.0  # cell values: the largest size that fits, down to this
@@ -102,32 +103,32 @@ class CosinePlot(CurvePlot):
         return (self.show_all,)
 
     def curves(self, entry: RunEntry, slot: int, many: bool) -> list[Curve]:
-        h, pre = entry.history, run_prefix(entry, many)
-        x = grad_x(entry, self.options.x_mode)
-        pairs = h.cosine_pairs()
-        series = [h.cosine_series(i, j) for i, j in pairs]
+        history, pre = entry.history, run_prefix(entry, many)
+        xs = grad_x(entry, self.options.x_mode)
+        pairs = history.cosine_pairs()
+        series = [history.cosine_series(i, j) for i, j in pairs]
 
         def name(i: int, j: int) -> str:
-            return f"{pre}{h.tasks[i]}\u2013{h.tasks[j]}"
+            return f"{pre}{history.tasks[i]}\u2013{history.tasks[j]}"
 
         self.subset = (len(pairs), len(pairs))
         if many and len(pairs) > 1:
             # Runs compared: one curve per run (colour = run), the mean over all its pairs.
             self.subset = (-1, len(pairs))
-            return [Curve(f"{entry.uid}/cos/mean", f"{pre}mean of all {len(pairs)}", x,
+            return [Curve(f"{entry.uid}/cos/mean", f"{pre}mean of all {len(pairs)}", xs,
                           mean_series(series), 0, slot, extra={"mean": True})]
         if self.show_all or len(pairs) <= MAX_PAIRS:
-            return [Curve(f"{entry.uid}/cos/{i}-{j}", name(i, j), x, y, n, slot)
+            return [Curve(f"{entry.uid}/cos/{i}-{j}", name(i, j), xs, y, n, slot)
                     for n, ((i, j), y) in enumerate(zip(pairs, series))]
         # Colours by rank, so the few curves shown never share one; the rank is in the key, so
         # a pair that changes rank gets a new item in its new colour (and legend place).
         picked = most_conflicting(series, MAX_PAIRS)
         # The mean first: first in the legend (never behind its "+N more"), drawn under the
         # pairs. Its name is short, as the legend's columns are as wide as its longest name.
-        out = [Curve(f"{entry.uid}/cos/mean", f"{pre}mean of all {len(pairs)}", x,
+        out = [Curve(f"{entry.uid}/cos/mean", f"{pre}mean of all {len(pairs)}", xs,
                      mean_series(series), 0, slot, dash=Qt.PenStyle.DashLine,
                      extra={"color": MEAN_COLOR, "mean": True})]
-        out += [Curve(f"{entry.uid}/cos/{rank}:{pairs[n][0]}-{pairs[n][1]}", name(*pairs[n]), x,
+        out += [Curve(f"{entry.uid}/cos/{rank}:{pairs[n][0]}-{pairs[n][1]}", name(*pairs[n]), xs,
                       series[n], rank, slot) for rank, n in enumerate(picked)]
         self.subset = (len(picked), len(pairs))
         return out
@@ -367,6 +368,21 @@ class GradientPanel(QWidget):
         lay.addLayout(top)
         lay.addWidget(split, 1)
         self._version: tuple[int, int] | None = None
+
+    # ------------------------------------------------------------------ the Plot protocol
+    def views(self) -> dict[str, QWidget]:
+        return {"conflict": self.heat, "cosine": self.cosine, "norms": self.norms}
+
+    def restyle(self, theme: str) -> None:
+        for view in self.views().values():
+            restyle(view.widget, theme)
+        self.heat.restyle_bar(theme)
+
+    def x_holders(self) -> list[SharedX]:
+        return [self.cosine.shared_x, self.norms.shared_x]
+
+    def controls(self) -> list[tuple[str, QWidget]]:
+        return []
 
     def _all_pairs(self, on: bool) -> None:
         self.cosine.show_all = on

@@ -102,8 +102,8 @@ class LegendRow(pg.LegendItem):
 
     def _flow(self) -> None:
         lay = self.layout
-        for i in range(lay.count() - 1, -1, -1):
-            lay.removeAt(i)
+        for index in range(lay.count() - 1, -1, -1):
+            lay.removeAt(index)
         width = self.geometry().width()
         self._width = width
         self._plot_h = self._plot.geometry().height()
@@ -129,8 +129,8 @@ class LegendRow(pg.LegendItem):
             note_w = self._more.item.boundingRect().width()
             cells = min(cols, max(1, math.ceil((note_w + COLUMN_GAP) / entry_w)))
             shown = items[: max(0, capacity - cells)]
-        for k, (sample, label) in enumerate(shown):
-            row, col = divmod(k, cols)
+        for slot, (sample, label) in enumerate(shown):
+            row, col = divmod(slot, cols)
             lay.addItem(sample, row, 2 * col, alignment=Qt.AlignmentFlag.AlignVCenter)
             lay.addItem(label, row, 2 * col + 1)
             sample.show()
@@ -142,16 +142,16 @@ class LegendRow(pg.LegendItem):
         if len(shown) < len(items):
             self._more.setText(self._more_text(len(items) - len(shown)),
                                color=self.opts["labelTextColor"])
-            k = len(shown)
-            row, col = divmod(k, cols)
+            slot = len(shown)
+            row, col = divmod(slot, cols)
             lay.addItem(self._more, row, 2 * col, 1, 2 * (cols - col))
             self._more.show()
             rows = row + 1
         else:
             self._more.hide()
-        for c in range(cols):
-            lay.setColumnFixedWidth(2 * c, sample_w)
-            lay.setColumnMinimumWidth(2 * c + 1, entry_w - sample_w - COLUMN_GAP)
+        for column in range(cols):
+            lay.setColumnFixedWidth(2 * column, sample_w)
+            lay.setColumnMinimumWidth(2 * column + 1, entry_w - sample_w - COLUMN_GAP)
         height = rows * row_h + 2
         self.setMinimumHeight(height)
         self.setMaximumHeight(height)

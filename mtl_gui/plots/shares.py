@@ -29,7 +29,7 @@ from .base import (
 from .budget import TimedPlotWidget
 from .export_ui import add_export_action
 from .legend import LegendRow
-from .style import pen, task_color
+from .style import pen, restyle, task_color
 
 MAX_POINTS = 2000  # shares are smooth; bin means keep the fills cheap at any run length
 
@@ -107,6 +107,19 @@ class SharePlot(QWidget):
         self._layout: tuple[object, ...] = ()
         self._edges: list[pg.PlotDataItem] = []
 
+    # ------------------------------------------------------------------ the Plot protocol
+    def views(self) -> dict[str, QWidget]:
+        return {"": self}
+
+    def restyle(self, theme: str) -> None:
+        restyle(self.widget, theme)
+
+    def x_holders(self) -> list[SharedX]:
+        return [self.shared_x]
+
+    def controls(self) -> list[tuple[str, QWidget]]:
+        return []
+
     def _show_picker(self, on: bool) -> None:
         self.run_combo.setVisible(on)
         self.run_label.setVisible(on)
@@ -157,25 +170,26 @@ class SharePlot(QWidget):
                 self.shared_x.span = None
                 self.plot.getViewBox().setXRange(0.0, 1.0, padding=0.0)
             return True
-        h, w = entry.history, self.options.smoothing
-        if self._layout != (entry.uid, tuple(h.tasks)):
-            self._build(entry.uid, h.tasks)
+        history, weight = entry.history, self.options.smoothing
+        if self._layout != (entry.uid, tuple(history.tasks)):
+            self._build(entry.uid, history.tasks)
         series = []
-        for t in h.tasks:
-            y = h.weighted[t].view
-            if w > 0:
-                y = self._smoothers.setdefault(f"{entry.uid}/{t}", SmoothedSeries()).update(y, w)
-            series.append(binned(np.abs(y), MAX_POINTS))
-        x = binned(step_x(entry, self.options.x_mode), MAX_POINTS)
+        for task in history.tasks:
+            ys = history.weighted[task].view
+            if weight > 0:
+                smoother = self._smoothers.setdefault(f"{entry.uid}/{task}", SmoothedSeries())
+                ys = smoother.update(ys, weight)
+            series.append(binned(np.abs(ys), MAX_POINTS))
+        xs = binned(step_x(entry, self.options.x_mode), MAX_POINTS)
         frac = shares(series)
         self.last_shares = frac
         top = np.cumsum(np.nan_to_num(frac), axis=0)
-        for k, edge in enumerate(self._edges):
-            edge.setData(x, top[k])
+        for index, edge in enumerate(self._edges):
+            edge.setData(xs, top[index])
         # Largest share first: with many tasks the line wraps and its end may be cut off.
-        order = sorted((k for k in range(len(h.tasks)) if np.isfinite(frac[k, -1])),
+        order = sorted((k for k in range(len(history.tasks)) if np.isfinite(frac[k, -1])),
                        key=lambda k: -frac[k, -1])
-        last = ", ".join(f"{h.tasks[k]} {frac[k, -1]:.0%}" for k in order)
+        last = ", ".join(f"{history.tasks[k]} {frac[k, -1]:.0%}" for k in order)
         self.note.setText(f"{entry.label}, latest: {last}")
         self.note.setToolTip(self.note.text())
         return True

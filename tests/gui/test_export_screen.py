@@ -28,8 +28,6 @@ from PySide6.QtSvg import QSvgRenderer
 from mtl_gui.plots import export, export_ui
 from mtl_gui.plots.export import PngOptions
 
-TRAINING = ("loss", "metric", "weights", "loss_shares")
-GRADIENT = ("gradient_conflict", "gradient_cosine", "gradient_norms")
 # Both images are shrunk to COMPARE (about 4 screen pixels a cell): renderers that place a
 # 1 px line half a pixel apart agree there, a crop or a shifted layout does not.
 COMPARE = QSize(120, 75)
@@ -143,13 +141,26 @@ def replayed(qtbot, window):  # noqa: ANN001, ANN201
     return replay_run(window, qtbot)
 
 
+def on_first_tab(window) -> tuple[str, ...]:  # noqa: ANN001
+    """The plots shown at start (the catalogue's first tab)."""
+    return tuple(window.plots.tab_plots(0))
+
+
+def on_other_tabs(window) -> tuple[str, ...]:  # noqa: ANN001
+    """The plots hidden at start (every other tab of the catalogue)."""
+    return tuple(n for i in range(1, window.plots.tabs.count()) for n in window.plots.tab_plots(i))
+
+
 def screens(window, names: tuple[str, ...], qtbot) -> dict[str, QImage]:  # noqa: ANN001
     plots = window.plots.plots()
-    tab = 0 if names[0] in TRAINING else 1
-    window.plots.tabs.setCurrentIndex(tab)
-    qtbot.wait(200)
     out = {}
+    shown_tab = None
     for name in names:
+        tab = window.plots.tab_of(name)
+        if tab != shown_tab:
+            window.plots.tabs.setCurrentIndex(tab)
+            qtbot.wait(200)
+            shown_tab = tab
         view = plots[name].widget
         assert view.isVisible() and view.width() > 100, f"{name} is not on screen"
         out[name] = view.grab().toImage()
@@ -160,7 +171,7 @@ def screens(window, names: tuple[str, ...], qtbot) -> dict[str, QImage]:  # noqa
 @pytest.mark.parametrize("scale", [1.0, 2.0])
 def test_every_visible_plot_exports_to_png_as_on_screen(replayed, qtbot, tmp_path: Path,
                                                         scale: float) -> None:
-    shown = screens(replayed, TRAINING, qtbot)
+    shown = screens(replayed, on_first_tab(replayed), qtbot)
     files = replayed.export_plots(tmp_path, formats=("png",), png=PngOptions(scale=scale))
     assert sorted(p.name for p in files) == sorted(f"{n}.png" for n in export_names(replayed))
     for name, screen in shown.items():
@@ -188,11 +199,11 @@ def test_png_for_print_has_300_dpi_written_in_it(replayed, qtbot, tmp_path: Path
 def test_plots_on_the_hidden_tab_export_as_they_look_when_shown(replayed, qtbot,
                                                                  monkeypatch, tmp_path: Path
                                                                  ) -> None:
-    shown = screens(replayed, GRADIENT, qtbot)
-    sizes = {n: replayed.plots.plots()[n].widget.size() for n in GRADIENT}
+    shown = screens(replayed, on_other_tabs(replayed), qtbot)
+    sizes = {n: replayed.plots.plots()[n].widget.size() for n in on_other_tabs(replayed)}
     replayed.plots.tabs.setCurrentIndex(0)
     qtbot.wait(100)
-    for name in GRADIENT:
+    for name in on_other_tabs(replayed):
         view = replayed.plots.plots()[name].widget
         assert not view.isVisible()
         # Laid out at the size it has on screen, a hidden plot must look the same.
@@ -269,23 +280,24 @@ def test_svg_has_plain_strokes_text_and_sane_numbers(replayed, tmp_path: Path) -
 
 
 def test_svg_in_qt_svg_renderer_looks_like_the_screen(replayed, qtbot, tmp_path: Path) -> None:
-    shown = screens(replayed, TRAINING, qtbot)
-    shown.update(screens(replayed, GRADIENT, qtbot))
+    shown = screens(replayed, on_first_tab(replayed), qtbot)
+    shown.update(screens(replayed, on_other_tabs(replayed), qtbot))
     replayed.plots.tabs.setCurrentIndex(0)  # the gradient plots hidden again: exported anyway
     svgs = _svgs(replayed, tmp_path)
-    for name in TRAINING:  # the gradient plots' hidden size differs from the screen's
+    for name in on_first_tab(replayed):  # hidden, the other tabs' sizes differ from the screen's
         assert_like_screen(svg_by_qt(svgs[name]), shown[name], f"{name}.svg in QSvgRenderer")
-    replayed.plots.tabs.setCurrentIndex(1)
-    qtbot.wait(100)
-    svgs = _svgs(replayed, tmp_path)
-    for name in GRADIENT:
-        assert_like_screen(svg_by_qt(svgs[name]), shown[name], f"{name}.svg in QSvgRenderer")
+    for tab in range(1, replayed.plots.tabs.count()):
+        replayed.plots.tabs.setCurrentIndex(tab)
+        qtbot.wait(100)
+        svgs = _svgs(replayed, tmp_path)
+        for name in replayed.plots.tab_plots(tab):
+            assert_like_screen(svg_by_qt(svgs[name]), shown[name], f"{name}.svg in QSvgRenderer")
 
 
 @pytest.mark.skipif(shutil.which("rsvg-convert") is None,
                     reason="rsvg-convert (Debian: librsvg2-bin) is not installed")
 def test_svg_in_librsvg_looks_like_the_screen(replayed, qtbot, tmp_path: Path) -> None:
-    for tab in (TRAINING, GRADIENT):
+    for tab in (on_first_tab(replayed), on_other_tabs(replayed)):
         shown = screens(replayed, tab, qtbot)
         svgs = _svgs(replayed, tmp_path)
         for name in tab:
@@ -354,7 +366,8 @@ def _menu_texts(plot) -> list[str]:  # noqa: ANN001
 def test_each_plot_exports_from_its_own_context_menu(replayed, qtbot, monkeypatch,
                                                      tmp_path: Path) -> None:
     plots = replayed.plots.plots()
-    for tab, names in enumerate((TRAINING, GRADIENT)):
+    for tab in range(replayed.plots.tabs.count()):
+        names = tuple(replayed.plots.tab_plots(tab))
         shown = screens(replayed, names, qtbot)
         assert replayed.plots.tabs.currentIndex() == tab
         for name in names:

@@ -42,9 +42,8 @@ def _area(qtbot, runs: list[RunEntry], size: tuple[int, int] = (1000, 700)) -> P
 
 
 def _curve_plots(area: PlotArea) -> dict[str, object]:
-    p = area.plots()
-    return {k: p[k] for k in ("loss", "metric", "weights", "loss_shares", "gradient_cosine",
-                              "gradient_norms")}
+    """Every plot with an x axis shared with the others (all but the heat map)."""
+    return {k: p for k, p in area.plots().items() if hasattr(p, "shared_x")}
 
 
 def _x_range(plot) -> tuple[float, float]:  # noqa: ANN001
