@@ -13,7 +13,9 @@ holds it to that. Everything else in the package is internal and may change. By 
   when got from here), `Registry`, `Entry`, `Param`, `PARAM_TYPES`, `validate_params`
 - runs: `run(config, control, out_dir)` yields events; `RunControl`; `read_run(folder)`,
   `RunRecord`; `new_run_dir`; the run folder's `MODEL_FILE`, `EVENTS_FILE`, `INCOMPLETE_FILE`,
-  `ERROR_FILE`
+  `ERROR_FILE`; its curves tables `STEPS_FILE`, `EPOCHS_FILE` (`StepsTable`, `EpochsTable` over
+  `StepSeries`, `EpochSeries`; `curves_csv_text`); its split, `SPLIT_FILE`, read back by
+  `read_split(folder)` -> `SplitParts`; the best-epoch rule, `best_epoch(epochs)`
 - data: `load_dataset`, `DatasetSpec`, and for an import dialog `importer_for(path)` (the
   importer entry, by suffix; its `preview` fact gives a `FilePreview`) and `preview_table`
 - model: `summarize(config, spec) -> ModelSummary` (shapes and sizes, no weights allocated)
@@ -82,6 +84,17 @@ _LAZY: dict[str, str] = {
     "EVENTS_FILE": "runs:EVENTS_FILE",
     "INCOMPLETE_FILE": "runs:INCOMPLETE_FILE",
     "ERROR_FILE": "runs:ERROR_FILE",
+    "STEPS_FILE": "curves_table:STEPS_FILE",
+    "EPOCHS_FILE": "curves_table:EPOCHS_FILE",
+    "StepsTable": "curves_table:StepsTable",
+    "EpochsTable": "curves_table:EpochsTable",
+    "StepSeries": "curves_table:StepSeries",
+    "EpochSeries": "curves_table:EpochSeries",
+    "curves_csv_text": "curves_table:csv_text",
+    "SPLIT_FILE": "splits:SPLIT_FILE",
+    "SplitParts": "splits:SplitParts",
+    "read_split": "splits:read_split",
+    "best_epoch": "selection:best_epoch",
     # data
     "load_dataset": "build:load_dataset",
     "DatasetSpec": "data.base:DatasetSpec",

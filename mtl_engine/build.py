@@ -82,7 +82,23 @@ def resolve_tasks(config: ExperimentConfig, spec: DatasetSpec) -> tuple[Resolved
         hib = bool(METRICS.get(metric).meta["higher_is_better"])
         out.append(ResolvedTask(task.name, declared.name, declared.type, declared.n_classes,
                                 declared.n_outputs, loss, metric, task.weight, hib))
+    _refuse_unread(config, spec)
     return tuple(out)
+
+
+def _refuse_unread(config: ExperimentConfig, spec: DatasetSpec) -> None:
+    """A column a user's file declares as a task (data.params.tasks) that no entry of `tasks:`
+    reads would be loaded, checked, and then silently neither trained nor an input. A built-in
+    dataset may offer more tasks than a preset uses; an importer's tasks are the user's own."""
+    if spec.name not in DATASETS or not DATASETS.get(spec.name).meta["suffixes"]:
+        return
+    read = {task.source for task in config.tasks}  # a disabled task counts: a choice made
+    for declared in spec.tasks:
+        if declared.name not in read:
+            raise ConfigError("tasks", f"no task reads column {declared.name!r}, which "
+                                       "data.params.tasks declares; add a task named "
+                                       f"{declared.name!r} (enabled: false to keep it out of "
+                                       "training) or drop it from data.params.tasks")
 
 
 def resolve_device(requested: str) -> Any:

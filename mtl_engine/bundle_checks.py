@@ -96,11 +96,35 @@ def bundle_spec(path: Path, raw: object) -> DatasetSpec:
         declared = tuple(DataTask(**_fields(path, t, DataTask, f"spec.tasks[{i}]"))
                          for i, t in enumerate(tasks))
         shape = tuple(int(d) for d in s["input_shape"])
+        columns = _input_columns(path, s.get("input_columns") or [])
         return DatasetSpec(str(s["name"]), shape, declared, int(s["n_samples"]),
-                           str(s.get("description", "")))
+                           str(s.get("description", "")), input_columns=columns)
     except (TypeError, ValueError) as exc:
         raise BundleError(f"{path}: the dataset declaration ('spec') is damaged ({exc})"
                           ) from None
+
+
+def _input_columns(path: Path, raw: object) -> tuple[dict[str, Any], ...]:
+    """A table's input columns as save_bundle wrote them, checked (names, kinds, text levels)."""
+    if not isinstance(raw, list):
+        raise BundleError(f"{path}: spec.input_columns must be a list, got {type(raw).__name__}")
+    out = []
+    for i, col in enumerate(raw):
+        where = f"{path}: spec.input_columns[{i}]"
+        if not isinstance(col, dict) or not isinstance(col.get("name"), str):
+            raise BundleError(f"{where} must be a mapping with a name, got {short(col)}")
+        kind = col.get("kind")
+        if kind == "categorical":
+            levels = col.get("levels")
+            if not isinstance(levels, list) or not all(isinstance(v, str) for v in levels):
+                raise BundleError(f"{where}.levels must be a list of text, got {short(levels)}")
+            out.append({"name": col["name"], "kind": kind, "levels": list(levels),
+                        "other": bool(col.get("other", False))})
+        elif kind == "numeric":
+            out.append({"name": col["name"], "kind": kind})
+        else:
+            raise BundleError(f"{where}.kind must be numeric or categorical, got {short(kind)}")
+    return tuple(out)
 
 
 @dataclass
@@ -112,6 +136,7 @@ class _SpecFields:
     n_samples: int
     tasks: list[dict[str, Any]]
     description: str = ""
+    input_columns: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 def bundle_tasks(path: Path, raw: object, config: ExperimentConfig

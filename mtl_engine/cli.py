@@ -157,7 +157,9 @@ def train(config: ExperimentConfig, out: Path, quiet: bool = False,
                     started = event
                     print(f"mtl-run: {config.name} -> {out}", file=progress)
                     print(f"  device {event.device}, {event.train_size} training / "
-                          f"{event.val_size} validation samples, "
+                          f"{event.val_size} validation"
+                          + (f" / {event.test_size} test" if event.test_size else "")
+                          + " samples, "
                           f"{event.param_counts['total']:,} parameters", file=progress)
                     bar.total = event.total_steps
                 elif isinstance(event, StepsLogged):
@@ -337,20 +339,36 @@ def _weakest(e: EpochEnded, headline: dict[str, str], higher: dict[str, bool]) -
 
 def _summary(started: RunStarted, epochs: list[EpochEnded], last: RunFinished) -> str:
     lines = [f"{last.status} after {last.step} steps in {last.seconds:.1f} s"]
-    final = epochs[-1] if epochs else None
-    if final is None:
+    if not epochs:
         return lines[0]
+    # the epoch whose weights the run kept (training.select): its metrics are the run's
+    final = next((e for e in epochs if e.epoch == last.selected_epoch), epochs[-1])
+    if final is not epochs[-1]:
+        lines.append(f"  selected epoch {final.epoch} of {epochs[-1].epoch} (best validation "
+                     "score); model.pt holds its weights")
     metric_names = sorted({m for ms in final.val_metrics.values() for m in ms})
-    head = f"  {'task':<16}{'val loss':>10}" + "".join(f"{m:>10}" for m in metric_names)
-    lines.append(head)
-    for info in started.tasks:
-        ms = final.val_metrics.get(info.name, {})
-        row = f"  {info.name:<16}{final.val_loss.get(info.name, float('nan')):>10.4g}"
-        row += "".join(f"{ms[m]:>10.4g}" if m in ms else f"{'':>10}" for m in metric_names)
-        lines.append(row)
+    lines += _metrics_table("val", started, final.val_loss, final.val_metrics, metric_names)
     if final.score is not None:
         lines.append(f"  weighted score (headline metrics): {final.score:.4g}")
+    if final.val_multilabel:  # the binary tasks read as one multi-label problem
+        n_binary = sum(t.type == "binary" for t in started.tasks)
+        lines.append(f"  across the {n_binary} binary tasks: " + ", ".join(
+            f"{m} {v:.4g}" for m, v in final.val_multilabel.items()))
+    if last.test_metrics:
+        lines.append(f"  test, {started.test_size} rows, measured once with the selected weights:")
+        lines += _metrics_table("test", started, last.test_loss, last.test_metrics, metric_names)
     return "\n".join(lines)
+
+
+def _metrics_table(part: str, started: RunStarted, loss: dict[str, float],
+                   metrics: dict[str, dict[str, float]], names: list[str]) -> list[str]:
+    lines = [f"  {'task':<16}{part + ' loss':>10}" + "".join(f"{m:>10}" for m in names)]
+    for info in started.tasks:
+        ms = metrics.get(info.name, {})
+        row = f"  {info.name:<16}{loss.get(info.name, float('nan')):>10.4g}"
+        row += "".join(f"{ms[m]:>10.4g}" if m in ms else f"{'':>10}" for m in names)
+        lines.append(row)
+    return lines
 
 
 class TerminalLine:

@@ -3,7 +3,8 @@
 `from_dict` validates everything that can be checked without loading data (names against the
 registries, types, ranges) and raises ConfigError naming the exact field path, e.g.
 ``tasks[1].head[0].out_features: must be a positive integer, got -3``. `to_dict` writes the
-canonical form (every field, defaults filled in), so ``from_dict(to_dict(c)) == c`` and a saved
+canonical form (every field, defaults filled in, except the few of _UNSET_UNWRITTEN, written only
+when set), so ``from_dict(to_dict(c)) == c`` and a saved
 preset reloads into exactly the same config. Checks that need the data (task targets, layer shapes)
 happen in `mtl_engine.build.check`.
 
@@ -36,6 +37,7 @@ TASK_TYPES = ("classification", "binary", "regression")
 SEED_MAX = 2**32 - 1
 DEVICES = ("auto", "cpu", "cuda", "mps")
 GRAD_MODES = ("shared", "representation")
+SELECT_MODES = ("last", "best")
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,23 @@ class Named:
 
 
 @dataclass(frozen=True)
+class PreprocessConfig:
+    """The model's own preprocessing (mtl_engine/preprocess.py), fitted on the training rows."""
+
+    inputs: bool = True  # standardise each input feature
+    impute: bool = True  # fill a missing input with its training mean
+    targets: bool = True  # standardise each regression target (metrics stay in its units)
+    raw_columns: tuple[str, ...] = ()  # inputs or regression targets to leave unscaled
+
+
+@dataclass(frozen=True)
 class DataConfig:
     dataset: str
     params: dict[str, Any] = field(default_factory=dict)
     val_fraction: float = 0.2
+    test_fraction: float = 0.0  # 0: no test part (see session_setup.split_indices)
+    stratify: str | None = None  # a classification/binary task's name: split keeps its classes
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,9 @@ class TaskConfig:
     metric: str | None = None  # the headline metric; None: the dataset's suggestion
     weight: float = 1.0  # static weight, used by the "static" strategy
     enabled: bool = True
+    # "balanced": weight the loss by class frequency in the training rows (classification:
+    # n / (C n_c); binary: pos_weight = n_neg / n_pos); "none": unweighted (task_losses.py)
+    class_weight: str = "none"
 
     @property
     def source(self) -> str:
@@ -108,6 +126,8 @@ class TrainConfig:
     log_every: int = 10
     max_steps_per_epoch: int | None = None
     diagnostics_every: int = 0  # gradient diagnostics every N steps; 0 = off
+    select: str = "last"  # the epoch whose weights the run keeps: "last" or "best" (selection.py)
+    patience: int | None = None  # stop after N epochs without a better validation score
 
 
 @dataclass(frozen=True)
@@ -148,10 +168,14 @@ def from_dict(raw: Any) -> ExperimentConfig:
     if "tasks" not in d:
         raise ConfigError("tasks", "is required (at least one task)")
     tasks = _tasks(d["tasks"])
+    data = _data(d["data"])
+    if data.stratify is not None and data.stratify not in [t.name for t in tasks]:
+        raise UnknownNameError("task to stratify by", data.stratify, [t.name for t in tasks],
+                               "data.stratify")
     return ExperimentConfig(
         name=_str(d.get("name", "untitled"), "name"),
         description=_str(d.get("description", ""), "description"),
-        data=_data(d["data"]),
+        data=data,
         trunk=_layers(d.get("trunk", []), "trunk"),
         sharing=_sharing(d.get("sharing", {"scheme": "hard"})),
         tasks=tasks,
@@ -237,20 +261,45 @@ def _layers(raw: Any, path: str) -> tuple[LayerSpec, ...]:
 
 
 def _data(raw: Any) -> DataConfig:
-    d = _mapping(raw, "data", ("dataset", "params", "val_fraction"))
+    d = _mapping(raw, "data", ("dataset", "params", "val_fraction", "test_fraction",
+                               "stratify", "preprocess"))
     if "dataset" not in d:
         raise ConfigError("data.dataset", f"is required (one of: {', '.join(DATASETS.names())})")
     name = _name(DATASETS, d["dataset"], "data.dataset")
     vf = Param("val_fraction", "float", 0.2, low=0.0, high=0.9).check(
         d.get("val_fraction", 0.2), "data.val_fraction")
-    return DataConfig(name, _params(DATASETS, name, d.get("params"), "data.params"), vf)
+    tf = Param("test_fraction", "float", 0.0, low=0.0, high=0.9).check(
+        d.get("test_fraction", 0.0), "data.test_fraction")
+    if vf + tf >= 1.0:
+        raise ConfigError("data.test_fraction", f"val_fraction + test_fraction must leave "
+                                                f"training rows, got {vf:g} + {tf:g}")
+    stratify = d.get("stratify")
+    if stratify is not None:
+        stratify = _str(stratify, "data.stratify")
+    return DataConfig(name, _params(DATASETS, name, d.get("params"), "data.params"), vf, tf,
+                      stratify, _preprocess(d.get("preprocess")))
+
+
+def _preprocess(raw: Any) -> PreprocessConfig:
+    path = "data.preprocess"
+    d = _mapping(raw, path, ("inputs", "impute", "targets", "raw_columns"))
+    flags = {k: Param(k, "bool", True).check(d.get(k, True), f"{path}.{k}")
+             for k in ("inputs", "impute", "targets")}
+    cols = d.get("raw_columns", [])
+    if not isinstance(cols, list):
+        raise ConfigError(f"{path}.raw_columns", f"must be a list of column names, got "
+                                                 f"{_kind(cols)}")
+    names = tuple(_str(c, f"{path}.raw_columns[{i}]") for i, c in enumerate(cols))
+    return PreprocessConfig(**flags, raw_columns=names)
 
 
 def _sharing(raw: Any) -> Named:
     return _named(SHARING, raw, "sharing", "scheme")
 
 
-_TASK_KEYS = ("name", "target", "type", "head", "loss", "metric", "weight", "enabled")
+_TASK_KEYS = ("name", "target", "type", "head", "loss", "metric", "weight", "enabled",
+              "class_weight")
+CLASS_WEIGHTS = ("none", "balanced")
 
 
 def _tasks(raw: Any) -> tuple[TaskConfig, ...]:
@@ -279,8 +328,13 @@ def _tasks(raw: Any) -> tuple[TaskConfig, ...]:
             _name(METRICS, metric, f"{p}.metric")
         weight = Param("weight", "float", 1.0, low=0.0).check(d.get("weight", 1.0), f"{p}.weight")
         enabled = Param("enabled", "bool", True).check(d.get("enabled", True), f"{p}.enabled")
+        class_weight = Param("class_weight", "choice", "none", choices=CLASS_WEIGHTS).check(
+            d.get("class_weight", "none"), f"{p}.class_weight")
+        if class_weight != "none" and ttype == "regression":
+            raise ConfigError(f"{p}.class_weight", f"{class_weight!r} weights the classes of a "
+                              "classification or binary task; this task is regression")
         tasks.append(TaskConfig(name, target, ttype, _layers(d.get("head", []), f"{p}.head"),
-                                loss, metric, weight, enabled))
+                                loss, metric, weight, enabled, class_weight))
     names = [t.name for t in tasks]
     for i, n in enumerate(names):
         if n in names[:i]:
@@ -336,7 +390,18 @@ _TRAIN_SCHEMA = (
     Param("log_every", "int", 10, low=1),
     Param("max_steps_per_epoch", "int", None, low=1, optional=True),
     Param("diagnostics_every", "int", 0, low=0),
+    Param("select", "choice", "last", choices=SELECT_MODES,
+          help="the epoch whose weights the run keeps: the last, or the best by validation "
+               "score"),
+    Param("patience", "int", None, low=1, optional=True,
+          help="stop after this many epochs without a better validation score (off: never)"),
 )
+# Written by to_dict only when set, so configs and presets saved before they existed keep
+# their text (presets are canonical: a loaded preset dumps to the same text).
+_UNSET_UNWRITTEN = {"test_fraction": 0.0, "stratify": None, "select": "last", "patience": None,
+                    "preprocess": {"inputs": True, "impute": True, "targets": True,
+                                   "raw_columns": []},
+                    "class_weight": "none"}
 
 
 def _training(raw: Any) -> TrainConfig:
@@ -358,14 +423,20 @@ def to_dict(c: ExperimentConfig) -> dict[str, Any]:
     return {
         "name": c.name,
         "description": c.description,
-        "data": {"dataset": c.data.dataset, "params": dict(c.data.params),
-                 "val_fraction": c.data.val_fraction},
+        "data": _set({"dataset": c.data.dataset, "params": dict(c.data.params),
+                      "val_fraction": c.data.val_fraction, "test_fraction": c.data.test_fraction,
+                      "stratify": c.data.stratify,
+                      "preprocess": {"inputs": c.data.preprocess.inputs,
+                                     "impute": c.data.preprocess.impute,
+                                     "targets": c.data.preprocess.targets,
+                                     "raw_columns": list(c.data.preprocess.raw_columns)}}),
         "trunk": [layer.to_dict() for layer in c.trunk],
         "sharing": {"scheme": c.sharing.name, "params": dict(c.sharing.params)},
         "tasks": [
-            {"name": t.name, "target": t.target, "type": t.type,
-             "head": [layer.to_dict() for layer in t.head], "loss": t.loss, "metric": t.metric,
-             "weight": t.weight, "enabled": t.enabled}
+            _set({"name": t.name, "target": t.target, "type": t.type,
+                  "head": [layer.to_dict() for layer in t.head], "loss": t.loss,
+                  "metric": t.metric, "weight": t.weight, "enabled": t.enabled,
+                  "class_weight": t.class_weight})
             for t in c.tasks
         ],
         "strategy": {"name": c.strategy.name, "params": dict(c.strategy.params),
@@ -375,5 +446,11 @@ def to_dict(c: ExperimentConfig) -> dict[str, Any]:
             "params": dict(o.params),
             "schedule": {"name": o.schedule.name, "params": dict(o.schedule.params)},
         },
-        "training": {p.name: getattr(c.training, p.name) for p in _TRAIN_SCHEMA},
+        "training": _set({p.name: getattr(c.training, p.name) for p in _TRAIN_SCHEMA}),
     }
+
+
+def _set(d: dict[str, Any]) -> dict[str, Any]:
+    """`d` without the fields of _UNSET_UNWRITTEN that hold their default."""
+    return {k: v for k, v in d.items()
+            if k not in _UNSET_UNWRITTEN or v != _UNSET_UNWRITTEN[k]}

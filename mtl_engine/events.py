@@ -63,6 +63,7 @@ class RunStarted(Event):
     val_size: int
     layers: tuple[dict[str, Any], ...] = ()  # LayerInfo records as dicts (see model summary)
     started_at: float = 0.0  # time.time()
+    test_size: int = 0  # rows held out for the test metrics (RunFinished.test_metrics)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ class EpochEnded(Event):
     score: float | None  # user-weighted average of headline metrics (higher is better), if any
     seconds: float  # wall time of this epoch, validation included
     samples_per_sec: float
+    # Across the run's binary tasks as one multi-label problem (2 or more of them, else {}):
+    # metric -> value, the names of multilabel.MULTILABEL_METRICS. Files written before: {}.
+    val_multilabel: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,14 @@ class RunFinished(Event):
     step: int
     epoch: int
     seconds: float
-    final_metrics: dict[str, dict[str, float]]
+    final_metrics: dict[str, dict[str, float]]  # validation metrics of the selected epoch
+    # The epoch (1-based) whose weights the run kept (training.select): the last one, or the best
+    # by validation score; None when no epoch finished. Files written before it: None.
+    selected_epoch: int | None = None
+    # The selected weights on the test rows (data.test_fraction), measured once at the end;
+    # empty without a test part.
+    test_loss: dict[str, float] = field(default_factory=dict)
+    test_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 A bundle is one file written by ``torch.save`` holding only tensors and plain data: the weights,
 the config, the dataset's declaration (input shape, tasks), the resolved tasks and the final
-metrics. It is read with ``torch.load(weights_only=True)``, which refuses anything that would run
-code from the file.
+metrics, and the preprocessing fitted on the training rows (plain numbers, see preprocess.py). It
+is read with ``torch.load(weights_only=True)``, which refuses anything that would run code from the
+file. `LoadedModel.predict` and both exported files take raw rows: they impute and standardise the
+inputs as the run did and give regression outputs in the target's own units.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from .config import ExperimentConfig
 from .data.base import DatasetSpec
 from .errors import BundleError, MTLError
 from .fileio import atomic_copy, atomic_write_bytes
+from .preprocess import Preprocessing, RawRows
 
 
 def _serialised(save: Any, obj: Any) -> bytes:
@@ -56,15 +59,30 @@ def save_bundle(path: str | os.PathLike[str], setup: Any, metrics: dict[str, dic
         "config": setup.config.to_dict(),
         "spec": {"name": spec.name, "input_shape": list(spec.input_shape),
                  "n_samples": spec.n_samples, "description": spec.description,
-                 "tasks": [asdict(t) for t in spec.tasks]},
+                 "tasks": [asdict(t) for t in spec.tasks],
+                 # how a table's raw cells become features (one-hot levels): plain data
+                 "input_columns": [_plain_column(c) for c in spec.input_columns]},
         "tasks": [asdict(t) for t in setup.tasks],
         "metrics": metrics,
         "strategy_state": setup.strategy.state(),
+        "preprocessing": _preprocessing(setup).to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in setup.model.state_dict().items()},
     }
     path = Path(path)
     atomic_write_bytes(path, _serialised(torch.save, payload))
     return path
+
+
+def _plain_column(column: dict[str, Any]) -> dict[str, Any]:
+    out = dict(column)
+    if "levels" in out:
+        out["levels"] = [str(level) for level in out["levels"]]
+    return out
+
+
+def _preprocessing(setup: Any) -> Preprocessing:
+    prep = getattr(setup, "preprocessing", None)
+    return prep if prep is not None else Preprocessing.identity(setup.dataset.spec.input_shape)
 
 
 @dataclass
@@ -75,24 +93,60 @@ class LoadedModel:
     tasks: tuple[ResolvedTask, ...]
     metrics: dict[str, dict[str, float]]
     status: str
+    preprocessing: Preprocessing | None = None  # None: a bundle from before it was saved
 
-    def predict(self, x: np.ndarray, batch_size: int = 1024) -> dict[str, np.ndarray]:
-        """Raw outputs per task (logits for classification/binary) for inputs shaped like the
-        training data (already normalised the way the dataset loader normalises)."""
+    def raw_rows(self) -> RawRows:
+        """The network with the bundle's preprocessing around it: raw rows in, a tuple of
+        outputs in task order out (regression in the target's own units, a poisson task's
+        output as its mean count)."""
+        prep = self.preprocessing or Preprocessing.identity(self.spec.input_shape)
+        return RawRows(self.model, prep, self.tasks).eval()
+
+    def encode(self, rows: Any) -> np.ndarray:
+        """A table's raw rows as the model's input features, encoded as the run's file was: each
+        row a mapping by column name (a csv.DictReader row; other keys are ignored) or a
+        sequence in input-column order, cells as text or numbers, None or "" for missing; text
+        levels one-hot (an unseen level goes to the column's "(other)" feature, or none).
+        DataError naming the column and row for a cell that is not what the column holds."""
+        if not self.spec.input_columns:
+            raise BundleError(f"{self.spec.name}: the model's inputs are arrays, not table "
+                              "columns: pass an array shaped like the dataset's inputs")
+        from .data.tabular import encode_rows
+
+        return encode_rows(list(rows), self.spec.input_columns, "predict")
+
+    def predict(self, x: Any, batch_size: int = 1024) -> dict[str, np.ndarray]:
+        """Outputs per task for raw rows, in the data's own units, NaN for a missing input: the
+        bundle imputes and standardises them as the run did. `x` is an array shaped like the
+        dataset's inputs or, for a model trained on a table, the table's raw rows (mappings by
+        column name or sequences of cells, text categories included: see `encode`). Regression
+        outputs come back in the target's own units (a poisson task's as the mean count), so
+        they score like the run's validation metrics; classification and binary give logits."""
+        if self.spec.input_columns and not _numeric_array(x):
+            x = self.encode(x)
         x = np.asarray(x, dtype=np.float32)
         want = tuple(self.spec.input_shape)
         if x.shape[1:] != want:
             raise BundleError(f"inputs must have shape (n, {', '.join(map(str, want))}), "
                               f"got {x.shape}")
         device = next(self.model.parameters()).device
+        net = self.raw_rows()
         outs: dict[str, list[np.ndarray]] = {t.name: [] for t in self.tasks}
-        self.model.eval()
         with torch.no_grad():
             for i in range(0, len(x), batch_size):
-                res = self.model(torch.from_numpy(x[i:i + batch_size]).to(device))
-                for k, v in res.items():
-                    outs[k].append(v.cpu().numpy())
+                res = net(torch.from_numpy(x[i:i + batch_size]).to(device))
+                for name, v in zip(net.names, res):
+                    outs[name].append(v.cpu().numpy())
         return {k: np.concatenate(v) if v else np.zeros((0,)) for k, v in outs.items()}
+
+
+def _numeric_array(x: Any) -> bool:
+    """An array (or tensor) of numbers, as opposed to a table's rows of cells."""
+    if isinstance(x, torch.Tensor):
+        return True
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind in "biuf"
+    return False
 
 
 def load_bundle(path: str | os.PathLike[str], device: str = "cpu") -> LoadedModel:
@@ -118,36 +172,25 @@ def load_bundle(path: str | os.PathLike[str], device: str = "cpu") -> LoadedMode
     if not isinstance(metrics, dict):
         raise BundleError(f"{path}: 'metrics' must be a mapping, got {type(metrics).__name__}")
     status = payload.get("status", "")
+    prep = payload.get("preprocessing")
     return LoadedModel(model, config, spec, tasks, metrics, status if isinstance(status, str)
-                       else "")
-
-
-class _TupleOutputs(torch.nn.Module):
-    """TorchScript wants a fixed output structure: a tuple in task order."""
-
-    def __init__(self, model: torch.nn.Module, names: tuple[str, ...]) -> None:
-        super().__init__()
-        self.model = model
-        self.names = names
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        out = self.model(x)
-        return tuple(out[n] for n in self.names)
+                       else "", None if prep is None
+                       else Preprocessing.from_dict(prep, str(path), spec.input_shape))
 
 
 def export_torchscript(bundle: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
     """Trace the bundle's model into a TorchScript file: outputs are a tuple in task order.
+    It takes raw rows: the bundle's preprocessing is inside (buffers), as in `predict`.
 
     torch 2.13 marks TorchScript deprecated; it still loads in C++ (libtorch) and in older
     Pythons, which is what this export is for. `export_program` is the forward-looking format.
     """
     dest = Path(check_path(dest, "export_torchscript", "dest"))
     loaded = load_bundle(check_path(bundle, "export_torchscript", "bundle"))
-    names = tuple(t.name for t in loaded.tasks)
     example = torch.zeros((2, *loaded.spec.input_shape))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        traced = torch.jit.trace(_TupleOutputs(loaded.model, names).eval(), example)
+        traced = torch.jit.trace(loaded.raw_rows(), example)
         data = _serialised(torch.jit.save, traced)
     atomic_write_bytes(dest, data)
     return dest
@@ -155,12 +198,12 @@ def export_torchscript(bundle: str | os.PathLike[str], dest: str | os.PathLike[s
 
 def export_program(bundle: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
     """A ``torch.export`` program (.pt2) with a dynamic batch size; load it with
-    ``torch.export.load(path).module()(x)``, which returns a tuple in task order."""
+    ``torch.export.load(path).module()(x)``, which returns a tuple in task order. Like
+    `predict`, it takes raw rows (the bundle's preprocessing is inside the program)."""
     dest = Path(check_path(dest, "export_program", "dest"))
     loaded = load_bundle(check_path(bundle, "export_program", "bundle"))
-    names = tuple(t.name for t in loaded.tasks)
     example = torch.zeros((2, *loaded.spec.input_shape))
-    wrapper = _TupleOutputs(loaded.model, names).eval()
+    wrapper = loaded.raw_rows()
     try:
         program = torch.export.export(wrapper, (example,),
                                       dynamic_shapes=({0: torch.export.Dim("batch")},))

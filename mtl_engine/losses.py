@@ -9,10 +9,19 @@ rather than a NaN.
 Shapes follow the model's heads: classification pred (B, C) with int64 targets (B,); binary pred
 (B,) logits with targets 0/1 (any dtype); regression pred (B,) with float targets (B,). A pred of
 shape (B, 1) is accepted for binary and regression.
+
+Imbalance: `cross_entropy` takes per-class weights and `bce` a positive-class weight, as torch's
+own losses do (a weighted mean over the present targets: sum w_i l_i / sum w_i for cross-entropy;
+the plain mean of pos_weight-scaled terms for BCE). `task_loss` binds them for a run; the
+"balanced" weights come from the training rows (`balanced_weights`, see task_losses.py).
+
+`poisson` is for count targets: the head's output is the log-rate, so the predicted mean count is
+exp(output) (the loss's `link` fact is "log"; `prediction` applies it before metrics are scored).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -23,6 +32,17 @@ from .registry import LOSSES
 LOSSES.declare(
     task_types=(),  # the task types (classification, ...) a loss serves
     default_for=(),  # the task types whose tasks use this loss when a preset names none
+    # which keyword weights the loss takes for `class_weight: balanced`: "class" (a tensor of
+    # one weight per class), "positive" (pos_weight, a scalar tensor) or None (no weighting)
+    weighting=None,
+    # how the output maps to a prediction in the target's units: "identity", or "log" (the
+    # output is a log-mean: the prediction is exp(output))
+    link="identity",
+    # whether the targets may be standardised (shifted and scaled) before training: False for a
+    # loss that needs the target's own values (counts for poisson)
+    scalable_target=True,
+    # the smallest target value the loss accepts (checked once, on the training rows); None: any
+    min_target=None,
 )
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -35,6 +55,15 @@ def masked_mean(per_sample: torch.Tensor, present: torch.Tensor) -> torch.Tensor
     return kept.sum() / count
 
 
+def weighted_mean(per_sample: torch.Tensor, weights: torch.Tensor, present: torch.Tensor
+                  ) -> torch.Tensor:
+    """sum(w l) / sum(w) over the present samples (torch's weighted "mean"); 0 when none is."""
+    zero = torch.zeros_like(per_sample)
+    num = torch.where(present, per_sample * weights, zero).sum()
+    den = torch.where(present, weights, zero).sum()
+    return num / torch.where(den > 0, den, torch.ones_like(den))
+
+
 def _flat(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     # Heads for binary/regression may hand back (B, 1); the targets are always (B,).
     return pred.reshape(target.shape) if pred.dim() == target.dim() + 1 else pred
@@ -42,25 +71,31 @@ def _flat(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 @LOSSES.register(
     "cross_entropy", "Softmax cross-entropy over class logits; targets of -1 are ignored",
-    task_types=("classification",), default_for=("classification",),
+    task_types=("classification",), default_for=("classification",), weighting="class",
 )
-def cross_entropy(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def cross_entropy(pred: torch.Tensor, target: torch.Tensor,
+                  class_weight: torch.Tensor | None = None) -> torch.Tensor:
     target = target.long()
     present = target >= 0
-    per = F.cross_entropy(pred, target.clamp(min=0), reduction="none")
-    return masked_mean(per, present)
+    safe = target.clamp(min=0)
+    per = F.cross_entropy(pred, safe, reduction="none")
+    if class_weight is None:
+        return masked_mean(per, present)
+    return weighted_mean(per, class_weight.to(per.dtype)[safe], present)
 
 
 @LOSSES.register(
     "bce", "Binary cross-entropy on a logit (numerically stable form); targets of -1 are ignored",
-    task_types=("binary",), default_for=("binary",),
+    task_types=("binary",), default_for=("binary",), weighting="positive",
 )
-def bce(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def bce(pred: torch.Tensor, target: torch.Tensor, pos_weight: torch.Tensor | None = None
+        ) -> torch.Tensor:
     pred = _flat(pred, target)
     t = target.to(pred.dtype)
     present = t >= 0  # False for -1 and for NaN, so both spellings of "missing" work
     safe = torch.where(present, t, torch.zeros_like(t))
-    per = F.binary_cross_entropy_with_logits(pred, safe, reduction="none")
+    weight = None if pos_weight is None else pos_weight.to(pred.dtype)
+    per = F.binary_cross_entropy_with_logits(pred, safe, reduction="none", pos_weight=weight)
     return masked_mean(per, present)
 
 
@@ -94,3 +129,40 @@ huber = LOSSES.register(
     "huber", "Huber loss with delta 1 (Huber, Ann. Math. Statist. 1964): quadratic within 1 of "
     "the target, linear beyond; NaN targets are ignored", task_types=("regression",),
 )(_regression(_huber))
+
+
+@LOSSES.register(
+    "poisson", "Poisson negative log-likelihood for counts, log link: the output is the log of "
+    "the expected count, exp(out) - y * out + log(y!); NaN targets are ignored",
+    task_types=("regression",), link="log", scalable_target=False, min_target=0.0,
+)
+def poisson(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    pred = _flat(pred, target)
+    t = target.to(pred.dtype)
+    present = ~torch.isnan(t)
+    # 0 in the holes: their term exp(out) is then finite, and masked_mean drops it
+    safe = torch.where(present, t, torch.zeros_like(t))
+    # log(y!) does not move the gradient; with it the loss is the NLL itself (>= 0 for counts)
+    per = torch.exp(pred) - safe * pred + torch.lgamma(safe + 1)
+    return masked_mean(per, present)
+
+
+_INVERSE_LINKS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "identity": lambda out: out,
+    "log": torch.exp,
+}
+
+
+def prediction(loss: str, output: torch.Tensor) -> torch.Tensor:
+    """A head's output as a prediction in the target's units, under `loss`'s link (exp for a
+    log link, else the output itself: logits stay logits)."""
+    return _INVERSE_LINKS[LOSSES.get(loss).meta["link"]](output)
+
+
+def task_loss(loss: str, weight: torch.Tensor | None = None) -> LossFn:
+    """The loss function of one task, with its class or positive weight bound (if any)."""
+    fn = LOSSES.get(loss).obj
+    if weight is None:
+        return fn
+    key = {"class": "class_weight", "positive": "pos_weight"}[LOSSES.get(loss).meta["weighting"]]
+    return functools.partial(fn, **{key: weight})

@@ -10,6 +10,9 @@ macro F1 averages over the classes that occur in the targets or the predictions;
 averages over the classes that occur in the targets (so it equals balanced accuracy); F1 with no
 positive target and no positive prediction is 0; R^2 of a constant target is 1 if predicted exactly,
 else 0; AUROC gives tied scores half credit (Mann-Whitney U) and is NaN with one class present.
+
+Regression metrics score predictions in the target's units: for a task trained with `poisson`
+that is the mean count exp(output) (training applies the loss's link first, losses.prediction).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ METRICS.declare(
     task_types=(),  # the task types a metric serves
     higher_is_better=True,  # whether a larger value is better
     default_for=(),  # the task types whose headline metric this is when a preset names none
+    losses=(),  # only for tasks trained with one of these losses (its predictions mean it); ()
 )
 
 MetricFn = Callable[[Any, Any], float]
@@ -56,9 +60,10 @@ def _values(pred: Any, target: Any) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _register(name: str, summary: str, types: tuple[str, ...], higher: bool,
-              default_for: tuple[str, ...] = ()) -> Callable[[MetricFn], MetricFn]:
+              default_for: tuple[str, ...] = (), losses: tuple[str, ...] = ()
+              ) -> Callable[[MetricFn], MetricFn]:
     return METRICS.register(name, summary, task_types=types, higher_is_better=higher,
-                            default_for=default_for)
+                            default_for=default_for, losses=losses)
 
 
 @_register("accuracy", "Share of samples whose predicted class (argmax, or logit > 0) is right",
@@ -154,7 +159,22 @@ def r2(pred: Any, target: Any) -> float:
     return 1.0 - ss_res / ss_tot
 
 
-def metrics_for(task_type: str) -> list[str]:
-    """Every registered metric that applies to `task_type`, in registration order."""
-    return [e.name for e in METRICS if task_type in e.meta["task_types"]]
+@_register("poisson_deviance", "Mean Poisson deviance 2 (y ln(y / mu) - y + mu) of the predicted "
+           "mean counts mu (0 for a perfect fit)", ("regression",), False, losses=("poisson",))
+def poisson_deviance(pred: Any, target: Any) -> float:
+    mu, y = _values(pred, target)
+    if y.numel() == 0:
+        return _NAN
+    if bool((mu <= 0).any()) or bool((y < 0).any()):
+        return _NAN  # the deviance of a non-positive mean or a negative count is undefined
+    # y ln(y / mu) is 0 at y = 0 (its limit); xlogy spells that without a 0 * -inf
+    per = torch.special.xlogy(y, y) - torch.special.xlogy(y, mu) - y + mu
+    return float(2 * per.mean())
+
+
+def metrics_for(task_type: str, loss: str | None = None) -> list[str]:
+    """Every registered metric that applies to `task_type` (trained with `loss`: a metric that
+    names the losses it needs applies only to those), in registration order."""
+    return [e.name for e in METRICS if task_type in e.meta["task_types"]
+            and (not e.meta["losses"] or loss in e.meta["losses"])]
 

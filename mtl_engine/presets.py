@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +180,17 @@ def load(path: str | os.PathLike[str]) -> ExperimentConfig:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ConfigError("", f"{p}: is not UTF-8 text (line {line})") from None
-    return loads(text, str(p))
+    return _beside(loads(text, str(p)), p.parent)
+
+
+def _beside(config: ExperimentConfig, folder: Path) -> ExperimentConfig:
+    """A relative data file (`data.params.path`) is where the preset is, not where the program
+    happens to run: made absolute against the preset's folder."""
+    path = config.data.params.get("path")
+    if not isinstance(path, str) or not path.strip() or Path(path).expanduser().is_absolute():
+        return config
+    params = {**config.data.params, "path": str((folder / path).resolve())}
+    return replace(config, data=replace(config.data, params=params))
 
 
 class _Dumper(yaml.SafeDumper):

@@ -1,9 +1,11 @@
 """Run folders: what a run leaves on disk, written as it goes and read back for replay.
 
 A run folder holds ``config.yaml`` (the resolved config), ``events.jsonl`` (every event, one JSON
-object a line), ``steps.csv`` and ``epochs.csv`` (tidy curves, one row per step / epoch) and
-``model.pt`` (the model bundle, see export.py). The GUI and the headless runner write the same
-format, and either can open the other's folders.
+object a line), ``steps.csv`` and ``epochs.csv`` (tidy curves, one row per step / epoch, columns
+as curves_table.py defines them), ``split.json`` (the row indices of the training, validation
+and test parts, see splits.py) and ``model.pt`` (the model bundle, see export.py: the weights
+of the selected epoch, training.select). The GUI and the headless runner write the same format,
+and either can open the other's folders.
 
 A folder belongs to one run (see RunRecorder): a second writer is refused while the first lives,
 a finished run is never appended to, and a folder its run could not finish keeps an
@@ -13,24 +15,30 @@ a finished run is never appended to, and a folder its run could not finish keeps
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .curves_table import (
+    EPOCHS_FILE,
+    STEPS_FILE,
+    EpochSeries,
+    EpochsTable,
+    StepSeries,
+    StepsTable,
+    csv_text,
+)
 from .errors import BundleError, FileWriteError, short
 from .events import EpochEnded, Event, RunFailed, RunFinished, RunStarted, StepsLogged, from_json
 from .events import to_json as event_json
 from .fileio import atomic_write_text
 from .folder_lock import LOCK_FILE, FolderLock
+from .splits import SPLIT_FILE, SplitParts, write_split
 
 CONFIG_FILE = "config.yaml"
 EVENTS_FILE = "events.jsonl"
-STEPS_FILE = "steps.csv"
-EPOCHS_FILE = "epochs.csv"
 MODEL_FILE = "model.pt"
 ERROR_FILE = "error.txt"
 # Written first and removed last: a folder that still has it was never finished (the run was
@@ -38,7 +46,7 @@ ERROR_FILE = "error.txt"
 INCOMPLETE_FILE = "INCOMPLETE"
 PARTIAL = ".partial"  # steps.csv and epochs.csv grow under this suffix until the run ends
 RUN_FILES = (CONFIG_FILE, EVENTS_FILE, STEPS_FILE, EPOCHS_FILE, MODEL_FILE, ERROR_FILE,
-             INCOMPLETE_FILE)
+             INCOMPLETE_FILE, SPLIT_FILE)
 
 _INCOMPLETE_TEXT = ("This run folder is incomplete: the run writing it (process {pid}, started "
                     "{time}) is still running, or stopped before it could finish its files "
@@ -109,8 +117,11 @@ class RunRecorder:
         self._events: Any = None
         self._steps: Any = None
         self._epochs: Any = None
-        self._step_cols: list[str] = []
-        self._epoch_cols: list[str] = []
+        # steps.csv / epochs.csv (curves_table.py): their columns, fixed by the first rows
+        self._tasks: list[str] = []
+        self._step_table = StepsTable(())
+        self._epoch_table = EpochsTable(())
+        self._wall = 0.0  # the last logged step's wall time: epochs.csv's "wall"
         self._written: list[str] = []  # files this run made, in the order it made them
         self._torn = False  # a failed append may have left part of a line
         self._lock = FolderLock(self.folder)
@@ -167,6 +178,7 @@ class RunRecorder:
         self._append(event)
         if isinstance(event, RunStarted):
             self.started = True
+            self._tasks = [t.name for t in event.tasks]
             from .config import from_dict
             from .presets import save
 
@@ -177,6 +189,11 @@ class RunRecorder:
         elif isinstance(event, EpochEnded):
             self._write_epoch(event)
 
+    def write_split(self, parts: SplitParts) -> None:
+        """split.json, atomically (raises FileWriteError), right after RunStarted."""
+        self._written.append(SPLIT_FILE)
+        write_split(self.folder, parts)
+
     def _append(self, event: Event) -> None:
         line = (event_json(event) + "\n").encode("utf-8")
         if self._torn:  # end the torn line first, so this one reads whole
@@ -186,40 +203,27 @@ class RunRecorder:
         self._torn = False
 
     def _write_steps(self, e: StepsLogged) -> None:
-        tasks = list(e.losses)
-        buf = io.StringIO()
-        w = csv.writer(buf)
+        block = StepSeries.of_event(e)
+        text = ""
         if self._steps is None:
-            self._step_cols = ["step", "epoch", "wall", "total", "lr"] + [
-                f"{kind}/{t}" for kind in ("loss", "weight", "weighted") for t in tasks
-            ] + [f"extra/{k}" for k in e.extra]
+            self._step_table = StepsTable.of(self._tasks or list(e.losses), e.extra)
             self._steps = self._open(STEPS_FILE + PARTIAL)
-            w.writerow(self._step_cols)
-        for i, step in enumerate(e.steps):
-            row = [step, e.epoch, e.wall[i], e.total[i], e.lr[i]]
-            for series in (e.losses, e.weights, e.weighted):
-                row += [series[t][i] for t in tasks]
-            row += [e.extra[k][i] for k in e.extra]
-            w.writerow(row)
-        _write_all(self._steps, buf.getvalue().encode("utf-8"), self.folder / STEPS_FILE)
+            text = csv_text([self._step_table.header()])
+        text += csv_text(self._step_table.rows(block))
+        _write_all(self._steps, text.encode("utf-8"), self.folder / STEPS_FILE)
+        if e.wall:
+            self._wall = e.wall[-1]
 
     def _write_epoch(self, e: EpochEnded) -> None:
-        flat: dict[str, Any] = {"epoch": e.epoch, "step": e.step, "seconds": e.seconds,
-                                "samples_per_sec": e.samples_per_sec, "score": e.score}
-        for t, v in e.train_loss.items():
-            flat[f"train_loss/{t}"] = v
-        for t, v in e.val_loss.items():
-            flat[f"val_loss/{t}"] = v
-        for t, ms in e.val_metrics.items():
-            for m, v in ms.items():
-                flat[f"val/{t}/{m}"] = v
-        buf = io.StringIO()
+        block = EpochSeries.of_event(e, self._wall)
+        text = ""
         if self._epochs is None:
-            self._epoch_cols = list(flat)
+            self._epoch_table = EpochsTable.of(self._tasks or list(e.train_loss),
+                                               e.val_metrics, e.val_multilabel)
             self._epochs = self._open(EPOCHS_FILE + PARTIAL)
-            csv.writer(buf).writerow(self._epoch_cols)
-        csv.DictWriter(buf, fieldnames=self._epoch_cols).writerow(flat)
-        _write_all(self._epochs, buf.getvalue().encode("utf-8"), self.folder / EPOCHS_FILE)
+            text = csv_text([self._epoch_table.header()])
+        text += csv_text(self._epoch_table.rows(block))
+        _write_all(self._epochs, text.encode("utf-8"), self.folder / EPOCHS_FILE)
 
     # ------------------------------------------------------------------ ending
     def finish(self, final: RunFinished | RunFailed, setup: Any) -> RunFinished | RunFailed:

@@ -17,8 +17,11 @@ from .events import TaskInfo
 from .metrics import metrics_for
 from .model import build_model
 from .optim import make_optimizer
-from .registry import LOSSES, METRICS
+from .preprocess import Preprocessing, fit_preprocessing
+from .registry import METRICS
+from .splits import SPLIT_COLUMN, SplitParts, split_rows
 from .strategies.base import Strategy, build_strategy
+from .task_losses import run_losses
 
 
 @dataclass
@@ -44,44 +47,79 @@ class Setup:
     loss_fns: list[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]
     train: Split
     val: Split
+    test: Split  # empty without data.test_fraction (or a split column's test rows)
+    parts: SplitParts  # the row indices of each part, for the run folder's split.json
     # fixed for the whole run: built once, not on every step
     shared_params: list[torch.nn.Parameter]
     other_params: list[torch.nn.Parameter]  # task-specific and the strategy's own
+    # fitted on the training rows; the splits above hold its output (preprocess.py)
+    preprocessing: Preprocessing | None = None
 
 
-def split_indices(n: int, val_fraction: float, seed: int, preset: np.ndarray | None
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Train/validation indices: the dataset's own split if it has one, else a seeded shuffle."""
-    if preset is not None:
-        val = np.asarray(preset, dtype=np.int64)
-        mask = np.ones(n, dtype=bool)
-        mask[val] = False
-        return np.flatnonzero(mask), val
-    order = np.random.default_rng(seed).permutation(n)
-    n_val = int(round(n * val_fraction))
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
+def split_indices(config: ExperimentConfig, ds: Dataset) -> SplitParts:
+    """Train / validation / test rows of `ds` for `config` (splits.py says how); the config
+    problems only the data can reveal raise ConfigError naming the field."""
+    d = config.data
+    column = ds.split
+    if column is not None:
+        for name, given in (("test_fraction", d.test_fraction), ("stratify", d.stratify)):
+            if given:
+                raise ConfigError(f"data.{name}", f"cannot be used with a split column "
+                                  f"({SPLIT_COLUMN} decides every part); remove one")
+    strata = None
+    if d.stratify is not None:
+        source = next(t.source for t in config.tasks if t.name == d.stratify)
+        declared = ds.spec.task(source, "data.stratify")
+        if declared.type not in ("classification", "binary"):
+            raise ConfigError("data.stratify", f"task {d.stratify!r} is a {declared.type} task; "
+                                               "stratify by a classification or binary task")
+        strata = _strata(ds.targets[source])
+    parts = split_rows(ds.spec.n_samples, d.val_fraction, d.test_fraction,
+                       config.training.seed, preset_val=ds.val_index, column=column,
+                       strata=strata, stratify=d.stratify)
+    if len(parts.train) == 0:
+        raise ConfigError("data.val_fraction", f"leaves no training rows of "
+                                               f"{ds.spec.n_samples}")
+    t = config.training
+    if len(parts.val) == 0:
+        for name, on in (("select", t.select == "best"), ("patience", t.patience is not None)):
+            if on:
+                raise ConfigError(f"training.{name}", "needs validation rows to judge epochs by; "
+                                                      "data.val_fraction gives none")
+    return parts
+
+
+def _strata(labels: np.ndarray) -> np.ndarray:
+    """One class key per row; a missing label (-1 or NaN) is a class of its own."""
+    y = np.asarray(labels)
+    if y.ndim != 1:
+        raise ConfigError("data.stratify", f"needs one label per row, got shape {y.shape}")
+    if y.dtype.kind == "f":
+        return np.where(np.isnan(y), -1, y).astype(np.int64)
+    return y
 
 
 def _to_split(ds: Dataset, idx: np.ndarray, tasks: tuple[ResolvedTask, ...],
-              device: torch.device) -> Split:
-    x = torch.as_tensor(ds.x[idx], dtype=torch.float32, device=device)
-    y = {t.source: torch.as_tensor(ds.targets[t.source][idx], device=device) for t in tasks}
+              device: torch.device, prep: Preprocessing) -> Split:
+    """Rows `idx` as the network sees them: inputs and regression targets preprocessed."""
+    x = prep.apply_inputs(torch.as_tensor(ds.x[idx], dtype=torch.float32, device=device))
+    y = {t.source: prep.scale_target(t.source, torch.as_tensor(ds.targets[t.source][idx],
+                                                               device=device)) for t in tasks}
     return Split(x, y)
 
 
 def task_infos(tasks: tuple[ResolvedTask, ...]) -> tuple[TaskInfo, ...]:
     return tuple(TaskInfo(t.name, t.type, t.n_classes, t.loss, t.metric, t.higher_is_better,
-                          tuple(metrics_for(t.type))) for t in tasks)
+                          tuple(metrics_for(t.type, t.loss))) for t in tasks)
 
 
 def prepare(config: ExperimentConfig) -> Setup:
     device = resolve_device(config.training.device)
     ds = dataset_for(config)
     tasks = resolve_tasks(config, ds.spec)
-    train_idx, val_idx = split_indices(ds.spec.n_samples, config.data.val_fraction,
-                                       config.training.seed, ds.val_index)
-    if len(train_idx) == 0:
-        raise ConfigError("data.val_fraction", "leaves no training samples")
+    parts = split_indices(config, ds)
+    train_idx, val_idx = parts.train, parts.val
+    prep = fit_preprocessing(config.data.preprocess, ds, tasks, train_idx)
     torch.manual_seed(config.training.seed)
     model = build_model(config, ds.spec, device)
     infos = task_infos(tasks)
@@ -97,17 +135,31 @@ def prepare(config: ExperimentConfig) -> Setup:
          "name": "strategy", "weight_decay": 0.0},
     ]
     optimizer = make_optimizer(o.name, groups, o.params, o.weight_decay)
+    train = _to_split(ds, train_idx, tasks, device, prep)
     return Setup(
         config=config, device=device, dataset=ds, tasks=tasks, infos=infos, model=model,
         strategy=strategy, optimizer=optimizer,
         base_lrs=[g["lr"] for g in optimizer.param_groups],
-        loss_fns=[LOSSES.get(t.loss).obj for t in tasks],
-        train=_to_split(ds, train_idx, tasks, device),
-        val=_to_split(ds, val_idx, tasks, device),
+        loss_fns=run_losses(config, tasks, train.y),  # class weights from the training rows
+        train=train,
+        val=_to_split(ds, val_idx, tasks, device, prep),
+        test=_to_split(ds, parts.test, tasks, device, prep),
+        parts=parts,
         shared_params=model.shared_parameters(),
         other_params=model.task_parameters() + strategy.parameters(),
+        preprocessing=prep,
     )
 
 
 def metric_fns(task: ResolvedTask) -> dict[str, Callable[..., float]]:
-    return {m: METRICS.get(m).obj for m in metrics_for(task.type)}
+    return {m: METRICS.get(m).obj for m in metrics_for(task.type, task.loss)}
+
+
+def raw_units(setup: Setup, source: str, pred: torch.Tensor, target: torch.Tensor
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """A regression task's outputs and targets back in the target's own units, for its metrics
+    (mse and mae in those units; R^2 is the same either way). Other tasks pass through."""
+    prep = setup.preprocessing
+    if prep is None:
+        return pred, target
+    return prep.to_raw(source, pred), prep.to_raw(source, target)

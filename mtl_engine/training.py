@@ -33,8 +33,11 @@ from .events import (
     Warned,
 )
 from .gradients import backward_reusing, diagnostics, fallback_notes, task_gradients
+from .losses import prediction
+from .multilabel import multilabel_metrics
 from .optim import lr_factor
-from .session_setup import Setup, metric_fns, prepare
+from .selection import Rank, epoch_rank
+from .session_setup import Setup, Split, metric_fns, prepare, raw_units
 from .strategies import driver
 from .strategies.base import GRADS, EpochStats
 
@@ -76,6 +79,8 @@ def run(
                 event = recorder.finish(event, loop.setup)
             else:
                 recorder.record(event)
+                if isinstance(event, RunStarted) and loop.setup is not None:
+                    recorder.write_split(loop.setup.parts)  # split.json: the rows of each part
             yield event
     except FileWriteError as exc:  # the folder cannot be written: stop training, say where
         events.close()
@@ -106,6 +111,13 @@ class _Loop:
         self.epoch = 0
         self.last_metrics: dict[str, dict[str, float]] = {}
         self.notes_seen = set(fallback_notes())
+        # selection (training.select, training.patience; the rule is selection.py's)
+        self.epochs_done = 0
+        self.best_rank: Rank | None = None
+        self.best_epoch: int | None = None
+        self.best_metrics: dict[str, dict[str, float]] = {}
+        self.best_state: tuple[dict[str, torch.Tensor], list[torch.Tensor]] | None = None
+        self.since_best = 0  # epochs since the best one
 
     def events(self) -> Iterator[Event]:
         t0 = time.perf_counter()
@@ -119,6 +131,10 @@ class _Loop:
                 if stopped:
                     yield self._finished(RunStatus.STOPPED, t0)
                     return
+                early = self._early_stop(epoch)
+                if early is not None:  # a completed run: it ends as asked, only sooner
+                    yield early
+                    break
             yield self._finished(RunStatus.COMPLETED, t0)
         except DivergedError as exc:
             yield RunFailed("DivergedError", str(exc), "", exc.step, self.epoch, exc.task,
@@ -145,12 +161,62 @@ class _Loop:
             device=str(setup.device), steps_per_epoch=per_epoch,
             total_steps=per_epoch * train_cfg.epochs, train_size=len(setup.train),
             val_size=len(setup.val), layers=tuple(_layer_dict(li) for li in summary.layers),
-            started_at=time.time(),
+            started_at=time.time(), test_size=len(setup.test),
         )
 
     def _finished(self, status: str, t0: float) -> RunFinished:
+        """The closing event; the model holds the selected epoch's weights from here on (the
+        bundle saves them), and the test rows are measured with them, once."""
+        selected, metrics = self._select()
+        setup = self.setup
+        test_loss, test_metrics = (self._evaluate(setup.test) if setup is not None
+                                   and len(setup.test) else ({}, {}))
         return RunFinished(status, self.step, self.epoch + (status == RunStatus.COMPLETED),
-                           time.perf_counter() - t0, self.last_metrics)
+                           time.perf_counter() - t0, metrics, selected_epoch=selected,
+                           test_loss=test_loss, test_metrics=test_metrics)
+
+    # ------------------------------------------------------------------ selection
+    def _track(self, score: float | None, val_loss: dict[str, float],
+               metrics: dict[str, dict[str, float]]) -> None:
+        """After each validation: is this the best epoch so far (selection.epoch_rank)?"""
+        self.epochs_done = self.epoch + 1
+        rank = epoch_rank(score, val_loss)
+        if self.best_rank is not None and not rank > self.best_rank:
+            self.since_best += 1
+            return
+        self.best_rank, self.best_epoch, self.best_metrics = rank, self.epoch + 1, metrics
+        self.since_best = 0
+        if self.config.training.select == "best":  # a CPU copy: device memory stays the run's
+            setup = self.setup
+            assert setup is not None
+            self.best_state = (
+                {k: v.detach().to("cpu", copy=True) for k, v in setup.model.state_dict().items()},
+                [p.detach().to("cpu", copy=True) for p in setup.strategy.parameters()])
+
+    def _early_stop(self, epoch: int) -> Warned | None:
+        """The note that ends the run after `epoch` (0-based) when training.patience epochs
+        passed without a better validation score; None to go on (or at the last epoch)."""
+        patience = self.config.training.patience
+        if patience is None or self.since_best < patience \
+                or epoch + 1 >= self.config.training.epochs:
+            return None
+        return Warned(self.step, f"stopped early at epoch {epoch + 1}: no better validation "
+                                 f"score for {patience} epoch{'s' * (patience > 1)} (best "
+                                 f"epoch {self.best_epoch})")
+
+    def _select(self) -> tuple[int | None, dict[str, dict[str, float]]]:
+        """The selected epoch and its validation metrics; with `select: best`, its weights go
+        back into the model (and the strategy's own parameters)."""
+        if self.config.training.select != "best" or self.best_state is None:
+            return (self.epochs_done or None), self.last_metrics
+        setup = self.setup
+        assert setup is not None
+        weights, strategy_params = self.best_state
+        setup.model.load_state_dict(weights)
+        with torch.no_grad():
+            for p, v in zip(setup.strategy.parameters(), strategy_params):
+                p.copy_(v)
+        return self.best_epoch, self.best_metrics
 
     # ------------------------------------------------------------------ one epoch
     def _epoch(self, t0: float) -> Iterator[Event]:
@@ -277,31 +343,52 @@ class _Loop:
         setup = self.setup
         assert setup is not None
         t_val = time.perf_counter()
-        setup.model.eval()
         names = [t.name for t in setup.tasks]
-        val_loss: dict[str, float] = {}
-        metrics: dict[str, dict[str, float]] = {}
-        if len(setup.val):
-            bs = max(256, self.config.training.batch_size * 4)
-            outs = [setup.model(setup.val.x[i:i + bs]) for i in range(0, len(setup.val), bs)]
-            for t, fn in zip(setup.tasks, setup.loss_fns):
-                pred = torch.cat([o[t.name] for o in outs])
-                target = setup.val.y[t.source]
-                val_loss[t.name] = float(fn(pred, target))
-                metrics[t.name] = {m: float(f(pred, target)) for m, f in metric_fns(t).items()}
-        setup.model.train()
+        multilabel: dict[str, float] = {}
+        val_loss, metrics = self._evaluate(setup.val, multilabel)
         train_loss = dict(zip(names, train_mean.tolist()))
         self.last_metrics = metrics
         headline = [metrics.get(t.name, {}).get(t.metric) for t in setup.tasks]
         good = [(v, t.weight) for v, t in zip(headline, setup.tasks)
                 if v is not None and t.higher_is_better and t.weight > 0]
         score = sum(v * w for v, w in good) / sum(w for _, w in good) if good else None
+        self._track(score, val_loss, metrics)
         setup.strategy.end_epoch(EpochStats(
             self.epoch + 1, list(train_loss.values()), [val_loss.get(n, math.nan) for n in names],
             [metrics.get(n, {}) for n in names], headline))
         seconds += time.perf_counter() - t_val
         return EpochEnded(self.epoch + 1, self.step, train_loss, val_loss, metrics, score,
-                          seconds, samples / max(seconds, 1e-9))
+                          seconds, samples / max(seconds, 1e-9), val_multilabel=multilabel)
+
+    @torch.no_grad()
+    def _evaluate(self, split: Split, multilabel: dict[str, float] | None = None
+                  ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+        """Per-task loss and metrics of the model as it is now on `split` (validation, test).
+        A `multilabel` dict given is filled with the run-level metrics across the binary tasks
+        (multilabel.py; none below 2 of them)."""
+        setup = self.setup
+        assert setup is not None
+        setup.model.eval()
+        loss: dict[str, float] = {}
+        metrics: dict[str, dict[str, float]] = {}
+        binary: list[tuple[torch.Tensor, torch.Tensor]] = []  # logits, targets
+        if len(split):
+            bs = max(256, self.config.training.batch_size * 4)
+            outs = [setup.model(split.x[i:i + bs]) for i in range(0, len(split), bs)]
+            for t, fn in zip(setup.tasks, setup.loss_fns):
+                pred = torch.cat([o[t.name] for o in outs])
+                target = split.y[t.source]
+                loss[t.name] = float(fn(pred, target))  # standardised units, as trained
+                pred = prediction(t.loss, pred)  # the loss's link: a poisson output is log-mean
+                pred, target = raw_units(setup, t.source, pred, target)
+                metrics[t.name] = {m: float(f(pred, target)) for m, f in metric_fns(t).items()}
+                if t.type == "binary":
+                    binary.append((pred, target))
+            if multilabel is not None:
+                multilabel.update(multilabel_metrics([p for p, _ in binary],
+                                                     [y for _, y in binary]))
+        setup.model.train()
+        return loss, metrics
 
 
 class _LoopInputs(driver.StepInputs):

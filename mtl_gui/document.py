@@ -30,6 +30,24 @@ from mtl_engine import (
 from .checks import Check, check_config
 from .run_entry import derived_name, setup_basis
 
+# A fresh setup for imported flat data: two hidden layers, and per task a hidden layer a little
+# wider than its outputs (16 for a binary or regression task, 4 per class up to 64).
+FRESH_TRUNK = ({"type": "linear", "out_features": 64, "bias": True}, {"type": "relu"},
+               {"type": "linear", "out_features": 64, "bias": True}, {"type": "relu"})
+
+
+def head_for(n_outputs: int) -> list[dict[str, Any]]:
+    width = min(64, max(16, 4 * n_outputs))
+    return [{"type": "linear", "out_features": width, "bias": True}, {"type": "relu"}]
+
+
+def file_title(path: str) -> str:
+    """A setup's name from its data file: "yeast" for yeast.csv.gz."""
+    name = Path(path).name
+    for suffix in (".gz", ".zip", ".bz2", ".xz"):
+        name = name.removesuffix(suffix)
+    return Path(name).stem if "." in name else name
+
 
 class Document(QObject):
     config_changed = Signal()  # the draft changed: panels re-render
@@ -144,6 +162,32 @@ class Document(QObject):
             ]
 
         self.edit(mutate)
+
+    def import_dataset(self, name: str, params: dict[str, Any]) -> None:
+        """A user's file was imported: a fresh setup for it, not the previous preset's. Named
+        after the file, equal weighting, hard sharing, an MLP trunk for flat inputs and a head
+        sized for each task; optimizer and training settings stay. Raises MTLError if the file
+        does not load (nothing changes then)."""
+        from mtl_engine import load_dataset
+
+        seed = int(self.draft.get("training", {}).get("seed", 0))
+        spec = load_dataset(name, params, seed).spec
+        title = file_title(str(params.get("path", ""))) or name
+        d = copy.deepcopy(self.draft)
+        d["name"] = title
+        d["description"] = (f"{title}: {spec.n_samples:,} rows, {len(spec.tasks)} tasks, "
+                            f"imported from {Path(str(params.get('path', ''))).name}")
+        d["data"] = {"dataset": name, "params": dict(params)}
+        if len(spec.input_shape) == 1:
+            d["trunk"] = [dict(layer) for layer in FRESH_TRUNK]
+        d["sharing"] = {"scheme": "hard", "params": {}}
+        d["strategy"] = {"name": "equal", "params": {}}
+        d["tasks"] = [{"name": t.name, "target": None, "type": None, "head": head_for(t.n_outputs),
+                       "loss": None, "metric": None, "weight": 1.0, "enabled": True}
+                      for t in spec.tasks]
+        # The new name describes this setup: runs are filed under it, as for a loaded preset.
+        self._name_basis, self._name_typed = setup_basis(d), False
+        self.set_draft(d)
 
     def _changed(self) -> None:
         self.check = check_config(self.draft)

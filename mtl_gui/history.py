@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 import mtl_engine.events as ev
+from mtl_engine.events import RunStatus
 
 
 class Buffer:
@@ -84,7 +85,7 @@ class RunHistory:
         self.total_steps = 0
         self.train_size = 0
         self.started_at = 0.0
-        self.status = "pending"  # pending | running | completed | stopped | failed
+        self.status: RunStatus = RunStatus.PENDING
         self.failure: ev.RunFailed | None = None
         self.final_metrics: dict[str, dict[str, float]] = {}
         self.warnings: list[str] = []
@@ -100,13 +101,17 @@ class RunHistory:
         self.weighted: dict[str, Buffer] = {}
         self.total = Buffer()
         self.lr = Buffer()
+        self.extra: dict[str, Buffer] = {}  # penalties, aux losses: StepsLogged.extra
         # per epoch
         self.ep_index = Buffer(np.int64)
         self.ep_step = Buffer(np.int64)
         self.ep_wall = Buffer()
+        self.ep_seconds = Buffer()  # the epoch's own time, validation included
+        self.ep_samples_per_sec = Buffer()
         self.train_loss: dict[str, Buffer] = {}
         self.val_loss: dict[str, Buffer] = {}
         self.val_metrics: dict[str, dict[str, Buffer]] = {}
+        self.val_multilabel: dict[str, Buffer] = {}  # across the binary tasks: EpochEnded's
         self.score = Buffer()
         # per gradient measurement
         self.g_step = Buffer(np.int64)
@@ -136,7 +141,7 @@ class RunHistory:
         self.total_steps = e.total_steps
         self.train_size = e.train_size
         self.started_at = e.started_at
-        self.status = "running"
+        self.status = RunStatus.RUNNING
         for store in (self.loss, self.weight, self.weighted, self.train_loss, self.val_loss,
                       self.g_norm):
             for t in self.tasks:
@@ -156,6 +161,13 @@ class RunHistory:
             self.weighted[t].extend(e.weighted.get(t, nan))
         self.total.extend(e.total)
         self.lr.extend(e.lr if len(e.lr) == n else nan)
+        for k in e.extra:
+            if k not in self.extra:  # a series first seen late: pad earlier steps
+                self.extra[k] = Buffer()
+                self.extra[k].extend([float("nan")] * (len(self.step) - n))
+        for k, buf in self.extra.items():
+            got = e.extra.get(k, nan)
+            buf.extend(got if len(got) == n else nan)
         if e.samples_per_sec:
             self.samples_per_sec = e.samples_per_sec
         self.epoch = e.epoch
@@ -166,6 +178,8 @@ class RunHistory:
         self.ep_index.append(e.epoch)
         self.ep_step.append(e.step)
         self.ep_wall.append(self.seconds)
+        self.ep_seconds.append(e.seconds)
+        self.ep_samples_per_sec.append(e.samples_per_sec)
         nan = float("nan")
         for t in self.tasks:
             self.train_loss[t].append(e.train_loss.get(t, nan))
@@ -178,6 +192,12 @@ class RunHistory:
                     known[m].extend([nan] * (len(self.ep_index) - 1))
             for m, buf in known.items():
                 buf.append(got.get(m, nan))
+        for m in e.val_multilabel:
+            if m not in self.val_multilabel:  # padded like a late per-task metric
+                self.val_multilabel[m] = Buffer()
+                self.val_multilabel[m].extend([nan] * (len(self.ep_index) - 1))
+        for m, buf in self.val_multilabel.items():
+            buf.append(e.val_multilabel.get(m, nan))
         self.score.append(nan if e.score is None else e.score)
         self.epoch = e.epoch
         if e.samples_per_sec:
@@ -205,12 +225,12 @@ class RunHistory:
         self.warnings.append(f"step {e.step}: {e.message}")
 
     def _finished(self, e: ev.RunFinished) -> None:
-        self.status = e.status
+        self.status = RunStatus(e.status)
         self.final_metrics = {t: dict(m) for t, m in e.final_metrics.items()}
         self.seconds = e.seconds
 
     def _failed(self, e: ev.RunFailed) -> None:
-        self.status = "failed"
+        self.status = RunStatus.FAILED
         self.failure = e
 
     _HANDLERS: dict[type, Callable[[RunHistory, Any], None]] = {
@@ -248,7 +268,7 @@ class RunHistory:
 
     def progress(self) -> float:
         """Fraction of the planned steps done, in [0, 1]."""
-        if self.status == "completed":
+        if self.status == RunStatus.COMPLETED:
             return 1.0
         return min(1.0, self.steps_done / self.total_steps) if self.total_steps else 0.0
 

@@ -163,9 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mtl_gui.screenshots",
                                      description="take the docs' screenshots under Xvfb")
     parser.add_argument("folder", nargs="?", default="docs/screenshots")
-    parser.add_argument("--only", choices=sorted([*SETUPS, "study", "toy"]),
+    parser.add_argument("--only", choices=sorted([*SETUPS, "study", "toy", "import"]),
                         help="one setup instead of all (study: the Study window's shots; toy: "
-                             "the toy playground's)")
+                             "the toy playground's; import: the import dialog's)")
     parser.add_argument("--limit", type=float, default=900.0,
                         help="seconds a run may take before the shots go on without it")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         shooter = Shooter(app, folder)
         print(f"screenshots on DISPLAY={os.environ['DISPLAY']} ({app.platformName()}) "
               f"into {folder}")
-        for key in [args.only] if args.only else [*SETUPS, "study", "toy"]:
+        for key in [args.only] if args.only else [*SETUPS, "study", "toy", "import"]:
             if key == "study":
                 from .study.shots import shoot_studies
 
@@ -198,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
                 from .toy.shots import shoot_toy
 
                 shoot_toy(shooter)
+            elif key == "import":
+                from .panels.import_shots import shoot_import
+
+                shoot_import(shooter)
             else:
                 shoot_setup(shooter, SETUPS[key], args.limit)
     finally:

@@ -12,8 +12,10 @@ DATASETS.declare(
     # An importer's file suffixes, lower case with the dot (".csv"); "*" takes any file no other
     # importer claims. Empty for a built-in dataset.
     suffixes=(),
-    # An importer's preview: (path, n_rows) -> FilePreview, what the import dialog shows of a file
-    # and offers to map. Reads only the start of the file (it runs on the GUI thread).
+    # An importer's preview: (path, n_rows, options=None) -> FilePreview, what the import dialog
+    # shows of a file and offers to map, with a role guess per column; `options` are importer
+    # parameters a user may set before importing (a CSV's delimiter, encoding). It runs on the GUI
+    # thread: bounded reads (a CSV's first 32 MiB), an NPZ's array headers only.
     preview=None,
 )
 

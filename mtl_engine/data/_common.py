@@ -69,20 +69,12 @@ def digit_tasks(labels: np.ndarray) -> tuple[dict[str, np.ndarray], tuple[DataTa
 
 
 def standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Zero mean, unit variance per column (axis 0). Constant columns are only centred."""
+    """Zero mean, unit variance per column (axis 0). Constant columns are only centred.
+
+    Statistics of every row given, validation rows included: a loader should rather return its
+    raw values and let the run's preprocessing (mtl_engine/preprocess.py) scale them from the
+    training rows, which the bundle and the exported files then apply to raw rows as well."""
     mean = x.mean(axis=0)
     std = x.std(axis=0)
     std = np.where(std > 0, std, 1.0)
     return ((x - mean) / std).astype(np.float32), mean, std
-
-
-def impute_mean(x: np.ndarray) -> tuple[np.ndarray, int]:
-    """Replace NaN by the column mean (0 for an all-NaN column); returns the count replaced."""
-    holes = np.isnan(x)
-    n = int(holes.sum())
-    if n:
-        counts = (~holes).sum(axis=0)
-        sums = np.where(holes, 0.0, x).sum(axis=0)
-        means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
-        x = np.where(holes, means, x)
-    return x, n

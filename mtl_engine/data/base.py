@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UnknownNameError
+from .guess import ColumnGuess
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ class DatasetSpec:
     n_samples: int
     description: str = ""
     source: str = ""  # where the bytes come from (file, package, or "generated")
+    # A table's input columns as plain data, in feature order: {"name", "kind": "numeric"} or
+    # {"name", "kind": "categorical", "levels": [...], "other": bool} (one-hot), so raw rows can
+    # be encoded as the file was (data.tabular.encode_rows). Empty: the inputs are the arrays.
+    input_columns: tuple[dict[str, Any], ...] = ()
 
     def task(self, name: str, path: str = "") -> DataTask:
         for t in self.tasks:
@@ -54,7 +59,8 @@ class Dataset:
     """Arrays in memory. Targets: int64 class ids (-1 = missing) or float32 values (NaN = missing).
 
     `val_index`, when set, is a split the dataset defines itself (e.g. a published test split);
-    otherwise the engine splits by the config's val_fraction with the run's seed.
+    otherwise the engine splits by the config's val_fraction / test_fraction with the run's seed
+    (mtl_engine/splits.py; `split`, below, overrides both).
     """
 
     spec: DatasetSpec
@@ -62,6 +68,14 @@ class Dataset:
     targets: dict[str, np.ndarray]
     val_index: np.ndarray | None = None
     feature_names: tuple[str, ...] = field(default_factory=tuple)
+    # Each row's part as the file says it (a csv/npz `split_column`): train/val/test or 0/1/2,
+    # read and checked by mtl_engine/splits.py; it then replaces val_index and the fractions.
+    split: np.ndarray | None = None
+    # What the loader has already prepared, so the model's own preprocessing (preprocess.py)
+    # leaves it alone: "inputs" (already on a sensible scale), "targets" (regression targets
+    # kept in the units the dataset is judged in). Empty: raw data, preprocessed by the model.
+    prepared: frozenset[str] = frozenset()
+    raw_features: tuple[str, ...] = ()  # inputs never scaled (one-hot indicators)
 
 
 @dataclass(frozen=True)
@@ -71,7 +85,9 @@ class FilePreview:
     `header`/`rows` are the table to show (a CSV's first rows; an NPZ's list of arrays). `columns`
     are the names a user maps to inputs or tasks, `fixed` the roles some of them must take (an
     NPZ's "x" is the input), `values` each column's first cells (for guessing a role), and `params`
-    the importer parameters read off the file itself (a CSV's delimiter).
+    the importer parameters read off the file itself (a CSV's delimiter). `guesses` is a role
+    guess for each column read off all its rows (data/guess.py), and `note` says what the preview
+    left out (rows past what it reads, ragged rows).
     """
 
     header: list[str]
@@ -80,3 +96,5 @@ class FilePreview:
     fixed: dict[str, str] = field(default_factory=dict)
     values: dict[str, list[str]] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    guesses: dict[str, ColumnGuess] = field(default_factory=dict)
+    note: str = ""

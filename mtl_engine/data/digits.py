@@ -51,4 +51,5 @@ def load_digits(given: Mapping[str, Any] | DigitsParams, seed: int) -> Dataset:
                        "1,797 handwritten digits, 8x8 pixels scaled to [0, 1]",
                        "digits.csv.gz from scikit-learn (BSD-3); UCI optdigits (CC BY 4.0)")
     feature_names = tuple(f"pixel_{r}_{c}" for r in range(8) for c in range(8))
-    return Dataset(spec, x, targets, feature_names=feature_names)
+    # pixels already in [0, 1]: the model's preprocessing leaves them as the presets know them
+    return Dataset(spec, x, targets, feature_names=feature_names, prepared=frozenset({"inputs"}))

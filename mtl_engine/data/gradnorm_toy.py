@@ -74,4 +74,6 @@ def load_gradnorm_toy(given: Mapping[str, Any] | GradNormToyParams, seed: int) -
                        f"tanh((B + eps_i) x), sigmas {', '.join(f'{s:g}' for s in sigmas)}",
                        "generated")
     targets = {name: outputs[i].astype(np.float32) for i, name in enumerate(names)}
-    return Dataset(spec, inputs.astype(np.float32), targets)
+    # The unequal target scales are the point of the toy: never standardised. Inputs are N(0, I/d).
+    return Dataset(spec, inputs.astype(np.float32), targets,
+                   prepared=frozenset({"inputs", "targets"}))

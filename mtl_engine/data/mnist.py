@@ -68,6 +68,10 @@ class MultiMnistParams:
                            low=10, high=MAX_SAMPLES)
 
 
+# Pixels already in [0, 1]: the model's preprocessing does not scale them per pixel.
+IMAGES = frozenset({"inputs"})
+
+
 @DATASETS.register(
     "multi_mnist",
     "MultiMNIST: two overlapping MNIST digits, classify the left and the right one",
@@ -90,7 +94,7 @@ def load_multi_mnist(given: Mapping[str, Any] | MultiMnistParams, seed: int) -> 
                        "left and another at the bottom right, overlapping, resized to 28x28",
                        _SOURCE)
     targets = {"left": labels[left].astype(np.int64), "right": labels[right].astype(np.int64)}
-    return Dataset(spec, x, targets)
+    return Dataset(spec, x, targets, prepared=IMAGES)
 
 
 @DATASETS.register(
@@ -104,4 +108,4 @@ def load_mnist_multi(given: Mapping[str, Any] | NoParams, seed: int) -> Dataset:
     targets, tasks = digit_tasks(labels)
     spec = DatasetSpec("mnist_multi", (1, SIZE, SIZE), tasks, len(labels),
                        "5,000 MNIST digits (500 a class), 28x28 in [0, 1]", _SOURCE)
-    return Dataset(spec, images.astype(np.float32)[:, None] / 255.0, targets)
+    return Dataset(spec, images.astype(np.float32)[:, None] / 255.0, targets, prepared=IMAGES)

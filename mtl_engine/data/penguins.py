@@ -5,9 +5,11 @@ Source: palmerpenguins 0.1.6 wheel's palmerpenguins/data/penguins.csv (package M
 shipped as mtl_engine/data/files/penguins.csv by scripts/make_data_files.py.
 
 Tasks: species (3 classes: Adelie, Chinstrap, Gentoo), sex (binary: female 0, male 1; 11 missing
--> -1) and body_mass (regression, standardised; 2 missing -> NaN). Inputs: bill length, bill depth
-and flipper length (2 missing each, filled with the column mean, then standardised) and the island
-one-hot (Biscoe, Dream, Torgersen; left as 0/1). Body mass is a target, never an input.
+-> -1) and body_mass (regression, in grams; 2 missing -> NaN). Inputs: bill length, bill depth and
+flipper length in mm (2 missing each, as NaN) and the island one-hot (Biscoe, Dream, Torgersen).
+The loader returns these raw: the run's preprocessing (mtl_engine/preprocess.py) fills the gaps and
+standardises the measurements and body mass with the training rows' statistics, and leaves the
+one-hot columns as 0/1 (`raw_features`). Body mass is a target, never an input.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..registry import DATASETS, NoParams, parse_params
-from ._common import impute_mean, make_task, shipped, standardise
+from ._common import make_task, shipped
 from .base import Dataset, DatasetSpec
 from .tabular import encode_labels, is_missing, read_csv, to_float
 
@@ -39,8 +41,7 @@ def load_penguins(given: Mapping[str, Any] | NoParams, seed: int) -> Dataset:
         return table.lines[index]
 
     numeric = np.stack([to_float(table.column(c), src, c, row_of) for c in NUMERIC], axis=1)
-    numeric, n_filled = impute_mean(numeric)
-    numeric, _, _ = standardise(numeric)
+    n_filled = int(np.isnan(numeric).sum())
     island = np.array(table.column("island"))
     islands = sorted(set(island.tolist()))
     onehot = (island[:, None] == np.array(islands)[None, :]).astype(np.float32)
@@ -57,15 +58,14 @@ def load_penguins(given: Mapping[str, Any] | NoParams, seed: int) -> Dataset:
         tasks.append(make_task(name, ttype, len(names), f"{column}: {', '.join(names)}"
                                f" ({int(missing.sum())} missing)", names))
     mass = to_float(table.column("body_mass_g"), src, "body_mass_g", row_of)
-    mean, std = np.nanmean(mass), np.nanstd(mass)
-    targets["body_mass"] = ((mass - mean) / std).astype(np.float32)
+    targets["body_mass"] = mass.astype(np.float32)
     tasks.append(make_task("body_mass", "regression", description=(
-        f"body mass standardised: grams = {mean:.1f} + {std:.1f} * value "
-        f"({int(np.isnan(mass).sum())} missing)")))
+        f"body mass in grams ({int(np.isnan(mass).sum())} missing)")))
 
     n_birds = features.shape[0]
     spec = DatasetSpec("penguins", (features.shape[1],), tuple(tasks), n_birds,
                        f"Palmer penguins: {n_birds} birds, {n_filled} missing measurements "
-                       "filled with column means", "penguins.csv from palmerpenguins 0.1.6 (CC0)")
-    names = NUMERIC + tuple(f"island_{i}" for i in islands)
-    return Dataset(spec, features.astype(np.float32), targets, feature_names=names)
+                       "filled with training means", "penguins.csv from palmerpenguins 0.1.6 (CC0)")
+    onehot_names = tuple(f"island_{i}" for i in islands)
+    return Dataset(spec, features.astype(np.float32), targets, feature_names=NUMERIC + onehot_names,
+                   raw_features=onehot_names)

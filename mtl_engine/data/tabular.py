@@ -13,11 +13,12 @@ header is row 1 and the first data row is row 2; for NPZ arrays the row is the 1
 
 from __future__ import annotations
 
-import csv
 import difflib
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,8 +27,11 @@ from ..errors import ConfigError, DataError, UnknownNameError, short
 from ._common import BEYOND_F32, F32_MAX, make_task
 from .base import DataTask
 from .importing import importer_for
+from .textfile import AUTO, MISSING, delimiter_of, is_missing, open_text, records, shown, sniff
 
-MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+__all__ = ["MISSING", "is_missing"]  # re-exported: the loaders read them from here
+# A classification task is refused as continuous (see _refuse_continuous) past these.
+MANY_CLASSES, ROWS_PER_CLASS, FRACTION_CLASSES = 50, 10, 10
 RowOf = Callable[[int], int]  # index of a value -> the row number to show the user
 TASKS_HELP = ("one 'column:type' per task, type classification, binary or regression, e.g. "
               "'species:classification'")
@@ -67,6 +71,7 @@ class CsvTable:
     header: list[str]
     rows: list[list[str]]  # stripped cells, every row as long as the header
     lines: list[int]  # file line of each row (header = 1)
+    delimiter: str = ","  # as read (a sniffed one resolved): one character or "whitespace"
 
     def column(self, name: str) -> list[str]:
         j = self.header.index(name)
@@ -81,74 +86,62 @@ class CsvTable:
                             column=name)
 
 
-# A preview (the import dialog, on the GUI thread) reads at most this much of a file, whole lines.
+# A preview shows the first rows of a file but guesses roles from all of them: it reads at most
+# this much text (decompressed), whole lines; a header line must fit in PREVIEW_BYTES.
 PREVIEW_BYTES = 1 << 20
+GUESS_BYTES = 32 << 20
 
 
-def _open_text(path: str | Path, limit: int | None = None) -> tuple[str, str]:
-    file = Path(path).expanduser()
-    source = str(file)
-    if not file.exists():
-        raise DataError(source, "file not found")
-    if not file.is_file():
-        raise DataError(source, "is not a file")
-    try:
-        with open(file, "rb") as stream:
-            raw = stream.read() if limit is None else stream.read(limit + 1)
-    except OSError as exc:
-        raise DataError(source, f"cannot be read ({exc.strerror or exc})") from None
-    if limit is not None and len(raw) > limit:
-        end = raw.rfind(b"\n", 0, limit)
-        if end < 0:
-            raise DataError(source, f"its first line is longer than {limit:,} bytes; is this a "
-                                    "CSV file?", row=1)
-        raw = raw[: end + 1]  # whole lines only
-    try:
-        return source, raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        row = raw[: exc.start].count(b"\n") + 1
-        raise DataError(source, "is not UTF-8 text; save it as UTF-8 CSV", row=row) from None
+def read_csv(path: str | Path, delimiter: str = AUTO, max_rows: int | None = None,
+             encoding: str = "utf-8") -> CsvTable:
+    """Header and data rows; blank lines are skipped, ragged rows and empty files are errors.
+    `max_rows` reads only the start of the file (PREVIEW_BYTES at most)."""
+    source, text, _ = open_text(path, None if max_rows is None else PREVIEW_BYTES, encoding)
+    table, _ = _parse(text, source, delimiter, max_rows, strict=True)
+    if not table.rows and max_rows != 0:
+        raise DataError(source, "has a header but no data rows", row=2)
+    return table
 
 
-def _delimiter(value: str) -> str:
-    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "space": " ", "pipe": "|"}
-    d = named.get(value.lower(), value)
-    if len(d) != 1:
-        raise ConfigError("data.params.delimiter", f"must be one character (or tab, comma, "
-                                                   f"semicolon, space, pipe), got {short(value)}")
-    return d
+def scan_csv(path: str | Path, n_rows: int, delimiter: str = AUTO, encoding: str = "utf-8"
+             ) -> tuple[CsvTable, CsvTable, int, bool]:
+    """(first `n_rows` rows, every row, rows skipped, truncated) of a file for a preview: the
+    first rows are checked as a load would; past them a ragged row is skipped and counted (the
+    load reports it), and at most GUESS_BYTES are read."""
+    source, head, _ = open_text(path, PREVIEW_BYTES, encoding)
+    first, _ = _parse(head, source, delimiter, max(0, n_rows), strict=True)
+    source, text, truncated = open_text(path, GUESS_BYTES, encoding)
+    every, skipped = _parse(text, source, first.delimiter, None, strict=False)
+    return first, every, skipped, truncated
 
 
-def read_csv(path: str | Path, delimiter: str = ",", max_rows: int | None = None) -> CsvTable:
-    """Header and data rows; blank lines are skipped, ragged rows and empty files are errors."""
-    source, text = _open_text(path, None if max_rows is None else PREVIEW_BYTES)
-    reader = csv.reader(text.splitlines(keepends=True), delimiter=_delimiter(delimiter))
+def _parse(text: str, source: str, delimiter: str, max_rows: int | None, strict: bool
+           ) -> tuple[CsvTable, int]:
+    d = delimiter_of(delimiter)
+    if d == AUTO:
+        d = sniff(text, source)
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
-    try:
-        for cells in reader:
-            if not cells or all(not c.strip() for c in cells):
+    skipped = 0
+    for line, cells in records(text, d, source):
+        if header is None:
+            header = _check_header(cells, source, line)
+            continue
+        if max_rows is not None and len(rows) >= max_rows:
+            break
+        if len(cells) != len(header):
+            if not strict:
+                skipped += 1
                 continue
-            cells = [c.strip() for c in cells]
-            if header is None:
-                header = _check_header(cells, source, reader.line_num)
-                continue
-            if max_rows is not None and len(rows) >= max_rows:
-                break
-            if len(cells) != len(header):
-                raise DataError(source, f"has {len(cells)} fields but the header has "
-                                        f"{len(header)}; check the delimiter "
-                                        f"{short(delimiter)} and quoting", row=reader.line_num)
-            rows.append(cells)
-            lines.append(reader.line_num)
-    except csv.Error as exc:
-        raise DataError(source, f"is not valid CSV ({exc})", row=reader.line_num) from None
+            raise DataError(source, f"has {len(cells)} fields but the header has "
+                                    f"{len(header)}; check the delimiter ({shown(d)}) and "
+                                    "quoting", row=line)
+        rows.append(cells)
+        lines.append(line)
     if header is None:
         raise DataError(source, "is empty (no header row)")
-    if not rows and max_rows != 0:
-        raise DataError(source, "has a header but no data rows", row=2)
-    return CsvTable(source, header, rows, lines)
+    return CsvTable(source, header, rows, lines, d), skipped
 
 
 def _check_header(cells: list[str], source: str, line: int) -> list[str]:
@@ -162,11 +155,8 @@ def _check_header(cells: list[str], source: str, line: int) -> list[str]:
     return cells
 
 
-def is_missing(cell: str) -> bool:
-    return cell.strip().lower() in MISSING
-
-
-def to_float(cells: Sequence[str], source: str, column: str, row_of: RowOf) -> np.ndarray:
+def to_float(cells: Sequence[str], source: str, column: str, row_of: RowOf, hint: str = ""
+             ) -> np.ndarray:
     """Numbers of a text column, NaN where missing; the first cell that is not a number, not
     finite, or beyond float32 (what training uses) is an error naming its column and row."""
     out = np.empty(len(cells), dtype=np.float64)
@@ -177,7 +167,7 @@ def to_float(cells: Sequence[str], source: str, column: str, row_of: RowOf) -> n
         try:
             out[i] = float(cell)
         except ValueError:
-            raise DataError(source, f"{short(cell)} is not a number", column=column,
+            raise DataError(source, f"{short(cell)} is not a number{hint}", column=column,
                             row=row_of(i)) from None
         if not np.isfinite(out[i]):
             raise DataError(source, f"{short(cell)} is not a finite number", column=column,
@@ -238,30 +228,163 @@ def make_target(column: str, ttype: str, values: np.ndarray, missing: np.ndarray
         y = np.where(missing, np.nan, values).astype(np.float32)
         return y, make_task(column, ttype, description=f"{column} from {Path(source).name}{note}")
     ids, names = encode_labels(values, missing, ttype, source, column)
+    if ttype == "classification":
+        _refuse_continuous(values[~missing], names, source, column)
     desc = f"{column} from {Path(source).name}: {', '.join(names[:10])}{note}"
     return ids, make_task(column, ttype, len(names), desc, names)
 
 
-def preview_table(path: str, n_rows: int = 20, delimiter: str | None = None
-                  ) -> tuple[list[str], list[list[str]]]:
+def _refuse_continuous(present: np.ndarray, names: tuple[str, ...], source: str,
+                       column: str) -> None:
+    """A classification column whose values look like measurements, not classes: numbers with
+    fractions and more than FRACTION_CLASSES values, or more than MANY_CLASSES classes with
+    fewer than ROWS_PER_CLASS labelled rows a class on average."""
+    k, n = len(names), int(present.size)
+    numbers = (present.astype(np.float64) if present.dtype.kind in "biuf"
+               else _numbers(np.asarray(names)))
+    crowded = k > MANY_CLASSES and k * ROWS_PER_CLASS > n
+    if numbers is not None:
+        fractions = not bool(np.all(numbers == np.round(numbers)))
+        if crowded or (fractions and k > FRACTION_CLASSES):
+            what = "numbers with fractions" if fractions else "integers"
+            raise DataError(source, f"has {k} distinct values ({what}) in {n} labelled rows; "
+                                    "looks continuous: use regression", column=column)
+    elif crowded:
+        raise DataError(source, f"has {k} classes in {n} labelled rows (fewer than "
+                                f"{ROWS_PER_CLASS} a class); too many classes for its size: is "
+                                "it an id or free text?", column=column)
+
+
+def preview_table(path: str, n_rows: int = 20, delimiter: str | None = None,
+                  encoding: str = "utf-8") -> tuple[list[str], list[list[str]]]:
     """Header and first `n_rows` rows of an importable file, as text, for an import dialog.
 
     The importer is chosen by the file's suffix (an .npz file's "table" lists its arrays: header
     ["array", "shape", "dtype"]). A `delimiter` reads the file as CSV with it; without one, a
-    CSV's delimiter is guessed among , ; tab |. Raises DataError naming file and row.
+    CSV's delimiter is sniffed (textfile.py). Raises DataError naming file and row.
     """
     if delimiter is None:
-        shown = importer_for(path).meta["preview"](path, n_rows)
-        return shown.header, shown.rows
-    table = read_csv(path, delimiter, max_rows=max(0, n_rows))
+        preview = importer_for(path).meta["preview"](path, n_rows, {"encoding": encoding})
+        return preview.header, preview.rows
+    table = read_csv(path, delimiter, max_rows=max(0, n_rows), encoding=encoding)
     return table.header, table.rows
 
 
-def sniff_delimiter(path: Path) -> str:
-    """The most plausible delimiter of a CSV from its first lines (comma when unsure)."""
-    source, text = _open_text(path, PREVIEW_BYTES)
-    sample = "\n".join(text.splitlines()[:50])
+# ----------------------------------------------------------------------------- input columns
+#
+# An input column is described as plain data, kept on the DatasetSpec (`input_columns`) so raw
+# rows can be encoded at predict time exactly as the file was:
+#   {"name": "size", "kind": "numeric"}                     -> one feature, NaN where missing
+#   {"name": "island", "kind": "categorical", "levels": ["Biscoe", "Dream"], "other": False}
+#       -> one 0/1 feature per level ("island=Biscoe", ...), then "island=(other)" when `other`:
+#          the levels folded away by `max_levels`, and at predict time any level never seen.
+#          A missing cell, or an unseen level without an other slot, is all zeros.
+
+MAX_LEVELS = 20  # one-hot features a text column gets by default (the most frequent levels)
+OTHER = "(other)"
+MOSTLY_NUMBERS = ("; most of this column is numbers: fix the cell, or list the column in "
+                  "'categorical' to one-hot it")
+
+
+def describe_input(name: str, cells: Sequence[str], source: str, categorical: bool = False,
+                   max_levels: int = MAX_LEVELS) -> dict[str, Any]:
+    """How one input column is encoded: numeric when at least half its cells are numbers (then
+    the others are errors, see encode_columns), otherwise (or when `categorical`) one-hot of its
+    `max_levels` most frequent levels, the rest folded into an "(other)" feature."""
+    counts = Counter(c for c in cells if not is_missing(c))
+    if not counts:
+        raise DataError(source, "every value of this input column is missing", column=name)
+    if not categorical:
+        numeric = sum(n for value, n in counts.items() if _is_number(value))
+        if 2 * numeric >= sum(counts.values()):
+            return {"name": name, "kind": "numeric"}
+    ranked = sorted(counts, key=lambda v: (-counts[v], v))
+    kept = ranked[:max_levels]
+    as_numbers = _numbers(np.asarray(kept))
+    levels = ([kept[i] for i in np.argsort(as_numbers, kind="stable")] if as_numbers is not None
+              else sorted(kept))
+    return {"name": name, "kind": "categorical", "levels": levels,
+            "other": len(ranked) > len(kept)}
+
+
+def feature_names(input_columns: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """One name per feature: the column's for a number, "column=level" for a one-hot."""
+    out: list[str] = []
+    for col in input_columns:
+        if col["kind"] == "numeric":
+            out.append(col["name"])
+            continue
+        out.extend(f"{col['name']}={level}" for level in col["levels"])
+        if col["other"]:
+            out.append(f"{col['name']}={OTHER}")
+    return tuple(out)
+
+
+def encode_columns(columns: Mapping[str, Sequence[str]], input_columns: Sequence[Mapping[str, Any]],
+                   source: str, row_of: RowOf) -> np.ndarray:
+    """The float64 feature matrix of text cells (column name -> cells), NaN where a number is
+    missing; a cell of a numeric column that is not a number is an error naming column and row."""
+    parts: list[np.ndarray] = []
+    for col in input_columns:
+        cells = columns[col["name"]]
+        if col["kind"] == "numeric":
+            parts.append(to_float(cells, source, col["name"], row_of, MOSTLY_NUMBERS)[:, None])
+            continue
+        width = len(col["levels"]) + bool(col["other"])
+        slot = {level: j for j, level in enumerate(col["levels"])}
+        unseen = len(col["levels"]) if col["other"] else -1
+        index = np.array([-1 if is_missing(c) else slot.get(c, unseen) for c in cells],
+                         dtype=np.int64)
+        onehot = np.zeros((len(cells), width), dtype=np.float64)
+        hit = index >= 0
+        onehot[np.nonzero(hit)[0], index[hit]] = 1.0
+        parts.append(onehot)
+    if not parts:
+        return np.zeros((0, 0), dtype=np.float64)
+    return np.concatenate(parts, axis=1)
+
+
+def encode_rows(rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]],
+                input_columns: Sequence[Mapping[str, Any]], source: str = "rows") -> np.ndarray:
+    """Raw rows (dicts by column name, or sequences in input-column order; cells as text, numbers
+    or None) as the float64 features the loader gave the file's rows: NaN for a missing number,
+    the one-hot of a level. Errors name the column and the 1-based row."""
+    names = [col["name"] for col in input_columns]
+    columns: dict[str, list[str]] = {name: [] for name in names}
+    for i, row in enumerate(rows):
+        if isinstance(row, Mapping):
+            absent = [name for name in names if name not in row]
+            if absent:
+                raise DataError(source, "the row has no value for this input column",
+                                column=absent[0], row=i + 1)
+            values = [row[name] for name in names]
+        else:
+            values = list(row)
+            if len(values) != len(names):
+                raise DataError(source, f"has {len(values)} values but there are {len(names)} "
+                                        f"input columns ({', '.join(names[:8])})", row=i + 1)
+        for name, value in zip(names, values, strict=True):
+            columns[name].append(_as_cell(value))
+    return encode_columns(columns, input_columns, source, lambda i: i + 1)
+
+
+def _as_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace").strip()
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return ""
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if isinstance(value, np.generic):
+        return str(value.item()).strip()
+    return str(value).strip()
+
+
+def _is_number(cell: str) -> bool:
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
+        float(cell)
+    except ValueError:
+        return False
+    return True

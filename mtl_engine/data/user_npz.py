@@ -2,9 +2,11 @@
 
 Tasks use the CSV notation ``"name:type"``, where name is the array's name. Files are opened with
 ``allow_pickle=False``, so they never run code; object arrays are refused. Missing targets are -1 in
-integer label arrays, NaN in float arrays, and "" in text arrays. NaN inputs are filled with that
-feature's mean; infinite inputs are an error. Inputs keep their scale unless ``standardize`` is on
-(images usually want it off). Errors name the file, the array (as the column) and the 1-based
+integer label arrays, NaN in float arrays, and "" in text arrays. The loader returns the file's
+values: the run's preprocessing (mtl_engine/preprocess.py) fills NaN inputs with the feature's mean
+over the training rows and standardises regression targets; inputs keep their scale unless
+``standardize`` is on (images usually want it off), then with the training rows' statistics.
+Infinite inputs are an error. Errors name the file, the array (as the column) and the 1-based
 sample (as the row).
 """
 
@@ -18,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, short
+from ..errors import ConfigError, DataError, short
 from ..registry import DATASETS, param, parse_params
-from ._common import BEYOND_F32, beyond_float32, impute_mean, standardise
+from ._common import BEYOND_F32, beyond_float32
 from .base import Dataset, DatasetSpec, FilePreview
 from .tabular import TASKS_HELP, make_target, parse_task_specs, require_path
 
@@ -98,12 +100,16 @@ def _first_bad_row(bad: np.ndarray) -> int:
 class NpzParams:
     path: str = param("", "NPZ file holding x and one array per task")
     tasks: list[str] = param([], TASKS_HELP.replace("column", "array"))
-    standardize: bool = param(False, "scale each input feature to zero mean and unit variance")
+    standardize: bool = param(False, "scale each input feature to zero mean and unit variance "
+                                     "(the training rows' statistics, in the model)")
+    split_column: str = param("", "array giving each sample's part: train / val / test (or 0 / "
+                                  "1 / 2); empty: split by data.val_fraction / test_fraction")
 
 
-def preview_npz(path: str, n_rows: int) -> FilePreview:
+def preview_npz(path: str, n_rows: int, options: Mapping[str, Any] | None = None
+                ) -> FilePreview:
     """The arrays of an NPZ (name, shape, dtype; headers only): "x" is the input, the others
-    may be tasks."""
+    may be tasks. No `options` apply to an NPZ."""
     arrays = describe_npz(path)
     return FilePreview(["array", "shape", "dtype"], arrays[:n_rows],
                        [name for name, _, _ in arrays], fixed={"x": "input"})
@@ -123,8 +129,6 @@ def load_npz(given: Mapping[str, Any] | NpzParams, seed: int) -> Dataset:
     src, arrays = open_npz(require_path(params.path, "NPZ"))
     inputs = _inputs(arrays, src)
     n_samples = inputs.shape[0]
-    if params.standardize:
-        inputs = standardise(inputs.reshape(n_samples, -1))[0].reshape(inputs.shape)
     targets: dict[str, np.ndarray] = {}
     declared = []
     for name, ttype in tasks:
@@ -149,7 +153,14 @@ def load_npz(given: Mapping[str, Any] | NpzParams, seed: int) -> Dataset:
     shape = tuple(inputs.shape[1:])
     spec = DatasetSpec("npz", shape, tuple(declared), n_samples,
                        f"{n_samples} samples of shape {shape} from {src}", src)
-    return Dataset(spec, inputs, targets)
+    split = None  # its values are read and checked by mtl_engine/splits.py
+    if params.split_column:
+        if params.split_column in targets or params.split_column == "x":
+            raise ConfigError("data.params.split_column", f"array {short(params.split_column)} "
+                                                          "is the inputs or a task; name another")
+        split = _task_array(arrays, params.split_column, n_samples, src)
+    return Dataset(spec, inputs, targets, split=split,
+                   prepared=frozenset() if params.standardize else frozenset({"inputs"}))
 
 
 def _inputs(arrays: dict[str, np.ndarray], src: str) -> np.ndarray:
@@ -168,9 +179,7 @@ def _inputs(arrays: dict[str, np.ndarray], src: str) -> np.ndarray:
                         row=_first_bad_row(np.isinf(x)))
     if np.isnan(x).all():
         raise DataError(src, "every input value is NaN", column="x")
-    shape = x.shape
-    flat, _ = impute_mean(x.reshape(shape[0], -1))
-    return flat.reshape(shape).astype(np.float32)
+    return x.astype(np.float32)  # NaN stays: the run's preprocessing fills it
 
 
 def _refuse_beyond_float32(a: np.ndarray, src: str, name: str) -> None:

@@ -11,9 +11,11 @@ training each task alone. A run's Δm is empty when a task has no completed base
 
 Only completed runs count: a stopped, failed or missing run is listed in summary.csv with its
 status and left out of every mean. Standard deviations are over seeds with n - 1 (empty for one
-seed). `select: final` reads the last epoch; `best` the epoch with the highest validation score
+seed). `select: final` reads the epoch the run kept (its RunFinished.selected_epoch: the last
+unless the run's own `training.select` is best); `best` the epoch with the highest validation score
 (the user-weighted mean of the higher-is-better headline metrics), or, for a run with no such
-metric, the lowest mean validation loss.
+metric, the lowest mean validation loss: mtl_engine/selection.py, the rule `training.select: best`
+uses too.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..events import EpochEnded, RunFailed, RunFinished, RunStarted, RunStatus
+from ..selection import best_epoch
 
 SUMMARY_FILE = "summary.csv"
 TABLE_FILE = "table.csv"
@@ -103,7 +106,9 @@ def _read(folder: Path, rec: dict[str, Any], select: str) -> RunResult:
         r.status = RunStatus.INCOMPLETE
     epochs = [e for e in record.events if isinstance(e, EpochEnded)]
     if epochs:
-        chosen = epochs[-1] if select == "final" else _best(epochs)
+        kept = last.selected_epoch if isinstance(last, RunFinished) else None
+        chosen = (next((e for e in epochs if e.epoch == kept), epochs[-1]) if select == "final"
+                  else _best(epochs))
         r.epoch = chosen.epoch
         r.metrics = {f"val/{t}/{m}": v for t, ms in chosen.val_metrics.items()
                      for m, v in ms.items()}
@@ -111,11 +116,7 @@ def _read(folder: Path, rec: dict[str, Any], select: str) -> RunResult:
 
 
 def _best(epochs: list[EpochEnded]) -> EpochEnded:
-    scored = [e for e in epochs if e.score is not None and math.isfinite(e.score)]
-    if scored:
-        return max(scored, key=lambda e: e.score)  # type: ignore[arg-type, return-value]
-    return min(epochs, key=lambda e: statistics.fmean(e.val_loss.values()) if e.val_loss
-               else math.inf)
+    return best_epoch(epochs)  # the training loop's `select: best` rule, shared
 
 
 def metric_columns(results: list[RunResult], tasks: tuple[str, ...]) -> list[str]:

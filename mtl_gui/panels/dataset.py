@@ -220,4 +220,11 @@ class DatasetPanel(Panel):
         if kind:
             dialog.choose_file(kind)
         if dialog.exec() and dialog.result_params is not None:
-            self._switch(dialog.result_kind, dialog.result_params)
+            self.import_file(dialog.result_kind, dialog.result_params)
+
+    def import_file(self, kind: str, params: dict[str, Any]) -> None:
+        """An imported file starts a fresh setup (document.import_dataset), not the old one's."""
+        try:
+            self.session.document.import_dataset(kind, params)
+        except MTLError as exc:
+            self.session.message.emit("error", f"Cannot import {params.get('path')!r}: {exc}", "")

@@ -165,7 +165,14 @@ class TrainingPanel(Panel):
         self.edit(mutate)
 
     def _train_edited(self, values: dict[str, Any]) -> None:
+        defaults = {p.name: p.default for p in TRAINING_PARAMS}
+
         def mutate(d: dict[str, Any]) -> None:
-            d.setdefault("training", {}).update(values)
+            training = d.setdefault("training", {})
+            for key, value in values.items():
+                # a field the draft leaves out (saved only when set: select, patience) stays
+                # out while the form shows its default, so one edit changes one field
+                if key in training or value != defaults.get(key):
+                    training[key] = value
 
         self.edit(mutate)

@@ -542,7 +542,8 @@ def test_names_near_and_over_the_system_limit(tmp_path: Path) -> None:
 
 
 def test_a_preview_reads_only_the_start_of_a_big_file(tmp_path: Path) -> None:
-    """The import dialog previews on the GUI thread: a big file must not be read whole."""
+    """The import dialog previews on the GUI thread: it shows the first rows and reads at most
+    GUESS_BYTES for its role guesses; rows past the shown ones are not checked by a preview."""
     from mtl_engine.data.tabular import PREVIEW_BYTES, preview_table
 
     rows = "".join(f"{i},{i % 3}\n" for i in range(400_000))  # about 3.5 MB

@@ -74,7 +74,7 @@ def _assert_clean_stop(out: Path, err: str, who: str) -> None:
     assert all(torch.isfinite(p).all() for p in loaded.model.parameters())
     # every file is under its own name: no lock, marker, partial CSV or temporary file is left
     assert sorted(p.name for p in out.iterdir()) == [
-        "config.yaml", "epochs.csv", "events.jsonl", "model.pt", "steps.csv"]
+        "config.yaml", "epochs.csv", "events.jsonl", "model.pt", "split.json", "steps.csv"]
     rows = (out / "steps.csv").read_text().splitlines()
     assert len(rows) == closing.step + 1  # a header and one row per step run
 
@@ -156,7 +156,8 @@ def test_a_second_ctrl_c_aborts_without_a_traceback(tmp_path, capsys, monkeypatc
     assert record.incomplete and record.finished is None
     assert [s for e in record.events if isinstance(e, StepsLogged) for s in e.steps] == \
         list(range(15))
-    assert sorted(p.name for p in out.iterdir()) == ["INCOMPLETE", "config.yaml", "events.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == ["INCOMPLETE", "config.yaml", "events.jsonl",
+                                                     "split.json"]
 
 
 def test_one_ctrl_c_in_process_stops_at_the_next_step(tmp_path, capsys, monkeypatch,

@@ -31,7 +31,7 @@ from mtl_engine.training import run
 from .conftest import tiny
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-RUN_FILES = ["config.yaml", "epochs.csv", "events.jsonl", "model.pt", "steps.csv"]
+RUN_FILES = ["config.yaml", "epochs.csv", "events.jsonl", "model.pt", "split.json", "steps.csv"]
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file systems")
 
 

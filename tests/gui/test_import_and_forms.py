@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from mtl_engine.registry import STRATEGIES, Param
-from mtl_gui.panels.import_dialog import ImportDialog, file_filter, guess_role
+from mtl_gui.panels.import_dialog import ImportDialog, file_filter
 from mtl_gui.widgets.param_form import ParamForm
 
 
@@ -23,8 +23,11 @@ def test_csv_import_maps_columns_to_inputs_and_tasks(qtbot, window, tmp_path: Pa
     qtbot.addWidget(dialog)
     assert dialog.set_path(str(path))
     assert dialog.preview.columnCount() == 4 and dialog.preview.rowCount() == 20
-    assert dialog.mapping()["size"] == "regression task"  # the guess for the last column
-    dialog.set_role("kind", "binary task")
+    # the guesses from every row: a row number, a discrete and a continuous input, a label
+    assert dialog.mapping() == {"a": "ignore", "b": "input", "kind": "binary task",
+                                "size": "input"}
+    dialog.set_role("a", "input")
+    dialog.set_role("size", "regression task")
     assert dialog.try_accept()
     assert dialog.result_params["tasks"] == ["kind:binary", "size:regression"]
     assert dialog.result_params["inputs"] == ["a", "b"]
@@ -89,13 +92,6 @@ def test_the_file_dialog_offers_the_declared_suffixes() -> None:
     patterns = file_filter().removeprefix("Data files (").split(")")[0].split()
     assert {"*.csv", "*.tsv", "*.txt", "*.npz"} <= set(patterns) and "*" not in patterns
     assert file_filter("npz") == "Data files (*.npz);;All files (*)"
-
-
-def test_role_guess() -> None:
-    assert guess_role(["cat", "dog"]) == "classification task"
-    assert guess_role(["0", "1", "1"]) == "binary task"
-    assert guess_role(["1", "2", "3"]) == "classification task"
-    assert guess_role(["0.5", "1.25", "3"]) == "regression task"
 
 
 def test_param_form_checks_values_like_a_preset_would(qtbot) -> None:
