@@ -35,6 +35,11 @@ class RunControl:
         return not self._running.is_set()
 
     def wait_while_paused(self, poll: float = 0.1) -> None:
+        # is_set() takes no lock, wait() does: a run that is not paused must not hold the
+        # event's lock at every step, or a Ctrl-C handler calling stop() on this same thread
+        # (mtl-run's) could land inside it and wait for it forever.
+        if self._running.is_set():
+            return
         while not self._running.wait(poll):
             if self._stop.is_set():
                 return

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,23 @@ def test_one_ctrl_c_in_process_stops_at_the_next_step(tmp_path, capsys, monkeypa
     # the stop is seen before step 10: steps 0-9 ran, and the model is the one after them
     _assert_clean_stop(out, err, "Ctrl-C")
     assert read_run(out).events[-1].step == 10
+
+
+
+def test_the_per_step_pause_check_takes_no_lock_a_signal_handler_needs() -> None:
+    # mtl-run's Ctrl-C handler calls RunControl.stop() on the thread that runs the loop, so the
+    # loop's per-step check must not take the lock stop() takes (Event.set): were the signal to
+    # land inside it, the handler would wait for its own thread forever. Here the lock is held
+    # elsewhere; a check that needed it would not return.
+    from mtl_engine.control import RunControl
+
+    control = RunControl()
+    returned = threading.Event()
+    checker = threading.Thread(target=lambda: (control.wait_while_paused(), returned.set()),
+                               daemon=True)
+    with control._running._cond:  # the lock Event.set() and Event.wait() take
+        checker.start()
+        checker.join(5)
+        assert returned.is_set(), "wait_while_paused took the event's lock while not paused"
+    control.stop()
+    assert control.stop_requested
