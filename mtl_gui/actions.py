@@ -19,7 +19,7 @@ from mtl_engine.errors import MTLError
 from .curves_csv import export_runs
 from .plots.export import PngOptions, export_all
 from .plots.export_ui import ExportChoice, ask_export_choice
-from .plots.style import THEMES, app_palette, app_style_sheet, apply_theme
+from .plots.style import THEMES, apply_app_theme
 from .run_entry import RunEntry
 
 YAML_FILTER = "Presets (*.yaml *.yml)"
@@ -317,17 +317,9 @@ class FileActions:
 
     def set_theme(self, name: str) -> None:
         """Light or dark, for the window and every plot, at once."""
-        from PySide6.QtWidgets import QApplication
-
         self.theme = name if name in THEMES else "light"
         self.settings.set("theme", self.theme)
-        apply_theme(self.theme)
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            if app.style().name().lower() != "fusion":
-                app.setStyle("Fusion")
-            app.setPalette(app_palette(self.theme))
-            app.setStyleSheet(app_style_sheet(self.theme))  # repolishes every widget
+        apply_app_theme(self.theme)
         for name, action in getattr(self, "theme_actions", {}).items():
             action.setChecked(name == self.theme)
         self.plots.set_theme(self.theme)

@@ -24,20 +24,8 @@ def write_table(path: Path, n: int = 400) -> Path:
     return path
 
 
-def set_theme(name: str) -> None:
-    from PySide6.QtWidgets import QApplication
-
-    from ..plots.style import app_palette, app_style_sheet, apply_theme
-
-    apply_theme(name)
-    app = QApplication.instance()
-    if isinstance(app, QApplication):
-        app.setStyle("Fusion")
-        app.setPalette(app_palette(name))
-        app.setStyleSheet(app_style_sheet(name))
-
-
 def shoot_import(shooter: Any) -> None:
+    from ..plots.style import apply_app_theme
     from .import_dialog import ImportDialog
 
     path = write_table(Path(tempfile.mkdtemp(prefix="mtl-shots-import-")) / "emotions.csv")
@@ -48,7 +36,7 @@ def shoot_import(shooter: Any) -> None:
     dialog.set_path(str(path))
     dialog.select_columns(["Class1", "Class2", "Class3"])
     for theme in ("light", "dark"):
-        set_theme(theme)
+        apply_app_theme(theme)
         shooter.shot(dialog, "import_dialog" + ("_dark" if theme == "dark" else ""))
-    set_theme("light")
+    apply_app_theme("light")
     dialog.close()

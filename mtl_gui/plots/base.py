@@ -237,7 +237,27 @@ def link_x(holders: list[SharedX]) -> None:
         h.group = holders
 
 
-class CurvePlot(QWidget):
+class SingleView:
+    """The Plot protocol's answers for a plot that is one pyqtgraph view (`widget`) on one
+    zoom-linked x axis (`shared_x`), with no controls of its own (catalogue.Plot)."""
+
+    widget: Any
+    shared_x: SharedX
+
+    def views(self) -> dict[str, QWidget]:
+        return {"": self}  # type: ignore[dict-item]
+
+    def restyle(self, theme: str) -> None:
+        restyle(self.widget, theme)
+
+    def x_holders(self) -> list[SharedX]:
+        return [self.shared_x]
+
+    def controls(self) -> list[tuple[str, QWidget]]:
+        return []
+
+
+class CurvePlot(SingleView, QWidget):
     title = ""
     compare_title = ""  # the title's lead when runs are compared one task at a time
     y_label = ""
@@ -481,19 +501,6 @@ class CurvePlot(QWidget):
     @staticmethod
     def _color(c: Curve) -> Any:
         return c.color if c.color is not None else c.task_index
-
-    # ------------------------------------------------------------------ the Plot protocol
-    def views(self) -> dict[str, QWidget]:
-        return {"": self}
-
-    def restyle(self, theme: str) -> None:
-        restyle(self.widget, theme)
-
-    def x_holders(self) -> list[SharedX]:
-        return [self.shared_x]
-
-    def controls(self) -> list[tuple[str, QWidget]]:
-        return []
 
     # ------------------------------------------------------------------ hover
     def _hover(self, args: tuple[Any, ...]) -> None:

@@ -20,6 +20,7 @@ from .base import (
     X_LABELS,
     PlotOptions,
     SharedX,
+    SingleView,
     fit_title,
     run_title,
     step_x,
@@ -29,7 +30,7 @@ from .base import (
 from .budget import TimedPlotWidget
 from .export_ui import add_export_action
 from .legend import LegendRow
-from .style import pen, restyle, task_color
+from .style import pen, task_color
 
 MAX_POINTS = 2000  # shares are smooth; bin means keep the fills cheap at any run length
 
@@ -59,7 +60,7 @@ def shares(weighted: list[np.ndarray]) -> np.ndarray:
         return np.where(total > 0, mags / total, np.nan)
 
 
-class SharePlot(QWidget):
+class SharePlot(SingleView, QWidget):
     title = "Share of the weighted loss (stacked)"
 
     def __init__(self, options: PlotOptions, parent: QWidget | None = None) -> None:
@@ -106,19 +107,6 @@ class SharePlot(QWidget):
         self.last_shares = np.empty((0, 0))
         self._layout: tuple[object, ...] = ()
         self._edges: list[pg.PlotDataItem] = []
-
-    # ------------------------------------------------------------------ the Plot protocol
-    def views(self) -> dict[str, QWidget]:
-        return {"": self}
-
-    def restyle(self, theme: str) -> None:
-        restyle(self.widget, theme)
-
-    def x_holders(self) -> list[SharedX]:
-        return [self.shared_x]
-
-    def controls(self) -> list[tuple[str, QWidget]]:
-        return []
 
     def _show_picker(self, on: bool) -> None:
         self.run_combo.setVisible(on)

@@ -187,6 +187,21 @@ def app_style_sheet(name: str) -> str:
             f'*[tone="error"] {{ color: {theme["error"]}; }}\n')
 
 
+def apply_app_theme(name: str) -> None:
+    """The theme for the whole application at once: plots created from now on, the Fusion
+    style, its palette and the tone style sheet (which repolishes every widget). Open windows
+    recolour their existing plots themselves (their `set_theme`)."""
+    from PySide6.QtWidgets import QApplication
+
+    apply_theme(name)
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        if app.style().name().lower() != "fusion":
+            app.setStyle("Fusion")
+        app.setPalette(app_palette(name))
+        app.setStyleSheet(app_style_sheet(name))
+
+
 def set_tone(widget: QWidget, name: str) -> None:
     """Give a widget the text tone `name` ("hint", "error"; "" for the plain text colour) from
     the app style sheet, now and after theme switches; Qt matches a property selector only when

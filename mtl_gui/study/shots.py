@@ -39,16 +39,9 @@ def make_study(kind: str, root: Path) -> Path:
 
 
 def set_app_theme(window: Any, name: str) -> None:
-    from PySide6.QtWidgets import QApplication
+    from ..plots.style import apply_app_theme
 
-    from ..plots.style import app_palette, app_style_sheet, apply_theme
-
-    apply_theme(name)
-    app = QApplication.instance()
-    if isinstance(app, QApplication):
-        app.setStyle("Fusion")
-        app.setPalette(app_palette(name))
-        app.setStyleSheet(app_style_sheet(name))
+    apply_app_theme(name)
     window.set_theme(name)
 
 
