@@ -88,6 +88,8 @@ class RunHistory:
         self.status: RunStatus = RunStatus.PENDING
         self.failure: ev.RunFailed | None = None
         self.final_metrics: dict[str, dict[str, float]] = {}
+        self.test_metrics: dict[str, dict[str, float]] = {}  # the kept weights on the test rows
+        self.selected_epoch: int | None = None  # the epoch whose weights the run kept
         self.warnings: list[str] = []
         self.samples_per_sec = 0.0
         self.seconds = 0.0
@@ -227,6 +229,8 @@ class RunHistory:
     def _finished(self, e: ev.RunFinished) -> None:
         self.status = RunStatus(e.status)
         self.final_metrics = {t: dict(m) for t, m in e.final_metrics.items()}
+        self.test_metrics = {t: dict(m) for t, m in e.test_metrics.items()}
+        self.selected_epoch = e.selected_epoch
         self.seconds = e.seconds
 
     def _failed(self, e: ev.RunFailed) -> None:

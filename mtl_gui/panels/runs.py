@@ -60,7 +60,13 @@ def metrics_text(entry: RunEntry) -> str:
     if h.status in LIVE:
         return f"latest: {text}"
     final = all(h.headline(t) in h.final_metrics.get(t, {}) for t in values)
-    return text if final else f"last epoch: {text}"
+    if not final:
+        return f"last epoch: {text}"
+    if h.selected_epoch is not None and h.selected_epoch != len(h.ep_index):
+        text = f"epoch {h.selected_epoch} kept: {text}"  # training.select: best
+    test = [f"{t} {h.headline(t)} {ms[h.headline(t)]:.3f}" for t, ms in h.test_metrics.items()
+            if h.headline(t) in ms]
+    return f"{text}; test: {', '.join(test)}" if test else text
 
 
 def metric_columns(runs: list[RunEntry]) -> list[tuple[str, str]]:

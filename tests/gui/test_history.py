@@ -104,3 +104,21 @@ def test_smoothing_a_new_weight_recomputes_from_scratch() -> None:
     s.update(x, 0.95)
     # a new weight recomputes from scratch
     assert np.allclose(s.update(x, 0.5), _tensorboard(x, 0.5))
+
+
+def test_the_runs_table_says_which_epoch_was_kept_and_the_test_metrics() -> None:
+    from dataclasses import replace
+
+    from mtl_gui.panels.runs import metrics_text
+    from mtl_gui.run_entry import RunEntry
+
+    events = fake_events(epochs=3)
+    plain = RunEntry(1, {}, history_from_events(events))
+    assert metrics_text(plain) == "left accuracy 0.800, right accuracy 0.750"
+    kept = replace(events[-1], selected_epoch=2,
+                   final_metrics={"left": {"accuracy": 0.7}, "right": {"accuracy": 0.65}},
+                   test_metrics={"left": {"accuracy": 0.69}, "right": {"accuracy": 0.61}})
+    entry = RunEntry(2, {}, history_from_events([*events[:-1], kept]))
+    assert entry.history.selected_epoch == 2
+    assert metrics_text(entry) == ("epoch 2 kept: left accuracy 0.700, right accuracy 0.650; "
+                                   "test: left accuracy 0.690, right accuracy 0.610")
