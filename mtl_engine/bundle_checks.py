@@ -120,10 +120,18 @@ def _input_columns(path: Path, raw: object) -> tuple[dict[str, Any], ...]:
                 raise BundleError(f"{where}.levels must be a list of text, got {short(levels)}")
             out.append({"name": col["name"], "kind": kind, "levels": list(levels),
                         "other": bool(col.get("other", False))})
+        elif kind == "embedded":
+            levels, dim = col.get("levels"), col.get("dim")
+            if not isinstance(levels, list) or not all(isinstance(v, str) for v in levels):
+                raise BundleError(f"{where}.levels must be a list of text, got {short(levels)}")
+            if not isinstance(dim, int) or isinstance(dim, bool) or dim < 1:
+                raise BundleError(f"{where}.dim must be a positive integer, got {short(dim)}")
+            out.append({"name": col["name"], "kind": kind, "levels": list(levels), "dim": dim})
         elif kind == "numeric":
             out.append({"name": col["name"], "kind": kind})
         else:
-            raise BundleError(f"{where}.kind must be numeric or categorical, got {short(kind)}")
+            raise BundleError(f"{where}.kind must be numeric, categorical or embedded, got "
+                              f"{short(kind)}")
     return tuple(out)
 
 

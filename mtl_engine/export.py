@@ -60,7 +60,8 @@ def save_bundle(path: str | os.PathLike[str], setup: Any, metrics: dict[str, dic
         "spec": {"name": spec.name, "input_shape": list(spec.input_shape),
                  "n_samples": spec.n_samples, "description": spec.description,
                  "tasks": [asdict(t) for t in spec.tasks],
-                 # how a table's raw cells become features (one-hot levels): plain data
+                 # how a table's raw cells become features (one-hot levels, embedded level
+                 # indices): plain data
                  "input_columns": [_plain_column(c) for c in spec.input_columns]},
         "tasks": [asdict(t) for t in setup.tasks],
         "metrics": metrics,
@@ -106,7 +107,8 @@ class LoadedModel:
         """A table's raw rows as the model's input features, encoded as the run's file was: each
         row a mapping by column name (a csv.DictReader row; other keys are ignored) or a
         sequence in input-column order, cells as text or numbers, None or "" for missing; text
-        levels one-hot (an unseen level goes to the column's "(other)" feature, or none).
+        levels one-hot (an unseen level goes to the column's "(other)" feature, or none), an
+        embedded column's level as its index (an unseen or missing one as 0).
         DataError naming the column and row for a cell that is not what the column holds."""
         if not self.spec.input_columns:
             raise BundleError(f"{self.spec.name}: the model's inputs are arrays, not table "

@@ -12,11 +12,12 @@ Three steps, each on by default (``data.preprocess`` in the config turns them of
   left unscaled.
 
 A loader that prepares its own data says so in ``Dataset.prepared`` ("inputs", "targets"), and
-``Dataset.raw_features`` names inputs to leave unscaled (one-hot indicators): those are never
-scaled twice. `Preprocessing` is plain numbers, so a bundle stores it without pickled code, and
-the same float32 operations (`apply_inputs`, `to_raw`) run in training, in
-``LoadedModel.predict`` and inside the TorchScript / torch.export modules (`RawRows`): every path
-predicts the same raw rows alike.
+``Dataset.raw_features`` names inputs to leave unscaled (one-hot indicators, an embedded column's
+level index): those are never scaled twice. A missing level index is imputed as 0, the index an
+embedded column keeps for missing and unseen levels. `Preprocessing` is plain numbers, so a
+bundle stores it without pickled code, and the same float32 operations (`apply_inputs`,
+`to_raw`) run in training, in ``LoadedModel.predict`` and inside the TorchScript / torch.export
+modules (`RawRows`): every path predicts the same raw rows alike.
 """
 
 from __future__ import annotations
@@ -233,7 +234,11 @@ def fit_preprocessing(options: Any, ds: Any, tasks: Sequence[Any], train_idx: np
     if scale or (has_holes and options.impute):
         m, s, has = _moments(flat_all[train_idx].astype(np.float64))
         if options.impute:
-            fill = tuple(float(v) for v in m)  # an input never seen in training fills with 0
+            # an input never seen in training fills with 0; so does a level index (0: missing)
+            indices = {c["name"] for c in getattr(ds.spec, "input_columns", ())
+                       if c["kind"] == "embedded"}
+            fill = tuple(0.0 if i < len(names) and names[i] in indices else float(v)
+                         for i, v in enumerate(m))
         if scale:
             keep = np.array([i < len(names) and names[i] in raw_features
                              for i in range(n_features)], dtype=bool)

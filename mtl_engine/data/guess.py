@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .textfile import MISSING_CELLS, is_missing
+from .textfile import EMBED_LEVELS, MISSING_CELLS, is_missing
 
 TASK_ROLES = ("classification", "binary", "regression")
 MAX_CLASSES = 50  # integer values a label-like column may have and still be classes
@@ -94,7 +94,8 @@ def guess_column(name: str, cells: Sequence[str]) -> ColumnGuess:
         if named:
             return ColumnGuess("label", "classification", f"text, {k} classes, named like a "
                                                           "label", k)
-        return ColumnGuess("categorical", "input", f"text, {k} levels: one-hot input", k)
+        how = "embedded" if k > EMBED_LEVELS else "one-hot"
+        return ColumnGuess("categorical", "input", f"text, {k} levels: {how} input", k)
     integer = bool(np.all(numbers == np.round(numbers)))
     if integer and k == n and (ID_NAME.search(name) and n >= 3
                                or n >= ID_ROWS and _increasing(cells)):

@@ -27,7 +27,17 @@ from ..errors import ConfigError, DataError, UnknownNameError, short
 from ._common import BEYOND_F32, F32_MAX, make_task
 from .base import DataTask
 from .importing import importer_for
-from .textfile import AUTO, MISSING, delimiter_of, is_missing, open_text, records, shown, sniff
+from .textfile import (
+    AUTO,
+    EMBED_LEVELS,
+    MISSING,
+    delimiter_of,
+    is_missing,
+    open_text,
+    records,
+    shown,
+    sniff,
+)
 
 __all__ = ["MISSING", "is_missing"]  # re-exported: the loaders read them from here
 # A classification task is refused as continuous (see _refuse_continuous) past these.
@@ -279,39 +289,62 @@ def preview_table(path: str, n_rows: int = 20, delimiter: str | None = None,
 #       -> one 0/1 feature per level ("island=Biscoe", ...), then "island=(other)" when `other`:
 #          the levels folded away by `max_levels`, and at predict time any level never seen.
 #          A missing cell, or an unseen level without an other slot, is all zeros.
+#   {"name": "zip", "kind": "embedded", "levels": ["10115", ...], "dim": 16}
+#       -> ONE feature "zip" holding the level's index as a float: level k of `levels` is k + 1,
+#          and 0 is a missing cell or a level never seen. The model looks the index up in an
+#          embedding table of len(levels) + 1 rows of `dim` numbers (model/inputs.py); the
+#          feature is never standardised.
 
 MAX_LEVELS = 20  # one-hot features a text column gets by default (the most frequent levels)
+EMBED_DIM_CAP = 16  # the largest embedding width the automatic rule picks
 OTHER = "(other)"
 MOSTLY_NUMBERS = ("; most of this column is numbers: fix the cell, or list the column in "
                   "'categorical' to one-hot it")
 
 
+def embedding_dim(n_levels: int) -> int:
+    """The automatic embedding width for `n_levels` levels: fastai's rule, round(1.6 * n**0.56)
+    on the table's rows (levels + the missing/unseen row), at most EMBED_DIM_CAP."""
+    return max(1, min(EMBED_DIM_CAP, round(1.6 * (n_levels + 1) ** 0.56)))
+
+
 def describe_input(name: str, cells: Sequence[str], source: str, categorical: bool = False,
-                   max_levels: int = MAX_LEVELS) -> dict[str, Any]:
+                   max_levels: int = MAX_LEVELS, embed: bool = False,
+                   embed_levels: int = EMBED_LEVELS, embed_dim: int = 0) -> dict[str, Any]:
     """How one input column is encoded: numeric when at least half its cells are numbers (then
-    the others are errors, see encode_columns), otherwise (or when `categorical`) one-hot of its
-    `max_levels` most frequent levels, the rest folded into an "(other)" feature."""
+    the others are errors, see encode_columns); otherwise (or when `categorical`) embedded when
+    `embed` or when it has more than `embed_levels` levels (0: never by count), every level
+    kept, `embed_dim` wide (0: embedding_dim's rule); else one-hot of its `max_levels` most
+    frequent levels, the rest folded into an "(other)" feature."""
     counts = Counter(c for c in cells if not is_missing(c))
     if not counts:
         raise DataError(source, "every value of this input column is missing", column=name)
-    if not categorical:
+    if not categorical and not embed:
         numeric = sum(n for value, n in counts.items() if _is_number(value))
         if 2 * numeric >= sum(counts.values()):
             return {"name": name, "kind": "numeric"}
+    if embed or 0 < embed_levels < len(counts):
+        return {"name": name, "kind": "embedded", "levels": _in_order(list(counts)),
+                "dim": int(embed_dim) or embedding_dim(len(counts))}
     ranked = sorted(counts, key=lambda v: (-counts[v], v))
     kept = ranked[:max_levels]
-    as_numbers = _numbers(np.asarray(kept))
-    levels = ([kept[i] for i in np.argsort(as_numbers, kind="stable")] if as_numbers is not None
-              else sorted(kept))
-    return {"name": name, "kind": "categorical", "levels": levels,
+    return {"name": name, "kind": "categorical", "levels": _in_order(kept),
             "other": len(ranked) > len(kept)}
 
 
+def _in_order(levels: list[str]) -> list[str]:
+    """Levels sorted, by value when every one is a number (so "10" follows "9")."""
+    as_numbers = _numbers(np.asarray(levels))
+    return ([levels[i] for i in np.argsort(as_numbers, kind="stable")] if as_numbers is not None
+            else sorted(levels))
+
+
 def feature_names(input_columns: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
-    """One name per feature: the column's for a number, "column=level" for a one-hot."""
+    """One name per feature: the column's for a number or an embedded column's level index,
+    "column=level" for a one-hot."""
     out: list[str] = []
     for col in input_columns:
-        if col["kind"] == "numeric":
+        if col["kind"] in ("numeric", "embedded"):
             out.append(col["name"])
             continue
         out.extend(f"{col['name']}={level}" for level in col["levels"])
@@ -329,6 +362,11 @@ def encode_columns(columns: Mapping[str, Sequence[str]], input_columns: Sequence
         cells = columns[col["name"]]
         if col["kind"] == "numeric":
             parts.append(to_float(cells, source, col["name"], row_of, MOSTLY_NUMBERS)[:, None])
+            continue
+        if col["kind"] == "embedded":  # level k -> k + 1; missing and unseen -> 0
+            index_of = {level: k + 1 for k, level in enumerate(col["levels"])}
+            parts.append(np.array([0 if is_missing(c) else index_of.get(c, 0) for c in cells],
+                                  dtype=np.float64)[:, None])
             continue
         width = len(col["levels"]) + bool(col["other"])
         slot = {level: j for j, level in enumerate(col["levels"])}
@@ -348,7 +386,8 @@ def encode_rows(rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]],
                 input_columns: Sequence[Mapping[str, Any]], source: str = "rows") -> np.ndarray:
     """Raw rows (dicts by column name, or sequences in input-column order; cells as text, numbers
     or None) as the float64 features the loader gave the file's rows: NaN for a missing number,
-    the one-hot of a level. Errors name the column and the 1-based row."""
+    the one-hot of a level, an embedded level's index (0: missing or unseen). Errors name the
+    column and the 1-based row."""
     names = [col["name"] for col in input_columns]
     columns: dict[str, list[str]] = {name: [] for name in names}
     for i, row in enumerate(rows):

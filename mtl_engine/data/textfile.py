@@ -20,6 +20,7 @@ from pathlib import Path
 from ..errors import ConfigError, DataError, short
 
 AUTO, WHITESPACE = "auto", "whitespace"
+EMBED_LEVELS = 20  # a text input with more levels than this is embedded, not one-hot
 NAMED = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "space": " ", "pipe": "|",
          WHITESPACE: WHITESPACE, AUTO: AUTO}
 SNIFFED = (",", "\t", ";", "|", WHITESPACE)  # in order of preference

@@ -4,8 +4,11 @@ Tasks are written ``"column:type"`` (classification, binary or regression; see t
 input column is numeric when at least half its cells are numbers (any other cell is then an error
 naming it); otherwise it is categorical and one-hot encoded: one 0/1 feature per level, at most
 ``max_levels`` of them (the most frequent), the rest folded into one "(other)" feature that also
-takes levels never seen at predict time; a missing cell is all zeros. ``categorical`` one-hot
-encodes numeric codes too. How each input was encoded is kept on the spec (`input_columns`) so raw
+takes levels never seen at predict time; a missing cell is all zeros. A text column with more
+than ``embed_levels`` levels, or one listed in ``embed``, is embedded instead: one feature holding
+the level's index (1.., 0 for missing or unseen) that the model looks up in a learnt table of
+``embed_dim`` numbers a level (tabular.describe_input, model/inputs.py). ``categorical`` treats
+numeric codes as levels too. How each input was encoded is kept on the spec (`input_columns`) so raw
 rows can be encoded the same way (tabular.encode_rows). The file may be gzipped or a one-file zip;
 its delimiter is sniffed unless given, and its encoding is ``encoding`` (utf-8 by default). The
 loader returns the file's own values (a missing input cell as NaN; the
@@ -30,6 +33,8 @@ from ..registry import DATASETS, param, parse_params
 from .base import Dataset, DatasetSpec, FilePreview
 from .guess import guess_columns
 from .tabular import (
+    EMBED_DIM_CAP,
+    EMBED_LEVELS,
     MAX_LEVELS,
     TASKS_HELP,
     describe_input,
@@ -55,11 +60,18 @@ class CsvParams:
     delimiter: str = param(AUTO, "field separator: auto (sniffed), one character, or comma, "
                                  "semicolon, tab, space, whitespace (runs of blanks), pipe")
     encoding: str = param("utf-8", "text encoding of the file, e.g. utf-8, latin-1, cp1252")
-    categorical: list[str] = param([], "input columns to one-hot encode even when numeric "
-                                       "(codes); text columns always are")
+    categorical: list[str] = param([], "input columns read as levels even when numeric (codes):"
+                                       " one-hot, or embedded past embed_levels")
     max_levels: int = param(MAX_LEVELS, "one-hot features a categorical input gets at most: its "
                                          "most frequent levels, the rest as one (other)",
                             low=1, high=1000)
+    embed: list[str] = param([], "input columns to embed (one learnt vector per level) whatever "
+                                 "their level count")
+    embed_levels: int = param(EMBED_LEVELS, "a text input with more levels than this is embedded "
+                                            "instead of one-hot; 0: only the columns in embed",
+                              low=0, high=1_000_000)
+    embed_dim: int = param(0, "numbers per level of an embedded column; 0: round(1.6 * (levels "
+                              f"+ 1) ** 0.56), at most {EMBED_DIM_CAP}", low=0, high=1024)
     standardize: bool = param(True, "scale each input to zero mean and unit variance (the "
                                     "training rows' statistics, in the model)")
     split_column: str = param("", "column giving each row's part: train / val / test (or 0 / 1 "
@@ -131,21 +143,24 @@ def load_csv(given: Mapping[str, Any] | CsvParams, seed: int) -> Dataset:
                                                               "input too")
     if not inputs:
         raise DataError(src, "has no column left for inputs: every column is a task")
-    for index, column in enumerate(params.categorical):
-        if column not in inputs:
-            raise ConfigError(f"data.params.categorical[{index}]", f"column {short(column)} is "
-                                                                   "not an input column")
+    for key in ("categorical", "embed"):
+        for index, column in enumerate(getattr(params, key)):
+            if column not in inputs:
+                raise ConfigError(f"data.params.{key}[{index}]", f"column {short(column)} is "
+                                                                 "not an input column")
 
     def row_of(index: int) -> int:
         return table.lines[index]
 
     columns = {c: table.column(c) for c in inputs}
     described = tuple(describe_input(c, columns[c], src, c in params.categorical,
-                                     params.max_levels) for c in inputs)
+                                     params.max_levels, c in params.embed, params.embed_levels,
+                                     params.embed_dim) for c in inputs)
     features = encode_columns(columns, described, src, row_of)
     names = feature_names(described)
     onehot = tuple(name for col in described if col["kind"] == "categorical"
                    for name in feature_names([col]))
+    embedded = tuple(col["name"] for col in described if col["kind"] == "embedded")
     n_filled = int(np.isnan(features).sum())
     targets: dict[str, np.ndarray] = {}
     declared = []
@@ -158,12 +173,13 @@ def load_csv(given: Mapping[str, Any] | CsvParams, seed: int) -> Dataset:
         declared.append(task)
     filled = (f"; {n_filled} missing input cells, filled with training means"
               if n_filled else "")
-    n_text = len(inputs) - sum(col["kind"] == "numeric" for col in described)
+    n_text = len(inputs) - sum(col["kind"] == "numeric" for col in described) - len(embedded)
     text = f" ({n_text} one-hot: {len(onehot)} features)" if n_text else ""
+    text += f" ({len(embedded)} embedded: {', '.join(embedded)})" if embedded else ""
     spec = DatasetSpec("csv", (len(names),), tuple(declared), len(table.rows),
                        f"{len(table.rows)} rows, {len(inputs)} inputs{text} from {src}{filled}",
                        src, input_columns=described)
     return Dataset(spec, features.astype(np.float32), targets, feature_names=names,
-                   raw_features=onehot,
+                   raw_features=onehot + embedded,  # indicators and level indices
                    split=np.array(table.column(split), dtype=str) if split else None,
                    prepared=frozenset() if params.standardize else frozenset({"inputs"}))

@@ -3,6 +3,8 @@
 Each task's head is the user's head layers followed by an output linear layer sized to the task
 (classes for classification, 1 for binary and regression), added here and listed as
 "tasks[i].output". Outputs: classification (B, C) logits, binary (B,) logits, regression (B,).
+A table with embedded columns adds an input module before the trunk (model/inputs.py, shared);
+a model without them has none and is built exactly as before.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ from ..data.base import DatasetSpec
 from ..errors import ConfigError
 from ..registry import SHARING
 from .base import Shape, build_stack, layer_type
+from .inputs import WHERE, EmbeddedInputs, input_layout, model_input_shape
 from .scheme import Body, Context, SchemePlan
 from .summary import LayerInfo, ModelSummary, Planner
 
 
 class MultiTaskModel(nn.Module):
     def __init__(self, body: Body, heads: list[nn.Module], tasks: tuple[ResolvedTask, ...],
-                 summary: ModelSummary) -> None:
+                 summary: ModelSummary, inputs: EmbeddedInputs | None = None) -> None:
         super().__init__()
+        self.inputs = inputs  # None: the trunk reads the rows as given
         self.body = body
         self.heads = nn.ModuleList(heads)
         self.task_names: tuple[str, ...] = tuple(t.name for t in tasks)
@@ -36,6 +40,8 @@ class MultiTaskModel(nn.Module):
                 for name, out, sq in zip(self.task_names, raw, self._squeeze)}
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
+        if self.inputs is not None:
+            x = self.inputs(x)
         raw, _ = self.body.run(x, self.heads, False)
         return self._named(raw)
 
@@ -45,12 +51,15 @@ class MultiTaskModel(nn.Module):
             raise ConfigError("strategy.grad_mode", f"sharing scheme {self.summary.scheme!r} has "
                               "no single shared representation (each task has its own trunk "
                               "copy); use 'shared'")
+        if self.inputs is not None:
+            x = self.inputs(x)
         raw, rep = self.body.run(x, self.heads, True)
         assert rep is not None
         return self._named(raw), rep
 
     def shared_parameters(self) -> list[nn.Parameter]:
-        return self.body.shared_parameters()
+        embedded = list(self.inputs.parameters()) if self.inputs is not None else []
+        return embedded + self.body.shared_parameters()
 
     def task_parameters_of(self, name: str) -> list[nn.Parameter]:
         i = self.task_names.index(name)
@@ -62,9 +71,13 @@ class MultiTaskModel(nn.Module):
     def last_shared_parameters(self) -> list[nn.Parameter]:
         """The last shared layer with parameters (every copy of it, for multi-copy schemes).
 
-        Empty when the shared part has no parameters (e.g. an empty trunk under hard sharing).
+        Empty when the shared part has no parameters (e.g. an empty trunk under hard sharing);
+        the embedding tables when they are the only shared layer with parameters.
         """
-        return self.body.last_shared_parameters()
+        last = self.body.last_shared_parameters()
+        if not last and self.inputs is not None:
+            return list(self.inputs.parameters())
+        return last
 
     def penalty(self) -> Tensor | None:
         return self.body.penalty()
@@ -75,7 +88,7 @@ def _context(config: ExperimentConfig, spec: DatasetSpec) -> Context:
     paths = tuple(f"tasks[{i}]" for i, t in enumerate(config.tasks) if t.enabled)
     entry = SHARING.get(config.sharing.name, "sharing.scheme")
     params = entry.parse(config.sharing.params, "sharing.params")
-    return Context(tuple(config.trunk), tasks, paths, tuple(spec.input_shape), params,
+    return Context(tuple(config.trunk), tasks, paths, model_input_shape(spec), params,
                    tuple(t.name for t in config.tasks))
 
 
@@ -88,6 +101,10 @@ def _plan(config: ExperimentConfig, spec: DatasetSpec
                               str(exc), exc.path, exc)
         return failed, None, None, []
     planner = Planner(ctx.names)
+    layout = input_layout(spec)
+    if layout is not None:  # shared: every task reads the embeddings
+        planner.add(LayerInfo(WHERE, "embedding", tuple(spec.input_shape), ctx.input_shape,
+                              layout.n_params))
     plan = SHARING.get(config.sharing.name).obj.plan(ctx, planner)
     out_inputs: list[Shape | None] = []
     heads = [t.head for t in config.tasks if t.enabled]
@@ -95,7 +112,7 @@ def _plan(config: ExperimentConfig, spec: DatasetSpec
         shape = planner.stack(head, shape, f"{path}.head", tasks=(task.name,), owner=task.name)
         out_inputs.append(shape)
         _output_row(planner, task, path, shape)
-    summary = planner.result(config.sharing.name, ctx.input_shape, plan.representation)
+    summary = planner.result(config.sharing.name, tuple(spec.input_shape), plan.representation)
     return summary, ctx, plan, out_inputs
 
 
@@ -138,4 +155,6 @@ def build_model(config: ExperimentConfig, spec: DatasetSpec,
         assert shape is not None and out_in is not None
         stack, _ = build_stack(tc.head, shape)
         heads.append(nn.Sequential(*stack, nn.Linear(out_in[0], task.n_outputs)))
-    return MultiTaskModel(body, heads, ctx.tasks, summary).to(device)
+    layout = input_layout(spec)  # built after the rest: a model without one draws the same init
+    inputs = EmbeddedInputs(layout) if layout is not None else None
+    return MultiTaskModel(body, heads, ctx.tasks, summary, inputs).to(device)

@@ -134,7 +134,8 @@ class ImportDialog(QDialog):
         lay.addWidget(self.note)
         lay.addWidget(QLabel("<b>Columns</b>: inputs, tasks and what to leave out (guessed "
                              "from every row)", self))
-        lay.addWidget(hint("Text inputs are one-hot encoded; missing input cells are filled "
+        lay.addWidget(hint("Text inputs are one-hot encoded (embedded past 20 levels); missing "
+                           "input cells are filled "
                            "from the training rows. Columns with two values or a name like "
                            "label / target / class start as tasks."))
         lay.addWidget(self.roles, 3)
