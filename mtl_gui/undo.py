@@ -25,6 +25,8 @@ SECTION_NAMES: dict[tuple[str, str | None], str] = {
     ("data", "dataset"): "change dataset",
     ("data", "params"): "edit dataset parameters",
     ("data", "val_fraction"): "change validation fraction",
+    ("data", "test_fraction"): "change test fraction",
+    ("data", "stratify"): "change stratification",
     ("data", None): "edit data",
     ("trunk", None): "edit trunk",
     ("sharing", "scheme"): "change sharing scheme",
@@ -39,7 +41,8 @@ SECTION_NAMES: dict[tuple[str, str | None], str] = {
     ("tasks", None): "edit tasks",
 }
 TASK_KEYS = {"name": "rename task", "head": "edit head of", "weight": "change weight of",
-             "loss": "change loss of", "metric": "change metric of", "target": "change target of"}
+             "loss": "change loss of", "metric": "change metric of", "target": "change target of",
+             "class_weight": "change class weights of"}
 
 
 def _changed_keys(before: Any, after: Any) -> list[str]:

@@ -28,6 +28,7 @@ from ..session import Session
 from ..widgets.param_form import ParamForm
 from .base import Panel, error_label, form_row, heading, hint
 
+NO_STRATIFY = "(none: a plain seeded shuffle)"
 MLP_TRUNK = ({"type": "linear", "out_features": 64}, {"type": "relu"},
              {"type": "linear", "out_features": 64}, {"type": "relu"})
 
@@ -68,6 +69,19 @@ class DatasetPanel(Panel):
         self.val_spin.setToolTip("fraction of samples held out for validation (ignored when "
                                  "the dataset has its own test split)")
         self.val_spin.valueChanged.connect(self._val_edited)
+        self.test_spin = QDoubleSpinBox(self)
+        self.test_spin.setRange(0.0, 0.9)
+        self.test_spin.setSingleStep(0.05)
+        self.test_spin.setDecimals(2)
+        self.test_spin.setKeyboardTracking(False)
+        self.test_spin.setToolTip("fraction of samples held out as a test part, measured once at "
+                                  "the end with the kept weights (0: none)")
+        self.test_spin.valueChanged.connect(
+            lambda v: self._split_edited("test_fraction", round(float(v), 4), 0.0))
+        self.stratify_combo = QComboBox(self)
+        self.stratify_combo.setToolTip("draw the split within each class of this task, so every "
+                                       "part keeps its class proportions")
+        self.stratify_combo.activated.connect(self._stratify_picked)
         self.error = error_label()
         self.info = QLabel(self)
         self.info.setWordWrap(True)
@@ -84,6 +98,8 @@ class DatasetPanel(Panel):
         top.addWidget(self.import_btn)
         split = QFormLayout()
         form_row(split, "validation fraction", self.val_spin)
+        form_row(split, "test fraction", self.test_spin)
+        form_row(split, "stratify by", self.stratify_combo)
         about = QFormLayout()
         form_row(about, "name", self.name_edit)
         form_row(about, "description", self.description_edit)
@@ -122,12 +138,17 @@ class DatasetPanel(Panel):
             self.summary.setText(entry.summary + paper)
             self.form.set_schema(entry.params)
             self.form.set_values(data.get("params") or {})
-        self.val_spin.blockSignals(True)
-        self.val_spin.setValue(float(data.get("val_fraction", 0.2)))
-        self.val_spin.blockSignals(False)
+        for spin, key, default in ((self.val_spin, "val_fraction", 0.2),
+                                   (self.test_spin, "test_fraction", 0.0)):
+            spin.blockSignals(True)
+            spin.setValue(float(data.get(key, default)))
+            spin.blockSignals(False)
+        self._fill_stratify(draft, data.get("stratify"))
 
     def on_checked(self) -> None:
         check = self.session.check
+        draft = self.session.draft  # tasks renamed or added since: the stratify choices follow
+        self._fill_stratify(draft, (draft.get("data") or {}).get("stratify"))
         run_name = self.session.run_name()
         own = run_name == str(self.session.draft.get("name") or "").strip()
         self.run_name.setText(f"runs are filed as \u201c{run_name}\u201d"
@@ -206,6 +227,35 @@ class DatasetPanel(Panel):
     def _params_edited(self, values: dict[str, Any]) -> None:
         name = (self.session.draft.get("data") or {}).get("dataset", "")
         self._switch(name, values)
+
+    def _fill_stratify(self, draft: dict[str, Any], chosen: Any) -> None:
+        """No stratification, or any task whose dataset target is a classification or binary
+        one (the ones a split can be drawn within)."""
+        spec = self.session.check.spec
+        kinds = {t.name: t.type for t in spec.tasks} if spec is not None else {}
+        names = [str(t.get("name")) for t in draft.get("tasks") or []
+                 if kinds.get(t.get("target") or t.get("name")) in ("classification", "binary")]
+        self.stratify_combo.blockSignals(True)
+        self.stratify_combo.clear()
+        self.stratify_combo.addItem(NO_STRATIFY, None)
+        for name in names:
+            self.stratify_combo.addItem(name, name)
+        index = self.stratify_combo.findData(chosen) if chosen else 0
+        self.stratify_combo.setCurrentIndex(max(0, index))
+        self.stratify_combo.blockSignals(False)
+
+    def _stratify_picked(self, index: int) -> None:
+        self._split_edited("stratify", self.stratify_combo.itemData(index), None)
+
+    def _split_edited(self, key: str, value: Any, default: Any) -> None:
+        def mutate(d: dict[str, Any]) -> None:
+            data = d.setdefault("data", {})
+            if value == default:  # the preset keeps a field at its default unwritten
+                data.pop(key, None)
+            else:
+                data[key] = value
+
+        self.edit(mutate)
 
     def _val_edited(self, value: float) -> None:
         def mutate(d: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ from .base import Panel, error_label, heading, hint
 from .model import row_infos
 
 DEFAULT = "dataset default"
+CLASS_WEIGHTS = ("none", "balanced")  # the task field class_weight (none: not written)
 
 
 def choices_for(reg: Registry[Any], task_type: str | None) -> list[str]:
@@ -77,6 +78,12 @@ class TasksPanel(Panel):
         self.weight_spin.setToolTip("static weight: used by the 'static' strategy and in the "
                                     "average score")
         self.weight_spin.valueChanged.connect(lambda v: self._set("weight", float(v)))
+        self.class_weight_combo = QComboBox(self)
+        self.class_weight_combo.addItems(CLASS_WEIGHTS)
+        self.class_weight_combo.setToolTip(
+            "balanced: weight the loss by how rare each class is among the training rows "
+            "(class weights; a binary task's pos_weight), so rare labels get predicted")
+        self.class_weight_combo.activated.connect(self._class_weight_picked)
         self.enabled_box = QCheckBox("train this task", self)
         self.enabled_box.setToolTip("untick to leave the task out of training (its head is "
                                     "kept in the setup)")
@@ -95,6 +102,7 @@ class TasksPanel(Panel):
         form.addRow("loss", self.loss_combo)
         form.addRow("metric", self.metric_combo)
         form.addRow("static weight", self.weight_spin)
+        form.addRow("class weights", self.class_weight_combo)
         form.addRow("", self.enabled_box)
 
         buttons = QHBoxLayout()
@@ -154,7 +162,7 @@ class TasksPanel(Panel):
         dt = self._dataset_task(t)
         ttype = dt.type if dt is not None else None
         for w in (self.name_edit, self.target_combo, self.loss_combo, self.metric_combo,
-                  self.weight_spin, self.enabled_box):
+                  self.weight_spin, self.class_weight_combo, self.enabled_box):
             w.blockSignals(True)
         self.name_edit.setText(t.get("name", ""))
         self.target_combo.clear()
@@ -169,8 +177,10 @@ class TasksPanel(Panel):
                    dt.metric if dt else "")
         self.weight_spin.setValue(float(t.get("weight", 1.0)))
         self.enabled_box.setChecked(bool(t.get("enabled", True)))
+        self.class_weight_combo.setCurrentText(str(t.get("class_weight") or CLASS_WEIGHTS[0]))
+        self.class_weight_combo.setEnabled(ttype in ("classification", "binary"))
         for w in (self.name_edit, self.target_combo, self.loss_combo, self.metric_combo,
-                  self.weight_spin, self.enabled_box):
+                  self.weight_spin, self.class_weight_combo, self.enabled_box):
             w.blockSignals(False)
         self.head.set_layers(list(t.get("head") or []))
         self.on_checked()
@@ -217,6 +227,21 @@ class TasksPanel(Panel):
 
         rerender = key in ("name", "enabled")  # the list shows names and switches
         self.edit(mutate, rerender=rerender)
+
+    def _class_weight_picked(self, index: int) -> None:
+        row = self.current()
+        if row < 0:
+            return
+        value = CLASS_WEIGHTS[index]
+
+        def mutate(d: dict[str, Any]) -> None:
+            task = d["tasks"][row]
+            if value == CLASS_WEIGHTS[0]:
+                task.pop("class_weight", None)  # the default stays unwritten in the preset
+            else:
+                task["class_weight"] = value
+
+        self.edit(mutate)
 
     def _set_choice(self, key: str, combo: QComboBox) -> None:
         self._set(key, None if combo.currentIndex() == 0 else combo.currentText())
