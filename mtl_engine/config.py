@@ -307,34 +307,37 @@ def _tasks(raw: Any) -> tuple[TaskConfig, ...]:
         raise ConfigError("tasks", f"must be a non-empty list of tasks, got {_kind(raw)}")
     tasks = []
     for i, item in enumerate(raw):
-        p = f"tasks[{i}]"
-        d = _mapping(item, p, _TASK_KEYS)
-        if "name" not in d:
-            raise ConfigError(f"{p}.name", "is required")
-        name = _str(d["name"], f"{p}.name")
+        path = f"tasks[{i}]"
+        fields = _mapping(item, path, _TASK_KEYS)
+        if "name" not in fields:
+            raise ConfigError(f"{path}.name", "is required")
+        name = _str(fields["name"], f"{path}.name")
         if not name.strip():
-            raise ConfigError(f"{p}.name", "must not be empty")
-        ttype = d.get("type")
+            raise ConfigError(f"{path}.name", "must not be empty")
+        ttype = fields.get("type")
         if ttype is not None and ttype not in TASK_TYPES:
-            raise UnknownNameError("task type", ttype, TASK_TYPES, f"{p}.type")
-        target = d.get("target")
+            raise UnknownNameError("task type", ttype, TASK_TYPES, f"{path}.type")
+        target = fields.get("target")
         if target is not None:
-            target = _str(target, f"{p}.target")
-        loss = d.get("loss")
+            target = _str(target, f"{path}.target")
+        loss = fields.get("loss")
         if loss is not None:
-            _name(LOSSES, loss, f"{p}.loss")
-        metric = d.get("metric")
+            _name(LOSSES, loss, f"{path}.loss")
+        metric = fields.get("metric")
         if metric is not None:
-            _name(METRICS, metric, f"{p}.metric")
-        weight = Param("weight", "float", 1.0, low=0.0).check(d.get("weight", 1.0), f"{p}.weight")
-        enabled = Param("enabled", "bool", True).check(d.get("enabled", True), f"{p}.enabled")
+            _name(METRICS, metric, f"{path}.metric")
+        weight = Param("weight", "float", 1.0, low=0.0).check(fields.get("weight", 1.0),
+                                                             f"{path}.weight")
+        enabled = Param("enabled", "bool", True).check(fields.get("enabled", True),
+                                                       f"{path}.enabled")
         class_weight = Param("class_weight", "choice", "none", choices=CLASS_WEIGHTS).check(
-            d.get("class_weight", "none"), f"{p}.class_weight")
+            fields.get("class_weight", "none"), f"{path}.class_weight")
         if class_weight != "none" and ttype == "regression":
-            raise ConfigError(f"{p}.class_weight", f"{class_weight!r} weights the classes of a "
-                              "classification or binary task; this task is regression")
-        tasks.append(TaskConfig(name, target, ttype, _layers(d.get("head", []), f"{p}.head"),
-                                loss, metric, weight, enabled, class_weight))
+            raise ConfigError(f"{path}.class_weight", f"{class_weight!r} weights the classes of "
+                              "a classification or binary task; this task is regression")
+        head = _layers(fields.get("head", []), f"{path}.head")
+        tasks.append(TaskConfig(name, target, ttype, head, loss, metric, weight, enabled,
+                                class_weight))
     names = [t.name for t in tasks]
     for i, n in enumerate(names):
         if n in names[:i]:
@@ -419,7 +422,7 @@ OPTIM_PARAMS = _OPT_SCHEMA
 
 def to_dict(c: ExperimentConfig) -> dict[str, Any]:
     """The canonical plain-data form: every field, in a fixed order, ready for YAML or JSON."""
-    o = c.optimizer
+    opt = c.optimizer
     return {
         "name": c.name,
         "description": c.description,
@@ -442,9 +445,9 @@ def to_dict(c: ExperimentConfig) -> dict[str, Any]:
         "strategy": {"name": c.strategy.name, "params": dict(c.strategy.params),
                      "grad_mode": c.strategy.grad_mode},
         "optimizer": {
-            "name": o.name, **{p.name: getattr(o, p.name) for p in _OPT_SCHEMA},
-            "params": dict(o.params),
-            "schedule": {"name": o.schedule.name, "params": dict(o.schedule.params)},
+            "name": opt.name, **{p.name: getattr(opt, p.name) for p in _OPT_SCHEMA},
+            "params": dict(opt.params),
+            "schedule": {"name": opt.schedule.name, "params": dict(opt.schedule.params)},
         },
         "training": _set({p.name: getattr(c.training, p.name) for p in _TRAIN_SCHEMA}),
     }

@@ -59,30 +59,32 @@ class Setup:
 def split_indices(config: ExperimentConfig, ds: Dataset) -> SplitParts:
     """Train / validation / test rows of `ds` for `config` (splits.py says how); the config
     problems only the data can reveal raise ConfigError naming the field."""
-    d = config.data
+    data = config.data
     column = ds.split
     if column is not None:
-        for name, given in (("test_fraction", d.test_fraction), ("stratify", d.stratify)):
+        for name, given in (("test_fraction", data.test_fraction), ("stratify", data.stratify)):
             if given:
                 raise ConfigError(f"data.{name}", f"cannot be used with a split column "
                                   f"({SPLIT_COLUMN} decides every part); remove one")
     strata = None
-    if d.stratify is not None:
-        source = next(t.source for t in config.tasks if t.name == d.stratify)
+    if data.stratify is not None:
+        source = next(task.source for task in config.tasks if task.name == data.stratify)
         declared = ds.spec.task(source, "data.stratify")
         if declared.type not in ("classification", "binary"):
-            raise ConfigError("data.stratify", f"task {d.stratify!r} is a {declared.type} task; "
+            raise ConfigError("data.stratify", f"task {data.stratify!r} is a {declared.type} "
+                                               "task; "
                                                "stratify by a classification or binary task")
         strata = _strata(ds.targets[source])
-    parts = split_rows(ds.spec.n_samples, d.val_fraction, d.test_fraction,
+    parts = split_rows(ds.spec.n_samples, data.val_fraction, data.test_fraction,
                        config.training.seed, preset_val=ds.val_index, column=column,
-                       strata=strata, stratify=d.stratify)
+                       strata=strata, stratify=data.stratify)
     if len(parts.train) == 0:
         raise ConfigError("data.val_fraction", f"leaves no training rows of "
                                                f"{ds.spec.n_samples}")
-    t = config.training
+    train_cfg = config.training
     if len(parts.val) == 0:
-        for name, on in (("select", t.select == "best"), ("patience", t.patience is not None)):
+        for name, on in (("select", train_cfg.select == "best"),
+                         ("patience", train_cfg.patience is not None)):
             if on:
                 raise ConfigError(f"training.{name}", "needs validation rows to judge epochs by; "
                                                       "data.val_fraction gives none")
@@ -125,16 +127,17 @@ def prepare(config: ExperimentConfig) -> Setup:
     infos = task_infos(tasks)
     strategy = build_strategy(config.strategy.name, config.strategy.params, infos,
                               [t.weight for t in tasks], device)
-    o = config.optimizer
+    opt = config.optimizer
     groups = [
-        {"params": model.shared_parameters(), "lr": o.shared_lr if o.shared_lr is not None
-         else o.lr, "name": "shared"},
-        {"params": model.task_parameters(), "lr": o.task_lr if o.task_lr is not None else o.lr,
+        {"params": model.shared_parameters(), "lr": opt.shared_lr if opt.shared_lr is not None
+         else opt.lr, "name": "shared"},
+        {"params": model.task_parameters(),
+         "lr": opt.task_lr if opt.task_lr is not None else opt.lr,
          "name": "tasks"},
-        {"params": strategy.parameters(), "lr": strategy.param_lr() or o.task_lr or o.lr,
+        {"params": strategy.parameters(), "lr": strategy.param_lr() or opt.task_lr or opt.lr,
          "name": "strategy", "weight_decay": 0.0},
     ]
-    optimizer = make_optimizer(o.name, groups, o.params, o.weight_decay)
+    optimizer = make_optimizer(opt.name, groups, opt.params, opt.weight_decay)
     train = _to_split(ds, train_idx, tasks, device, prep)
     return Setup(
         config=config, device=device, dataset=ds, tasks=tasks, infos=infos, model=model,

@@ -54,18 +54,18 @@ class MainWindow(QMainWindow, FileActions):
         self.theme = str(self.settings.get("theme", "light"))
         apply_theme(self.theme)
         self.session = session or Session(self.settings.runs_dir)
-        s = self.session
+        session = self.session
         self.setWindowTitle("MTL Explorer")
         self.setAcceptDrops(True)
 
         self.message_bar = MessageBar(self)
-        self.setup_undo = SetupUndo(s, self)
-        self.controls = RunControls(s, self)
-        self.dataset_panel = DatasetPanel(s)
-        self.model_panel = ModelPanel(s)
-        self.tasks_panel = TasksPanel(s)
-        self.strategy_panel = StrategyPanel(s)
-        self.training_panel = TrainingPanel(s)
+        self.setup_undo = SetupUndo(session, self)
+        self.controls = RunControls(session, self)
+        self.dataset_panel = DatasetPanel(session)
+        self.model_panel = ModelPanel(session)
+        self.tasks_panel = TasksPanel(session)
+        self.strategy_panel = StrategyPanel(session)
+        self.training_panel = TrainingPanel(session)
         self.config_tabs = QTabWidget(self)
         for title, panel in (("Data", self.dataset_panel), ("Model", self.model_panel),
                              ("Tasks && heads", self.tasks_panel),
@@ -73,8 +73,8 @@ class MainWindow(QMainWindow, FileActions):
                              ("Training", self.training_panel)):
             self.config_tabs.addTab(scrolling(panel), title)
         self.config_tabs.setMinimumWidth(360)
-        self.plots = PlotArea(s.shown_runs, self)
-        self.runs_panel = RunsPanel(s, self)
+        self.plots = PlotArea(session.shown_runs, self)
+        self.runs_panel = RunsPanel(session, self)
         self.right = QSplitter(Qt.Orientation.Vertical, self)
         self.right.addWidget(self.plots)
         self.right.addWidget(self.runs_panel)
@@ -96,13 +96,13 @@ class MainWindow(QMainWindow, FileActions):
         lay.addWidget(self.split, 1)
         self.setCentralWidget(central)
 
-        s.message.connect(self.message_bar.show_message)
-        s.file_changed.connect(self.update_title)
+        session.message.connect(self.message_bar.show_message)
+        session.file_changed.connect(self.update_title)
         # The title shows the setup's name: a rename changes it without flipping "unsaved".
-        s.config_changed.connect(self.update_title)
+        session.config_changed.connect(self.update_title)
         # No forced redraws on run events: the plot timer sees the new run list at its next
         # tick, which redraws every visible plot from one snapshot within the GUI-thread budget.
-        s.run_finished.connect(self._run_finished)
+        session.run_finished.connect(self._run_finished)
         self.runs_panel.open_folder_requested.connect(self.open_run_folder)
         self.runs_panel.load_setup_requested.connect(self.load_run_setup)
         self.runs_panel.export_requested.connect(self.export_model)
@@ -115,11 +115,11 @@ class MainWindow(QMainWindow, FileActions):
 
     # ------------------------------------------------------------------ state
     def update_title(self) -> None:
-        s = self.session
-        name = (s.draft.get("name") if s.draft else None) or "untitled"
-        where = f" \u2014 {s.path}" if s.path else ""
+        session = self.session
+        name = (session.draft.get("name") if session.draft else None) or "untitled"
+        where = f" \u2014 {session.path}" if session.path else ""
         self.setWindowTitle(f"{name}[*]{where} \u2014 MTL Explorer")  # [*]: Qt's unsaved mark
-        self.setWindowModified(bool(s.draft) and s.dirty)
+        self.setWindowModified(bool(session.draft) and session.dirty)
 
     def _run_finished(self, entry: object) -> None:
         status = getattr(getattr(entry, "history", None), "status", "")
