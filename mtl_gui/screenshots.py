@@ -119,44 +119,44 @@ def shoot_setup(shooter: Shooter, setup: Setup, limit_s: float) -> None:
     from .run_book import BookState
 
     app = shooter.app
-    w = create_window(setup.preset)
-    w.ask_unsaved = lambda: "discard"  # type: ignore[method-assign]
-    w.move(0, 0)
-    w.resize(*WINDOW_SIZE)
-    w.show()
-    w.raise_()
-    wait(app, w.isVisible, 10)
+    window = create_window(setup.preset)
+    window.ask_unsaved = lambda: "discard"  # type: ignore[method-assign]
+    window.move(0, 0)
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    window.raise_()
+    wait(app, window.isVisible, 10)
 
     def shorter(d: dict[str, Any]) -> None:
         d["training"].update(epochs=setup.epochs, diagnostics_every=10)
 
-    w.session.edit(shorter)
-    w.plots.log_box.setChecked(setup.log_y)
+    window.session.edit(shorter)
+    window.plots.log_box.setChecked(setup.log_y)
     for name, tab in setup.extra_shots:
-        w.config_tabs.setCurrentIndex(tab)
-        shooter.shot(w, name)
-    w.config_tabs.setCurrentIndex(setup.setup_tab)
-    shooter.both_themes(w, f"{setup.prefix}_before")
+        window.config_tabs.setCurrentIndex(tab)
+        shooter.shot(window, name)
+    window.config_tabs.setCurrentIndex(setup.setup_tab)
+    shooter.both_themes(window, f"{setup.prefix}_before")
 
-    w.config_tabs.setCurrentIndex(TAB_STRATEGY)
-    w.controls.start_btn.click()
-    entry = w.session.current
+    window.config_tabs.setCurrentIndex(TAB_STRATEGY)
+    window.controls.start_btn.click()
+    entry = window.session.current
     if entry is None:
         raise SystemExit(f"screenshots: {setup.preset}: the run did not start: "
-                         f"{w.message_bar.text}")
+                         f"{window.message_bar.text}")
     wait(app, lambda: (entry.history.epoch >= setup.during_epoch
-                       or w.session.state == BookState.IDLE), limit_s)
-    shooter.both_themes(w, f"{setup.prefix}_during_run")
-    wait(app, lambda: w.session.state == BookState.IDLE, limit_s)
+                       or window.session.state == BookState.IDLE), limit_s)
+    shooter.both_themes(window, f"{setup.prefix}_during_run")
+    wait(app, lambda: window.session.state == BookState.IDLE, limit_s)
     status = getattr(entry.history, "status", "")
     if status != RunStatus.COMPLETED:
         print(f"  warning: {setup.preset}: the run ended {status or 'unfinished'}")
-    shooter.both_themes(w, f"{setup.prefix}_after")
-    w.plots.tabs.setCurrentIndex(1)
-    shooter.both_themes(w, setup.conflict)
-    w.plots.tabs.setCurrentIndex(0)
-    w.session.shutdown(10)
-    w.close()
+    shooter.both_themes(window, f"{setup.prefix}_after")
+    window.plots.tabs.setCurrentIndex(1)
+    shooter.both_themes(window, setup.conflict)
+    window.plots.tabs.setCurrentIndex(0)
+    window.session.shutdown(10)
+    window.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -85,34 +85,34 @@ def _read(folder: Path, rec: dict[str, Any], select: str) -> RunResult:
     from .. import read_run
     from ..errors import MTLError
 
-    r = RunResult(rec["key"], rec["variant"], int(rec["seed"]), rec["baseline"],
+    result = RunResult(rec["key"], rec["variant"], int(rec["seed"]), rec["baseline"],
                   dict(rec.get("fields", {})), RunStatus.NOT_RUN)
     run_dir = folder / rec["folder"]
     if not run_dir.is_dir():
-        return r
+        return result
     try:
         record = read_run(run_dir)
     except MTLError:
-        r.status = RunStatus.INCOMPLETE
-        return r
+        result.status = RunStatus.INCOMPLETE
+        return result
     started = next(e for e in record.events if isinstance(e, RunStarted))
-    r.headline = {t.name: (t.metric, t.higher_is_better) for t in started.tasks}
+    result.headline = {t.name: (t.metric, t.higher_is_better) for t in started.tasks}
     last = record.finished
     if isinstance(last, RunFailed):
-        r.status, r.message = RunStatus.FAILED, last.message
+        result.status, result.message = RunStatus.FAILED, last.message
     elif isinstance(last, RunFinished) and not record.incomplete:
-        r.status = RunStatus(last.status)
+        result.status = RunStatus(last.status)
     else:
-        r.status = RunStatus.INCOMPLETE
+        result.status = RunStatus.INCOMPLETE
     epochs = [e for e in record.events if isinstance(e, EpochEnded)]
     if epochs:
         kept = last.selected_epoch if isinstance(last, RunFinished) else None
         chosen = (next((e for e in epochs if e.epoch == kept), epochs[-1]) if select == "final"
                   else _best(epochs))
-        r.epoch = chosen.epoch
-        r.metrics = {f"val/{t}/{m}": v for t, ms in chosen.val_metrics.items()
+        result.epoch = chosen.epoch
+        result.metrics = {f"val/{t}/{m}": v for t, ms in chosen.val_metrics.items()
                      for m, v in ms.items()}
-    return r
+    return result
 
 
 def _best(epochs: list[EpochEnded]) -> EpochEnded:

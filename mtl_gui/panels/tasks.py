@@ -158,31 +158,31 @@ class TasksPanel(Panel):
         self.remove_btn.setEnabled(len(tasks) > 1 and row >= 0)
         if not 0 <= row < len(tasks):
             return
-        t = tasks[row]
-        dt = self._dataset_task(t)
+        task = tasks[row]
+        dt = self._dataset_task(task)
         ttype = dt.type if dt is not None else None
         for w in (self.name_edit, self.target_combo, self.loss_combo, self.metric_combo,
                   self.weight_spin, self.class_weight_combo, self.enabled_box):
             w.blockSignals(True)
-        self.name_edit.setText(t.get("name", ""))
+        self.name_edit.setText(task.get("name", ""))
         self.target_combo.clear()
         spec = self.session.check.spec
         self.target_combo.addItems([d.name for d in spec.tasks] if spec else [])
-        self.target_combo.setCurrentText(t.get("target") or t.get("name", ""))
+        self.target_combo.setCurrentText(task.get("target") or task.get("name", ""))
         self.type_label.setText(f"{ttype}, {dt.n_classes} classes" if dt and ttype ==
                                 "classification" else (ttype or "unknown target"))
-        self._fill(self.loss_combo, choices_for(LOSSES, ttype), t.get("loss"),
+        self._fill(self.loss_combo, choices_for(LOSSES, ttype), task.get("loss"),
                    dt.loss if dt else "")
-        self._fill(self.metric_combo, choices_for(METRICS, ttype), t.get("metric"),
+        self._fill(self.metric_combo, choices_for(METRICS, ttype), task.get("metric"),
                    dt.metric if dt else "")
-        self.weight_spin.setValue(float(t.get("weight", 1.0)))
-        self.enabled_box.setChecked(bool(t.get("enabled", True)))
-        self.class_weight_combo.setCurrentText(str(t.get("class_weight") or CLASS_WEIGHTS[0]))
+        self.weight_spin.setValue(float(task.get("weight", 1.0)))
+        self.enabled_box.setChecked(bool(task.get("enabled", True)))
+        self.class_weight_combo.setCurrentText(str(task.get("class_weight") or CLASS_WEIGHTS[0]))
         self.class_weight_combo.setEnabled(ttype in ("classification", "binary"))
         for w in (self.name_edit, self.target_combo, self.loss_combo, self.metric_combo,
                   self.weight_spin, self.class_weight_combo, self.enabled_box):
             w.blockSignals(False)
-        self.head.set_layers(list(t.get("head") or []))
+        self.head.set_layers(list(task.get("head") or []))
         self.on_checked()
 
     @staticmethod

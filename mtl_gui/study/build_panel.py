@@ -126,7 +126,7 @@ class BuildPanel(QWidget):
 
     def _layout(self) -> None:
         vary = QGroupBox("What varies", self)
-        v = QHBoxLayout(vary)
+        row = QHBoxLayout(vary)
         for title, w, tall in (("Strategies", self.strategies, True),
                                ("Sharing schemes", self.sharing, False)):
             col = QVBoxLayout()
@@ -134,7 +134,7 @@ class BuildPanel(QWidget):
             col.addWidget(w, 1 if tall else 0)
             if not tall:  # a short list stays at the top, under its title
                 col.addStretch(1)
-            v.addLayout(col, 1)
+            row.addLayout(col, 1)
         params_box = QGroupBox("Parameters (each value is a variant; rows combine)", self)
         QVBoxLayout(params_box).addWidget(self.params)
         for w in (self.seeds, self.select, self.workers):

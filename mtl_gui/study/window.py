@@ -93,13 +93,13 @@ class StudyWindow(QMainWindow):
         self._live = QTimer(self)
         self._live.setInterval(LIVE_MS)
         self._live.timeout.connect(self._live_curves)
-        b = self.build
-        b.changed.connect(self._recount_timer.start)
-        b.save_requested.connect(lambda: self._guard(self.save_study))
-        b.open_requested.connect(lambda: self._guard(self.open_study))
-        b.run_requested.connect(lambda: self._guard(self.run_study))
-        b.stop_requested.connect(self.stop)
-        b.use_setup_requested.connect(self.use_setup)
+        build = self.build
+        build.changed.connect(self._recount_timer.start)
+        build.save_requested.connect(lambda: self._guard(self.save_study))
+        build.open_requested.connect(lambda: self._guard(self.open_study))
+        build.run_requested.connect(lambda: self._guard(self.run_study))
+        build.stop_requested.connect(self.stop)
+        build.use_setup_requested.connect(self.use_setup)
         self.file_menu = self.menuBar().addMenu("&File")
         self.file_menu.addAction("&Open study file\u2026", lambda: self._guard(self.open_study))
         self.file_menu.addAction("Open study &folder\u2026",
@@ -157,30 +157,30 @@ class StudyWindow(QMainWindow):
         return study_from_dict(self.build.study_dict(str(base)), base.parent)
 
     def recount(self) -> None:
-        b = self.build
+        build = self.build
         try:
             study = self.form_study()
             runs = expand_study(study).runs
         except MTLError as exc:
             self.study, self.n_runs = None, 0
-            b.count_label.setText("Runs: \u2014")
-            b.error_label.setText(str(exc).splitlines()[0] if str(exc) else "invalid study")
-            b.time_label.setText("")
-            b.run_btn.setEnabled(False)
+            build.count_label.setText("Runs: \u2014")
+            build.error_label.setText(str(exc).splitlines()[0] if str(exc) else "invalid study")
+            build.time_label.setText("")
+            build.run_btn.setEnabled(False)
             return
         self.study, self.n_runs = study, len(runs)
         n_base = sum(1 for r in runs if r.baseline)
         variants = len({r.variant for r in runs if not r.baseline})
-        b.count_label.setText(
+        build.count_label.setText(
             f"Runs: {len(runs)} ({variants} variant{'s' * (variants != 1)} \u00d7 "
             f"{len(study.seeds)} seed{'s' * (len(study.seeds) != 1)}"
             + (f" + {n_base} single-task baseline runs" if n_base else "") + ")")
-        b.error_label.setText("")
-        workers, _ = b.where()
+        build.error_label.setText("")
+        workers, _ = build.where()
         rate = (measured_rate(self.session.draft, self.session.runs)
                 if self.session is not None and self.base_file is None else None)
-        b.time_label.setText(estimate(len(runs), workers, rate))
-        b.run_btn.setEnabled(not self.runner.running)
+        build.time_label.setText(estimate(len(runs), workers, rate))
+        build.run_btn.setEnabled(not self.runner.running)
 
     def save_study(self, path: Path | None = None) -> Path | None:
         path = path or self.ask_save_path("Save study", f"{self.build.name_edit.text()}.yaml")
