@@ -61,21 +61,12 @@ class DatasetPanel(Panel):
         self.summary = hint()
         self.form = ParamForm((), self)
         self.form.values_changed.connect(self._params_edited)
-        self.val_spin = QDoubleSpinBox(self)
-        self.val_spin.setRange(0.0, 0.9)
-        self.val_spin.setSingleStep(0.05)
-        self.val_spin.setDecimals(2)
-        self.val_spin.setKeyboardTracking(False)
-        self.val_spin.setToolTip("fraction of samples held out for validation (ignored when "
-                                 "the dataset has its own test split)")
+        self.val_spin = self._fraction_spin("fraction of samples held out for validation "
+                                            "(ignored when the dataset has its own test split)")
         self.val_spin.valueChanged.connect(self._val_edited)
-        self.test_spin = QDoubleSpinBox(self)
-        self.test_spin.setRange(0.0, 0.9)
-        self.test_spin.setSingleStep(0.05)
-        self.test_spin.setDecimals(2)
-        self.test_spin.setKeyboardTracking(False)
-        self.test_spin.setToolTip("fraction of samples held out as a test part, measured once at "
-                                  "the end with the kept weights (0: none)")
+        self.test_spin = self._fraction_spin("fraction of samples held out as a test part, "
+                                             "measured once at the end with the kept weights "
+                                             "(0: none)")
         self.test_spin.valueChanged.connect(
             lambda v: self._split_edited("test_fraction", round(float(v), 4), 0.0))
         self.stratify_combo = QComboBox(self)
@@ -227,6 +218,15 @@ class DatasetPanel(Panel):
     def _params_edited(self, values: dict[str, Any]) -> None:
         name = (self.session.draft.get("data") or {}).get("dataset", "")
         self._switch(name, values)
+
+    def _fraction_spin(self, tooltip: str) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox(self)
+        spin.setRange(0.0, 0.9)
+        spin.setSingleStep(0.05)
+        spin.setDecimals(2)
+        spin.setKeyboardTracking(False)
+        spin.setToolTip(tooltip)
+        return spin
 
     def _fill_stratify(self, draft: dict[str, Any], chosen: Any) -> None:
         """No stratification, or any task whose dataset target is a classification or binary
