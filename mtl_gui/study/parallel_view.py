@@ -8,11 +8,12 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
-from ..plots.style import THEMES, restyle
-from .colors import VariantLegend, variant_colors
+from ..plots.style import THEMES
+from .colors import variant_colors
 from .results import StudyResults
+from .variant_view import VariantPlotView
 
 
 def normalised(res: StudyResults, hidden: set[str] = frozenset()  # type: ignore[assignment]
@@ -43,38 +44,16 @@ def normalised(res: StudyResults, hidden: set[str] = frozenset()  # type: ignore
     return tasks, out, ranges
 
 
-class ParallelView(QWidget):
+class ParallelView(VariantPlotView):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.res: StudyResults | None = None
-        self.theme = "light"
-        self.plot = pg.PlotWidget(self)
-        self.plot.setMenuEnabled(False)
+        super().__init__("Each axis: a task's headline metric, scaled to the variants' range, "
+                         "best at the top (lower-is-better metrics flipped). Hover an axis "
+                         "label for its range.", parent)
         self.plot.setMouseEnabled(x=False, y=False)
-        self.legend = VariantLegend(self)
-        self.legend.visibility_changed.connect(self.redraw)
-        self.hint = QLabel("Each axis: a task's headline metric, scaled to the variants' range, "
-                           "best at the top (lower-is-better metrics flipped). Hover an axis "
-                           "label for its range.", self)
-        self.hint.setProperty("tone", "hint")
-        self.hint.setWordWrap(True)
-        body = QHBoxLayout()
-        body.addWidget(self.plot, 1)
-        body.addWidget(self.legend)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addLayout(body, 1)
-        lay.addWidget(self.hint)
+        self._lay_out()
 
     def set_results(self, res: StudyResults | None) -> None:
-        self.res = res
-        if res is not None:
-            self.legend.set_rows(res.multi_task_rows)
-        self.redraw()
-
-    def set_theme(self, name: str) -> None:
-        self.theme = name
-        restyle(self.plot, name)
+        self._take(res)
         self.redraw()
 
     def redraw(self) -> None:

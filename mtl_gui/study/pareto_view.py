@@ -8,12 +8,13 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from ..plots.style import THEMES, restyle
-from .colors import VariantLegend, variant_color, variant_colors
+from ..plots.style import THEMES
+from .colors import variant_color, variant_colors
 from .pareto import Point, front_steps, points
 from .results import StudyResults
+from .variant_view import VariantPlotView
 
 
 def axis_title(task: str, headline: dict[str, tuple[str, bool]]) -> str:
@@ -21,11 +22,9 @@ def axis_title(task: str, headline: dict[str, tuple[str, bool]]) -> str:
     return f"{task} {metric} ({'higher' if higher else 'lower'} is better)"
 
 
-class ParetoView(QWidget):
+class ParetoView(VariantPlotView):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.res: StudyResults | None = None
-        self.theme = "light"
+        super().__init__("", parent)
         self.pts: list[Point] = []
         self.front: tuple[list[float], list[float]] = ([], [])
         self.x_box, self.y_box = QComboBox(self), QComboBox(self)
@@ -33,33 +32,18 @@ class ParetoView(QWidget):
         self.y_box.setToolTip("the task on the y axis (its headline metric)")
         for box in (self.x_box, self.y_box):
             box.currentIndexChanged.connect(lambda _: self.redraw())
-        self.plot = pg.PlotWidget(self)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.setMenuEnabled(False)
         for axis in ("left", "bottom"):  # values as reported, not rescaled as "x0.001"
             self.plot.getPlotItem().getAxis(axis).enableAutoSIPrefix(False)
-        self.legend = VariantLegend(self)
-        self.legend.visibility_changed.connect(self.redraw)
-        self.hint = QLabel("", self)
-        self.hint.setProperty("tone", "hint")
-        self.hint.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(QLabel("x:", self))
         top.addWidget(self.x_box)
         top.addWidget(QLabel("y:", self))
         top.addWidget(self.y_box)
         top.addStretch(1)
-        body = QHBoxLayout()
-        body.addWidget(self.plot, 1)
-        body.addWidget(self.legend)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addLayout(top)
-        lay.addLayout(body, 1)
-        lay.addWidget(self.hint)
+        self._lay_out(top)
 
     def set_results(self, res: StudyResults | None) -> None:
-        self.res = res
         tasks = [t for t in (res.tasks if res else ()) if res and t in res.headline]
         for box, pick in ((self.x_box, 0), (self.y_box, 1)):
             box.blockSignals(True)
@@ -67,13 +51,7 @@ class ParetoView(QWidget):
             box.addItems(tasks)
             box.setCurrentIndex(min(pick, len(tasks) - 1))
             box.blockSignals(False)
-        if res is not None:
-            self.legend.set_rows(res.multi_task_rows)
-        self.redraw()
-
-    def set_theme(self, name: str) -> None:
-        self.theme = name
-        restyle(self.plot, name)
+        self._take(res)
         self.redraw()
 
     def redraw(self) -> None:
