@@ -324,7 +324,9 @@ class _Loop:
 
     def _new_warnings(self) -> Iterator[Warned]:
         """Things the user must see that do not stop the run (a slower gradient route, say)."""
-        for note in fallback_notes():
+        setup = self.setup
+        notes = fallback_notes() + (setup.strategy.take_notes() if setup is not None else [])
+        for note in notes:
             if note not in self.notes_seen:
                 self.notes_seen.add(note)
                 yield Warned(self.step, note)

@@ -94,6 +94,7 @@ class Strategy:
         self.p: Any = parse_params(self.Params, params, "strategy.params")
         self.static_weights = tuple(static_weights) or tuple(1.0 for _ in self.tasks)
         self.device = torch.device(device)
+        self._notes: list[str] = []
         self.setup()
 
     # -- hooks ------------------------------------------------------------------------------
@@ -131,7 +132,17 @@ class Strategy:
         """Plain-data state worth saving with a model bundle (e.g. learned weights)."""
         return {}
 
+    def take_notes(self) -> list[str]:
+        """Messages from `note` since the last call (the loop turns each into a Warned event)."""
+        notes, self._notes = self._notes, []
+        return notes
+
     # -- helpers for subclasses ---------------------------------------------------------------
+    def note(self, message: str) -> None:
+        """Tell the user something that does not stop the run (a solver had to regularise, say);
+        the same message is shown once per run, however often it is noted."""
+        self._notes.append(message)
+
     def weighted_sum(self, losses: torch.Tensor, weights: torch.Tensor) -> Combined:
         w = weights.detach()
         return Combined(total=(w * losses).sum(), weights=w)
