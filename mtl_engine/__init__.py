@@ -21,6 +21,11 @@ holds it to that. Everything else in the package is internal and may change. By 
 - model: `summarize(config, spec) -> ModelSummary` (shapes and sizes, no weights allocated)
 - devices: `available_devices`, `resolve_device`, `resolve_tasks` -> `ResolvedTask`
 - export: `load_bundle(path)`, `export_torchscript`, `export_program`, `copy_bundle`
+- interop (docs/interop.md; each an optional extra, MissingExtraError naming the install line
+  when absent, `missing_extra(name)` lists what is missing): `export_onnx(bundle, dest)`,
+  `write_tensorboard(folder, logdir)` (a run or study folder), `TensorBoardLog` (live, from
+  events), `TB_DIR`, `read_tensorboard(logdir)` -> RunRecords of a log dir trained elsewhere,
+  `is_tensorboard_dir(folder)`, `log_mlflow(folder, store, experiment)`
 - files: `atomic_write_text`, `atomic_write_bytes`
 - toy: `toy`, the two-task 2-D problem of the toy playground (numpy in, numpy out)
 - studies: `load_study`, `study_from_dict`, `save_study`, `dumps_study`, `expand_study` -> runs
@@ -114,6 +119,16 @@ _LAZY: dict[str, str] = {
     "export_torchscript": "export:export_torchscript",
     "export_program": "export:export_program",
     "copy_bundle": "export:copy_bundle",
+    # interop (optional extras: onnx, tensorboard, mlflow)
+    "export_onnx": "onnx_export:export_onnx",
+    "write_tensorboard": "tensorboard_log:write_tensorboard",
+    "TensorBoardLog": "tensorboard_log:TensorBoardLog",
+    "TB_DIR": "tensorboard_log:TB_DIR",
+    "read_tensorboard": "tensorboard_import:read_tensorboard",
+    "is_tensorboard_dir": "tensorboard_import:is_tensorboard_dir",
+    "log_mlflow": "mlflow_log:log_mlflow",
+    "MissingExtraError": "extras:MissingExtraError",
+    "missing_extra": "extras:missing",
     # files
     "atomic_write_text": "fileio:atomic_write_text",
     "atomic_write_bytes": "fileio:atomic_write_bytes",

@@ -57,6 +57,11 @@ def _main(argv: list[str] | None) -> int:
     if args.overwrite and not args.out:
         parser.error("--overwrite replaces the run in the folder --out names; give --out")
     try:
+        from .extras import require
+
+        for extra, wanted in (("tensorboard", args.tensorboard), ("mlflow", args.mlflow)):
+            if wanted is not None:
+                require(extra)  # refused before training, not after it
         config = _load(args)
         if args.out:
             out = Path(args.out)
@@ -67,7 +72,8 @@ def _main(argv: list[str] | None) -> int:
     except MTLError as exc:
         print(f"mtl-run: {exc}", file=sys.stderr)
         return 2
-    return train(config, out, quiet=args.quiet, overwrite=args.overwrite)
+    return train(config, out, quiet=args.quiet, overwrite=args.overwrite,
+                 tensorboard=args.tensorboard, mlflow=args.mlflow)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -88,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="replace the run already in --out (never one still running)")
     p.add_argument("--quiet", action="store_true",
                    help="print only the results (no progress bar, no epoch lines)")
+    p.add_argument("--tensorboard", nargs="?", const="", metavar="LOGDIR",
+                   help="also write TensorBoard event files as the run goes (default LOGDIR: "
+                   "the run folder's tensorboard/; needs the tensorboard extra)")
+    p.add_argument("--mlflow", nargs="?", const="mlruns", metavar="STORE",
+                   help="log the finished run to MLflow: a tracking URI or a folder used as a "
+                   "local file store (default: mlruns); needs the mlflow extra")
     p.add_argument("--list", nargs="?", const="all", metavar="KIND",
                    help=f"list registered names: {', '.join(ALL)} (default: all)")
     return p
@@ -133,10 +145,23 @@ def list_registries(kind: str, out: TextIO) -> int:
 
 def train(config: ExperimentConfig, out: Path, quiet: bool = False,
           stream: TextIO | None = None, overwrite: bool = False,
-          results: TextIO | None = None) -> int:
+          results: TextIO | None = None, tensorboard: str | None = None,
+          mlflow: str | None = None) -> int:
     """Run `config` into `out`. Progress (the header, one line per epoch, warnings, the bar) and
     errors go to `stream` (stderr); the results (the final table, the run folder) to `results`
-    (stdout), so `mtl-run ... > results.txt` keeps just them. `quiet`: no progress at all."""
+    (stdout), so `mtl-run ... > results.txt` keeps just them. `quiet`: no progress at all.
+    `tensorboard`: a log dir to write event files into as the run goes ("": the run folder's
+    tensorboard/); `mlflow`: a store to log the finished run to (cli_sinks.py)."""
+    code = _train(config, out, quiet, stream, overwrite, results, tensorboard)
+    if mlflow is not None and code in (0, 130, 143):
+        from .cli_sinks import log_to_mlflow
+
+        code = log_to_mlflow(out, mlflow, stream or sys.stderr) or code
+    return code
+
+
+def _train(config: ExperimentConfig, out: Path, quiet: bool, stream: TextIO | None,
+           overwrite: bool, results: TextIO | None, tensorboard: str | None) -> int:
     from . import run  # the engine's front door, as every client uses it
 
     stream = stream or sys.stderr
@@ -149,10 +174,14 @@ def train(config: ExperimentConfig, out: Path, quiet: bool = False,
     warnings: list[Warned] = []
     step = 0
     control = RunControl()
-    with _Interrupts(control) as interrupts:
+    from .cli_sinks import LiveTensorBoard
+
+    tb = LiveTensorBoard(tensorboard, out, stream)
+    with _Interrupts(control) as interrupts, tb:
         events = run(config, control, out_dir=out, overwrite=overwrite)
         try:
             for event in events:
+                tb.record(event)
                 if isinstance(event, RunStarted):  # the folder is ours: a refusal is one line
                     started = event
                     print(f"mtl-run: {config.name} -> {out}", file=progress)

@@ -51,11 +51,14 @@ class FileActions:
         self._add(file, "&Import data (CSV / NPZ)\u2026", lambda: self.dataset_panel.open_import())
         self._add(file, "Open run &folder\u2026", self.open_run_folder)
         self._add(file, "Open stud&y folder\u2026", lambda: self.open_study_folder())
+        self._add(file, "Open &TensorBoard log folder\u2026", lambda: self.open_tensorboard())
         file.addSeparator()
         export = file.addMenu("&Export")
         self._add(export, "Model bundle of the latest run\u2026", lambda: self.export_model(None))
         self._add(export, "TorchScript of the latest run\u2026",
                   lambda: self.export_model(None, torchscript=True))
+        self._add(export, "ONNX of the latest run\u2026",
+                  lambda: self.export_model(None, onnx=True))
         self._add(export, "All plots (PNG, SVG, PDF)\u2026", lambda: self.export_plots())
         self._add(export, "Curves of the shown runs (CSV)\u2026", self.export_csv)
         file.addSeparator()
@@ -232,11 +235,21 @@ class FileActions:
         folder = folder or self.ask_open_path("Open run folder", "", folder=True)
         if folder is None:
             return None
+        from mtl_engine import is_tensorboard_dir
+
+        if is_tensorboard_dir(folder):  # TensorBoard logs, not a run folder: import them
+            opened = self.open_tensorboard(Path(folder))
+            return opened[0] if opened else None
         try:
             return self.session.open_run(folder)
         except (MTLError, OSError) as exc:
             self.message_bar.show_message("error", f"Could not open run folder: {exc}")
             return None
+
+    def open_tensorboard(self, folder: Path | None = None) -> list[RunEntry]:
+        from .interop import open_tensorboard
+
+        return open_tensorboard(self, folder)
 
     def load_run_setup(self, entry: RunEntry) -> bool:
         if not self.maybe_keep_changes():
@@ -256,20 +269,21 @@ class FileActions:
         return None
 
     def export_model(self, entry: RunEntry | None, torchscript: bool = False,
-                     dest: Path | None = None) -> Path | None:
-        from mtl_engine import copy_bundle, export_torchscript
+                     dest: Path | None = None, onnx: bool = False) -> Path | None:
+        from mtl_engine import copy_bundle, export_onnx, export_torchscript
 
         entry = entry or self._latest_with_model()
         if entry is None or entry.model_file is None:
             self.message_bar.show_message("info", "No finished run with a saved model yet.")
             return None
-        ext, what = (".ts", "TorchScript (*.ts *.pt)") if torchscript else (".pt", "Model "
-                                                                              "bundle (*.pt)")
+        ext, what, export = ((".onnx", "ONNX (*.onnx)", export_onnx) if onnx
+                             else (".ts", "TorchScript (*.ts *.pt)", export_torchscript)
+                             if torchscript else (".pt", "Model bundle (*.pt)", copy_bundle))
         dest = dest or self.ask_save_path("Export model", what, f"{entry.name}{ext}")
         if dest is None:
             return None
         try:
-            out = (export_torchscript if torchscript else copy_bundle)(entry.model_file, dest)
+            out = export(entry.model_file, dest)
         except (MTLError, OSError, RuntimeError) as exc:
             self.message_bar.show_message("error", f"Export failed: {exc}")
             return None

@@ -122,6 +122,9 @@ class MainWindow(QMainWindow, FileActions):
         self.setWindowModified(bool(session.draft) and session.dirty)
 
     def _run_finished(self, entry: object) -> None:
+        from .interop import write_logs_after_run
+
+        write_logs_after_run(self, entry)
         status = getattr(getattr(entry, "history", None), "status", "")
         if status == RunStatus.COMPLETED:
             self.statusBar().showMessage(f"{getattr(entry, 'label', 'run')} completed", 8000)
@@ -167,6 +170,15 @@ class MainWindow(QMainWindow, FileActions):
         run = bar.addMenu("&Run")
         for name in ("start", "pause", "stop"):
             run.addAction(self.run_actions.actions[name])
+        from .interop import TB_SETTING
+
+        run.addSeparator()
+        self.tensorboard_action = run.addAction("Write &TensorBoard logs")
+        self.tensorboard_action.setCheckable(True)
+        self.tensorboard_action.setChecked(self.settings.get_bool(TB_SETTING, False))
+        self.tensorboard_action.setToolTip("after each run, write its curves as TensorBoard "
+                                           "event files into the run folder's tensorboard/")
+        self.tensorboard_action.toggled.connect(lambda on: self.settings.set(TB_SETTING, on))
 
     def build_help_menu(self, bar: Any) -> None:
         menu = bar.addMenu("&Help")
