@@ -78,15 +78,38 @@ def backward_reusing(
     losses (the strategy contract tests check the first; strategies see detached inputs only).
     `shared_extra` (penalties on the shared parameters) is back-propagated into `shared`.
     """
+    backward_along(total, weights.to(grads.dtype) @ grads, shared, others, shared_extra)
+
+
+def backward_along(
+    total: torch.Tensor,
+    direction: torch.Tensor,
+    shared: Sequence[torch.Tensor],
+    others: Sequence[torch.Tensor],
+    shared_extra: torch.Tensor | None = None,
+    representation: torch.Tensor | None = None,
+) -> None:
+    """Put the update `direction` on the shared parameters and back-propagate `total` into
+    `others` only (heads, a strategy's own parameters); `shared_extra` goes into `shared`.
+
+    Without `representation`, `direction` is the shared parameters' gradient itself (flattened in
+    their order, as task_gradients' columns). With it (grad_mode "representation"), `direction`
+    is a cotangent on that tensor (its elements flattened), back-propagated through the trunk into
+    `shared`: the gradient a loss would give whose gradient at the representation is `direction`.
+    """
+    if representation is not None:  # first, while the heads' graph is still there
+        torch.autograd.backward(representation, direction.view_as(representation).to(
+            representation.dtype), inputs=list(shared), retain_graph=True)
     others = [p for p in others if p.requires_grad]
     if others and total.requires_grad:
         torch.autograd.backward(total, inputs=others)
     if shared_extra is not None and shared_extra.requires_grad:
         torch.autograd.backward(shared_extra, inputs=list(shared))
-    d = weights.to(grads.dtype) @ grads
+    if representation is not None:
+        return
     start = 0
     for p in shared:
-        g = d[start:start + p.numel()].view_as(p)
+        g = direction[start:start + p.numel()].view_as(p).to(p.dtype)
         start += p.numel()
         if p.grad is None:
             p.grad = g.clone()
@@ -99,9 +122,22 @@ def fallback_notes() -> list[str]:
     return [note for ref, note in _no_vmap.values() if ref() is not None]
 
 
-def diagnostics(grads: torch.Tensor, weights: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Norms, pairwise cosine and cosine with the applied update d = sum_i w_i g_i (tensors)."""
-    return diagnostics_from_gramian(grads @ grads.T, weights)
+def diagnostics(grads: torch.Tensor, weights: torch.Tensor,
+                direction: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """Norms, pairwise cosine and cosine with the applied update (tensors): d = sum_i w_i g_i, or
+    `direction` where the strategy returned one (DB-MTL, MoCo, GradDrop: not a combination of
+    this step's gradients)."""
+    if direction is None:
+        return diagnostics_from_gramian(grads @ grads.T, weights)
+    out = diagnostics_from_gramian(grads @ grads.T, torch.zeros_like(weights))
+    d = direction.to(grads.dtype)
+    d_norm = d.norm()
+    norms = out["norms"]
+    denom = norms * d_norm
+    gd = grads @ d
+    out["update_cosine"] = torch.where(denom > 0, gd / denom.clamp_min(1e-30),
+                                       torch.zeros_like(gd)).clamp(-1.0, 1.0)
+    return out
 
 
 def diagnostics_from_gramian(gramian: torch.Tensor, weights: torch.Tensor

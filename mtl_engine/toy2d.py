@@ -15,19 +15,21 @@ training loop drives a model (wants -> gradients -> combine -> backward -> Adam 
 after_step), all five starts in one vectorised forward pass. The losses' gradients come from
 `jacobian` (by hand), and the backward pass runs through the strategies' totals only, down to the
 losses; the chain rule then gives the points' gradients, sum_i (d total / d L_i) g_i, exactly as
-autograd would. It yields `ToyChunk`s of plain numbers (numpy arrays, no tensors), so the GUI
-can draw the trajectories while they grow.
+autograd would. A strategy that returns an update direction (DB-MTL, MoCo) has it put on its
+point instead, as the training loop puts it on the shared parameters. It yields `ToyChunk`s of
+plain numbers (numpy arrays, no tensors), so the GUI can draw the trajectories while they grow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
+from .errors import ConfigError
 from .events import TaskInfo
 from .registry import STRATEGIES
 from .strategies import driver
@@ -157,6 +159,10 @@ class _ToyInputs(driver.StepInputs):
     def last_shared_grads(self) -> torch.Tensor:  # the point is the only (and last) shared layer
         return self.state.grads[self.start]
 
+    def grads_split(self) -> torch.Tensor:  # exact gradients: each half's is the full one
+        g = self.state.grads[self.start]
+        return torch.stack([g, g])
+
     def losses_after(self) -> torch.Tensor:
         return self.state.losses_after()[self.start]
 
@@ -164,7 +170,12 @@ class _ToyInputs(driver.StepInputs):
 def toy_strategies() -> list[str]:
     """Registered strategies the toy can drive (it has no model outputs to give)."""
     gives = driver.provides(_ToyInputs)
-    return [e.name for e in STRATEGIES if e.obj.requires <= gives]
+    return [e.name for e in STRATEGIES if e.obj.requires <= gives and _on_parameters(e.meta)]
+
+
+def _on_parameters(meta: Mapping[str, Any]) -> bool:
+    """The point is a parameter, not a representation: grad_mode "shared" must be allowed."""
+    return not meta["grad_modes"] or "shared" in meta["grad_modes"]
 
 
 def run(strategy: str, params: dict[str, Any] | None = None, *, steps: int = 20_000,
@@ -177,6 +188,11 @@ def run(strategy: str, params: dict[str, Any] | None = None, *, steps: int = 20_
     if missing:  # refused before any step, with the choices
         raise driver.refusal(_ToyInputs.source, min(missing), strategy,
                              f"choose one of {', '.join(toy_strategies())}")
+    if not _on_parameters(entry.meta):  # GradDrop: it masks a representation the toy lacks
+        raise ConfigError("strategy.grad_mode", f"the 2-D toy has no shared representation, "
+                          f"which strategy {strategy!r} works on (grad_mode "
+                          f"{' or '.join(repr(m) for m in entry.meta['grad_modes'])}); choose "
+                          f"one of {', '.join(toy_strategies())}")
     typed = entry.parse(params, "strategy.params")
     agents = [build_strategy(strategy, typed, TASKS, (1.0, 1.0), torch.device("cpu"))
               for _ in starts]
@@ -200,17 +216,27 @@ def run(strategy: str, params: dict[str, Any] | None = None, *, steps: int = 20_
         total = values.new_zeros(())
         steps_done: list[tuple[frozenset[str], StepInfo]] = []
         weights = []
+        directions: dict[int, torch.Tensor] = {}  # start -> the update its strategy returned
         for start, agent in enumerate(agents):
             wants = driver.wanted(agent, step)
             info = driver.prepare(agent, wants, step, 0, inputs[start])
             comb = agent.combine(shown[start], info)
+            width = None if info.grads is None else int(info.grads.shape[-1])
+            d = driver.direction_of(agent, comb, width, "shared")
+            if d is not None:
+                directions[start] = d
             total = total + comb.total + (comb.aux if comb.aux is not None else 0.0)
             steps_done.append((wants, info))
-            weights.append(comb.weights.detach())
+            weights.append(comb.plotted.detach())
         opt.zero_grad(set_to_none=True)
         total.backward()
         if shown.grad is not None:  # d total / d L per start, through the chain rule
             x.grad = torch.einsum("st,stc->sc", shown.grad, grads)
+        if directions:  # the point is the shared parameter: it takes the direction itself
+            if x.grad is None:
+                x.grad = torch.zeros_like(x)
+            for start, d in directions.items():
+                x.grad[start] = d.to(x.dtype)
         opt.step()
         for agent, (wants, info), given in zip(agents, steps_done, inputs):
             driver.finish(agent, wants, info, given)

@@ -32,7 +32,7 @@ from .events import (
     StepsLogged,
     Warned,
 )
-from .gradients import backward_reusing, diagnostics, fallback_notes, task_gradients
+from .gradients import backward_along, diagnostics, fallback_notes, task_gradients
 from .losses import prediction
 from .multilabel import multilabel_metrics
 from .optim import lr_factor
@@ -42,7 +42,7 @@ from .strategies import driver
 from .strategies.base import GRADS, EpochStats
 
 # When per-task gradients on the shared parameters were computed this step, reuse them for the
-# update instead of back-propagating through the trunk again (see _Loop._backward_reusing).
+# update instead of back-propagating through the trunk again (see _Loop._backward_along).
 REUSE_TASK_GRADIENTS = True
 
 
@@ -279,9 +279,11 @@ class _Loop:
         grads = None
         if need_grads:
             grads = task_gradients(losses, [rep] if use_rep else setup.shared_params)
-        inputs = _LoopInputs(self, xb, yb, outputs, losses, grads)
+        inputs = _LoopInputs(self, xb, yb, outputs, losses, grads, rep if use_rep else None)
         info = driver.prepare(strategy, wants, self.step, self.epoch, inputs)
         combined = strategy.combine(losses, info)
+        direction = driver.direction_of(strategy, combined, None if grads is None
+                                        else int(grads.shape[1]), cfg.strategy.grad_mode)
         total = combined.total
         extras: dict[str, torch.Tensor] = {}
         penalty = model.penalty()
@@ -297,8 +299,11 @@ class _Loop:
         if combined.aux is not None:
             extras["strategy_aux"] = combined.aux
         setup.optimizer.zero_grad(set_to_none=True)
-        if grads is not None and not use_rep and REUSE_TASK_GRADIENTS:
-            self._backward_reusing(combined.total, combined.weights, grads, extras)
+        if direction is not None:  # the strategy's own update, on whatever G was taken w.r.t.
+            self._backward_along(combined.total, direction, extras, rep if use_rep else None)
+        elif grads is not None and not use_rep and REUSE_TASK_GRADIENTS:
+            self._backward_along(combined.total, combined.weights.to(grads.dtype) @ grads,
+                                 extras)
         else:
             for v in extras.values():
                 total = total + v
@@ -307,20 +312,23 @@ class _Loop:
             torch.nn.utils.clip_grad_norm_(model.parameters(), opt_cfg.clip_grad_norm)
         setup.optimizer.step()
         driver.finish(strategy, wants, info, inputs)
-        diag = diagnostics(grads, combined.weights) if diag_now and grads is not None else None
-        return losses.detach(), combined.weights.detach(), combined.total.detach(), extras, diag
+        diag = (diagnostics(grads, combined.weights, direction)
+                if diag_now and grads is not None else None)
+        return losses.detach(), combined.plotted.detach(), combined.total.detach(), extras, diag
 
-    def _backward_reusing(self, total: torch.Tensor, weights: torch.Tensor, grads: torch.Tensor,
-                          extras: dict[str, torch.Tensor]) -> None:
-        """Back-propagate without running the trunk's backward a second time (see
-        gradients.backward_reusing); penalties on shared parameters still flow into them."""
+    def _backward_along(self, total: torch.Tensor, direction: torch.Tensor,
+                        extras: dict[str, torch.Tensor], rep: torch.Tensor | None = None
+                        ) -> None:
+        """Put `direction` on the shared parameters (from `rep` back through the trunk when
+        given) and back-propagate the total into the rest only (gradients.backward_along): for a
+        weights strategy d = w^T G reuses the per-task gradients, so the trunk's backward does not
+        run a second time. Penalties on shared parameters still flow into them."""
         setup = self.setup
         assert setup is not None
         aux = extras.get("strategy_aux")
         on_shared = [v for k, v in extras.items() if k != "strategy_aux"]
-        backward_reusing(total if aux is None else total + aux, weights, grads,
-                         setup.shared_params, setup.other_params,
-                         sum(on_shared) if on_shared else None)
+        backward_along(total if aux is None else total + aux, direction, setup.shared_params,
+                       setup.other_params, sum(on_shared) if on_shared else None, rep)
 
     def _new_warnings(self) -> Iterator[Warned]:
         """Things the user must see that do not stop the run (a slower gradient route, say)."""
@@ -396,22 +404,40 @@ class _Loop:
 class _LoopInputs(driver.StepInputs):
     """What the training loop gives a strategy for one step (see strategies.driver)."""
 
-    __slots__ = ("loop", "xb", "yb", "outs", "losses", "task_grads")
+    __slots__ = ("loop", "xb", "yb", "outs", "losses", "task_grads", "rep")
     source = "the training loop"
 
     def __init__(self, loop: _Loop, xb: torch.Tensor, yb: list[torch.Tensor],
                  outs: dict[str, torch.Tensor], losses: torch.Tensor,
-                 task_grads: torch.Tensor | None) -> None:
+                 task_grads: torch.Tensor | None, rep: torch.Tensor | None = None) -> None:
         self.loop, self.xb, self.yb, self.outs = loop, xb, yb, outs
-        self.losses, self.task_grads = losses, task_grads
+        self.losses, self.task_grads, self.rep = losses, task_grads, rep
 
     def grads(self) -> torch.Tensor:
         assert self.task_grads is not None  # the loop computes them whenever GRADS is wanted
         return self.task_grads
 
+    def representation(self) -> torch.Tensor | None:
+        return None if self.rep is None else self.rep.detach()
+
     def last_shared_grads(self) -> torch.Tensor:
         model = self.loop.setup.model  # type: ignore[union-attr]
         return task_gradients(self.losses, model.last_shared_parameters())
+
+    def grads_split(self) -> torch.Tensor:
+        """Each half of the (already shuffled) batch through the model again, and its per-task
+        gradients on the shared parameters, whatever the grad_mode (MoDo, SDMGrad)."""
+        setup = self.loop.setup
+        assert setup is not None
+        n = int(self.xb.shape[0])
+        half = max(n // 2, 1)
+        rows = []
+        for part in (slice(0, half), slice(half if n > 1 else 0, n)):  # one sample: it twice
+            out = setup.model(self.xb[part])
+            losses = torch.stack([fn(out[t.name], y[part])
+                                  for fn, t, y in zip(setup.loss_fns, setup.tasks, self.yb)])
+            rows.append(task_gradients(losses, setup.shared_params).detach())
+        return torch.stack(rows)
 
     def outputs(self) -> dict[str, torch.Tensor]:
         return {k: v.detach() for k, v in self.outs.items()}

@@ -10,6 +10,20 @@ For methods defined as an update direction d = sum_i alpha_i g_i (MGDA, PCGrad, 
 the answer is simply total = sum_i alpha_i L_i with alpha detached: back-propagating it puts
 exactly d on the shared parameters.
 
+A method whose update is not a combination of this step's gradients (DB-MTL's and MoCo's running
+averages, GradDrop's sign masks) also returns `direction`: the flattened, detached vector the
+caller puts on whatever its per-task gradients were taken w.r.t. (the shared parameters in
+grad_mode "shared": exactly d; the shared representation in grad_mode "representation": d is
+back-propagated from there into the shared parameters). `total` and `weights` keep their meaning
+(weights = d total / d L_i) but then train only the rest: the heads, the strategy's own
+parameters. Penalties, l1/l2 and `aux` flow as for any strategy, and clip_grad_norm still applies.
+The strategy never calls backward for it: it builds d from its own state and `info`.
+
+`weights` is what the GUI plots as task weights unless `shown` is given: a direction method sets
+`shown` to the per-task coefficients of its direction (DB-MTL: the scales a_i on its averaged
+gradients; MoCo: lambda on its tracked gradients) where those say more than the heads' weights;
+each method's docstring says which it reports.
+
 Learnable strategies (uncertainty, IMTL-L, GradNorm) expose their own parameters through
 `parameters()`; the loop adds them to the optimiser as a separate group at `param_lr()` (or the
 task lr). A loss that must move only the strategy's parameters (GradNorm's L_grad) is returned as
@@ -33,7 +47,10 @@ LAST_SHARED_GRADS = "last_shared_grads"  # per-task gradients of the last shared
 OUTPUTS = "outputs"  # detached model outputs per task for this batch (max entropy)
 MC_OUTPUTS = "mc_outputs"  # K stochastic forward passes with dropout active (Bayesian)
 LOSSES_AFTER = "losses_after"  # the same batch's losses after the optimiser step (FAMO)
-REQUESTS = frozenset({GRADS, LAST_SHARED_GRADS, OUTPUTS, MC_OUTPUTS, LOSSES_AFTER})
+# per-task gradients on the shared parameters from each half of the batch (2 x T x P): two
+# independent samples at the same point (MoDo's and SDMGrad's double sampling)
+GRADS_SPLIT = "grads_split"
+REQUESTS = frozenset({GRADS, LAST_SHARED_GRADS, OUTPUTS, MC_OUTPUTS, LOSSES_AFTER, GRADS_SPLIT})
 
 
 @dataclass
@@ -47,6 +64,10 @@ class StepInfo:
     outputs: dict[str, torch.Tensor] | None = None
     mc_outputs: list[dict[str, torch.Tensor]] | None = None
     mc_passes: int = 0
+    split_grads: torch.Tensor | None = None  # 2 x T x P, detached: GRADS_SPLIT's two halves
+    # with grads: the detached tensor they were taken w.r.t. in grad_mode "representation" (batch
+    # dimension first; grads has its elements flattened per row), None in grad_mode "shared"
+    representation: torch.Tensor | None = None
 
 
 @dataclass
@@ -56,6 +77,15 @@ class Combined:
     total: torch.Tensor  # scalar to back-propagate (the strategy's own parameter terms included)
     weights: torch.Tensor  # T effective weights, detached: what the GUI plots as task weights
     aux: torch.Tensor | None = None  # a loss on the strategy's own parameters only (reported)
+    # the update to put on what the grads were taken w.r.t., instead of weights^T G (detached,
+    # flattened as the grads' rows); then `total` trains the heads and own parameters only
+    direction: torch.Tensor | None = None
+    shown: torch.Tensor | None = None  # T task weights to plot instead of `weights` (detached)
+
+    @property
+    def plotted(self) -> torch.Tensor:
+        """The task weights the GUI plots and the curves record: `shown`, else `weights`."""
+        return self.weights if self.shown is None else self.shown
 
 
 @dataclass

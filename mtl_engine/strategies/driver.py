@@ -11,6 +11,9 @@ A caller serves what it can by overriding `StepInputs` methods; what it does not
 refused by name (a ConfigError on `strategy.name`) when a strategy wants it. A new kind of
 strategy input is one `INPUTS` entry here, plus the `StepInputs` method that computes it and the
 `StepInfo` field it fills.
+
+A strategy that returns an update `direction` (see strategies.base) has it checked by
+`direction_of` before the caller applies it.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ import torch
 from ..errors import ConfigError
 from .base import (
     GRADS,
+    GRADS_SPLIT,
     LAST_SHARED_GRADS,
     LOSSES_AFTER,
     MC_OUTPUTS,
     OUTPUTS,
     REQUESTS,
+    Combined,
     StepInfo,
     Strategy,
 )
@@ -51,9 +56,22 @@ class StepInputs:
         """Per-task gradients on the shared parameters (T x P, detached), in the run's grad mode."""
         raise NotProvided
 
+    def representation(self) -> torch.Tensor | None:
+        """The detached tensor `grads` were taken w.r.t. in grad_mode "representation" (batch
+        dimension first), None where they are on parameters; given along with `grads`."""
+        return None
+
     def last_shared_grads(self) -> torch.Tensor:
         """Per-task gradients on the last shared layer only (T x P_last, detached)."""
         raise NotProvided
+
+    def grads_split(self) -> torch.Tensor:
+        """Per-task gradients on the shared parameters from each half of the batch (2 x T x P,
+        detached): two independent samples. By default both are `grads()`, which is right for a
+        caller whose gradients are exact rather than sampled (hand-made ones, the 2-D toy); a
+        caller that samples batches must override it."""
+        g = self.grads()
+        return torch.stack([g, g])
 
     def outputs(self) -> dict[str, torch.Tensor]:
         """This batch's model outputs per task, detached."""
@@ -71,11 +89,16 @@ class StepInputs:
 def _fill_grads(strategy: Strategy, inputs: StepInputs, info: StepInfo) -> None:
     g = inputs.grads()
     info.grads, info.gramian = g, g @ g.T
+    info.representation = inputs.representation()
 
 
 def _fill_last_shared(strategy: Strategy, inputs: StepInputs, info: StepInfo) -> None:
     g = inputs.last_shared_grads()  # the gradient strategies read it as their G (GradNorm)
     info.grads, info.gramian = g, g @ g.T
+
+
+def _fill_split(strategy: Strategy, inputs: StepInputs, info: StepInfo) -> None:
+    info.split_grads = inputs.grads_split()
 
 
 def _fill_outputs(strategy: Strategy, inputs: StepInputs, info: StepInfo) -> None:
@@ -102,6 +125,7 @@ INPUTS: dict[str, _Input] = {
     LAST_SHARED_GRADS: _Input("last_shared_grads", _fill_last_shared),
     OUTPUTS: _Input("outputs", _fill_outputs),
     MC_OUTPUTS: _Input("mc_outputs", _fill_mc),
+    GRADS_SPLIT: _Input("grads_split", _fill_split),
     LOSSES_AFTER: _Input("losses_after", None),
 }
 assert set(INPUTS) == REQUESTS, "every kind in strategies.base.REQUESTS needs an INPUTS entry"
@@ -141,6 +165,39 @@ def finish(strategy: Strategy, wants: frozenset[str], info: StepInfo, inputs: St
         except NotProvided:
             raise refusal(inputs.source, LOSSES_AFTER, strategy_name(strategy)) from None
     strategy.after_step(after, info)
+
+
+def direction_of(strategy: Strategy, combined: Combined, width: int | None,
+                 grad_mode: str) -> torch.Tensor | None:
+    """The update direction `combined` carries (None if none), checked against the step: the
+    strategy's registered grad_modes must allow `grad_mode`, and it must have `width` values (the
+    per-task gradients' length; None: no gradients were computed this step). Refusals are one
+    line on `strategy.grad_mode`."""
+    d = combined.direction
+    if d is None:
+        return None
+    name = strategy_name(strategy)
+    modes = _grad_modes(strategy)
+    if modes and grad_mode not in modes:
+        raise ConfigError("strategy.grad_mode", f"strategy {name!r} returns an update direction "
+                          f"for grad_mode {' or '.join(repr(m) for m in modes)} only, got "
+                          f"{grad_mode!r}")
+    if width is None:
+        raise ConfigError("strategy.grad_mode", f"strategy {name!r} returned an update direction "
+                          f"at a step where it asked for no per-task gradients")
+    if tuple(d.shape) != (width,):
+        raise ConfigError("strategy.grad_mode", f"strategy {name!r} returned a direction of shape "
+                          f"{tuple(d.shape)}, but its gradients in grad_mode {grad_mode!r} have "
+                          f"{width} values")
+    return d.detach()
+
+
+def _grad_modes(strategy: Strategy) -> tuple[str, ...]:
+    from ..registry import STRATEGIES
+
+    cls = type(strategy)
+    entry = next((e for e in STRATEGIES if e.obj is cls), None)
+    return tuple(entry.meta["grad_modes"]) if entry is not None else ()
 
 
 def provides(inputs: type[StepInputs]) -> frozenset[str]:

@@ -13,6 +13,7 @@ from mtl_engine.registry import STRATEGIES, validate_params
 from mtl_engine.strategies import driver
 from mtl_engine.strategies.base import (
     GRADS,
+    GRADS_SPLIT,
     LAST_SHARED_GRADS,
     LOSSES_AFTER,
     MC_OUTPUTS,
@@ -83,6 +84,10 @@ class Everything(driver.StepInputs):
     def losses_after(self) -> torch.Tensor:
         self.calls.append(LOSSES_AFTER)
         return self.after
+
+    def grads_split(self) -> torch.Tensor:
+        self.calls.append(GRADS_SPLIT)
+        return torch.stack([G, 2 * G])
 
 
 class GradsOnly(driver.StepInputs):
@@ -186,3 +191,49 @@ def test_provides_lists_the_overridden_methods() -> None:
     assert driver.provides(GradsOnly) == frozenset({GRADS})
     assert driver.provides(Everything) == frozenset(driver.INPUTS)
     assert driver.provides(driver.StepInputs) == frozenset()
+
+
+class WithRepresentation(GradsOnly):
+    rep = torch.tensor([[1.0], [-2.0]])
+
+    def representation(self) -> torch.Tensor | None:
+        return self.rep
+
+
+def test_the_representation_comes_with_the_grads_where_the_caller_has_one() -> None:
+    s = Recorder(frozenset({GRADS}))
+    assert drive(s, WithRepresentation()).representation is WithRepresentation.rep
+    assert drive(Recorder(frozenset({GRADS})), GradsOnly()).representation is None
+    assert drive(Recorder(frozenset({OUTPUTS})), Everything()).representation is None
+
+
+def direction(strategy: Strategy, d: torch.Tensor | None, width: int | None, mode: str):
+    comb = Combined(total=torch.zeros(()), weights=torch.ones(2), direction=d)
+    return driver.direction_of(strategy, comb, width, mode)
+
+
+def test_a_direction_that_fits_is_handed_back_detached() -> None:
+    moco = build_strategy("moco", {}, TASKS, (1.0, 1.0), torch.device("cpu"))
+    d = torch.tensor([1.0, 2.0], requires_grad=True)
+    out = direction(moco, d, 2, "shared")
+    assert torch.equal(out, d) and not out.requires_grad
+    assert direction(moco, None, None, "representation") is None  # no direction: nothing to check
+    assert direction(Recorder(frozenset()), d, 2, "representation") is not None  # no grad_modes
+
+
+@pytest.mark.parametrize("d,width,mode,message", [
+    (torch.zeros(3), 2, "shared", "strategy 'moco' returned a direction of shape (3,), but its "
+                                  "gradients in grad_mode 'shared' have 2 values"),
+    (torch.zeros(2, 1), 2, "shared", "strategy 'moco' returned a direction of shape (2, 1), "
+                                     "but its gradients in grad_mode 'shared' have 2 values"),
+    (torch.zeros(2), 2, "representation", "strategy 'moco' returns an update direction for "
+                                          "grad_mode 'shared' only, got 'representation'"),
+    (torch.zeros(2), None, "shared", "strategy 'moco' returned an update direction at a step "
+                                     "where it asked for no per-task gradients"),
+])
+def test_a_direction_that_does_not_fit_is_refused_by_name(d, width, mode, message) -> None:
+    moco = build_strategy("moco", {}, TASKS, (1.0, 1.0), torch.device("cpu"))
+    with pytest.raises(ConfigError) as err:
+        direction(moco, d, width, mode)
+    assert err.value.path == "strategy.grad_mode"
+    assert str(err.value) == f"strategy.grad_mode: {message}"

@@ -26,8 +26,12 @@ def _losses(config) -> list[tuple[float, ...]]:
         {"strategy": {"name": "mgda"}, "optimizer": {**SGD, "l2": 0.01, "l1": 0.001}},
         {"strategy": {"name": "nash_mtl"}, "sharing": {"scheme": "soft"}},
         {"strategy": {"name": "uncertainty"}, "training": {"diagnostics_every": 1}},
+        {"strategy": {"name": "db_mtl", "params": {"direction": "current"}}},
+        # a direction method: its own update on the shared parameters either way
+        {"strategy": {"name": "moco"}, "optimizer": {**SGD, "l2": 0.01}},
     ],
-    ids=["pcgrad", "mgda+l1/l2", "nash+soft-penalty", "uncertainty+diagnostics"],
+    ids=["pcgrad", "mgda+l1/l2", "nash+soft-penalty", "uncertainty+diagnostics",
+         "db_mtl-current", "moco+l2"],
 )
 def test_same_numbers_with_and_without_reuse(monkeypatch, changes) -> None:
     training_changes = {"epochs": 1, "max_steps_per_epoch": 8, "log_every": 2,

@@ -260,9 +260,12 @@ def test_dualproj_by_hand() -> None:
     torch.testing.assert_close(w, T([0.5, 0.5], dtype=torch.float64))
 
 
-def test_db_mtl_first_step_by_hand() -> None:
+def test_db_mtl_current_variant_first_step_by_hand() -> None:
+    # the `current` option scales the current log-loss gradients by the averages' norms:
     # h = 0.1 g / L: norms 0.1 and 0.05 -> a = (1, 2) -> alpha = a / L = (1, 0.5)
-    w = weigh(make("db_mtl", 2), T([[1.0, 0.0], [0.0, 2.0]]), T([1.0, 4.0]))
+    # (the default, Algorithm 1, is checked in test_direction_strategies.py)
+    w = weigh(make("db_mtl", 2, direction="current"), T([[1.0, 0.0], [0.0, 2.0]]),
+              T([1.0, 4.0]))
     torch.testing.assert_close(w, T([1.0, 0.5], dtype=torch.float64), rtol=1e-6, atol=0)
 
 

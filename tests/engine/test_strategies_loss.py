@@ -252,29 +252,39 @@ def test_famo_asks_for_the_losses_after_the_step() -> None:
 # ----------------------------------------------------------------- STCH
 
 
-def test_stch_uses_equal_weights_during_warm_up_then_smooth_tchebycheff() -> None:
+def test_stch_warms_up_on_log_losses_records_z_for_one_epoch_then_smooth_tchebycheff() -> None:
+    # the authors' code (Xi-L/STCH): epochs 0..W-1 and the recording epoch W train on
+    # sum log L_i; z is the mean of epoch W's batch losses; STCH from epoch W + 1
     s = make("stch", 2, mu=1.0, warmup_epochs=2)
-    losses = L(1.0, 1.0)
-    for epoch, train in ((1, [5.0, 5.0]), (2, [2.0, 0.5])):
-        c = s.combine(losses, info())
-        assert c.total.item() == pytest.approx(2.0)
-        close(c.weights, [1.0, 1.0])
-        s.end_epoch(stats(epoch, train))
-    # z = last warm-up epoch's means (2, 0.5); log(L/z) = (-log 2, log 2)
-    c = s.combine(losses, info())
-    assert c.total.item() == pytest.approx(2 * math.log(0.5 + 2.0), rel=1e-6)
+    for epoch, batches in ((0, [(5.0, 5.0)]), (1, [(4.0, 2.0), (3.0, 1.0)]),
+                           (2, [(3.0, 1.0), (1.0, 0.0)])):
+        for values in batches:
+            losses = L(values[0], max(values[1], 1.0))  # keep the logs finite
+            c = s.combine(losses, StepInfo(step=0, epoch=epoch))
+            assert c.total.item() == pytest.approx(sum(math.log(v) for v in losses.tolist()))
+            close(c.weights, [1 / v for v in losses.tolist()])  # d sum log L / d L_i
+            close(grad_wrt(c.total, losses), [1 / v for v in losses.tolist()])
+        s.end_epoch(stats(epoch + 1, [9.0, 9.0]))  # the epoch means play no part
+        assert s.z is None
+    # z = mean of the recording epoch's batches (3, 1) and (1, 1) = (2, 1)
+    losses = L(1.0, 2.0)
+    c = s.combine(losses, StepInfo(step=0, epoch=3))
+    close(s.z, [2.0, 1.0])
+    # log(L/z) = (-log 2, log 2): total = 2 log(1/2 + 2)
+    assert c.total.item() == pytest.approx(2 * math.log(2.5), rel=1e-6)
     # weights T softmax_i / L_i with softmax = (0.5, 2) / 2.5
-    close(c.weights, [2 * 0.2, 2 * 0.8])
-    close(grad_wrt(c.total, losses), [0.4, 1.6])
-    s.end_epoch(stats(3, [9.0, 9.0]))  # z is fixed once recorded
-    close(s.combine(losses, info()).weights, [0.4, 1.6])
+    close(c.weights, [2 * 0.2 / 1.0, 2 * 0.8 / 2.0])
+    close(grad_wrt(c.total, losses), [0.4, 0.8])
+    s.combine(L(7.0, 7.0), StepInfo(step=0, epoch=4))
+    close(s.z, [2.0, 1.0])  # z is fixed once recorded
 
 
 def test_stch_small_mu_sharpens_towards_the_worst_task() -> None:
-    s = make("stch", 2, mu=0.5, warmup_epochs=1)
-    s.end_epoch(stats(1, [2.0, 0.5]))
+    s = make("stch", 2, mu=0.5, warmup_epochs=0)  # W = 0: the first epoch records z
+    for values in ((3.0, 0.5), (1.0, 0.5)):
+        s.combine(L(*values), StepInfo(step=0, epoch=0))
     losses = L(1.0, 2.0)
-    c = s.combine(losses, info())
+    c = s.combine(losses, StepInfo(step=0, epoch=1))  # z = (2, 0.5)
     # log(L/z)/mu = 2 log(0.5, 4): exp terms (0.25, 16)
     assert c.total.item() == pytest.approx(2 * 0.5 * math.log(16.25), rel=1e-6)
     p = [0.25 / 16.25, 16 / 16.25]

@@ -4,6 +4,11 @@ A tiny hand-made two-layer model with dropout drives each strategy through a few
 training loop's driver (strategies.driver: wants -> inputs -> combine -> backward -> step ->
 after_step; then end_epoch), so a new registry entry is checked here without anyone writing a test
 for it.
+
+A strategy that returns an update direction (DB-MTL, MoCo, GradDrop) is driven in the first grad
+mode it supports, and the loop's backward (gradients.backward_along) must put exactly that
+direction on the shared layer (back-propagated from the representation in grad_mode
+"representation") and train the heads with the total alone.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import mtl_engine.strategies  # noqa: F401  (registers every strategy)
 from mtl_engine.config import GRAD_MODES
 from mtl_engine.errors import ConfigError, SolverError
 from mtl_engine.events import TaskInfo
+from mtl_engine.gradients import backward_along
 from mtl_engine.registry import STRATEGIES, Param, parse_params, schema_of, validate_params
 from mtl_engine.strategies import driver
 from mtl_engine.strategies.base import REQUESTS, Combined, EpochStats, build_strategy
@@ -51,6 +57,7 @@ class TinyModel(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         h = torch.tanh(F.dropout(self.shared(x), p=0.3, training=True))
+        self.rep = h  # the shared representation the heads read (grad_mode "representation")
         outs = {}
         for t, head in zip(self.tasks, self.heads):
             o = head(h)
@@ -84,14 +91,18 @@ class TinyInputs(driver.StepInputs):
 
     def __init__(self, model: TinyModel, x: torch.Tensor, losses: torch.Tensor,
                  outs: dict[str, torch.Tensor], tasks: tuple[TaskInfo, ...],
-                 ys: list[torch.Tensor]) -> None:
+                 ys: list[torch.Tensor], grad_mode: str = "shared") -> None:
         self.model, self.x, self.losses, self.outs = model, x, losses, outs
-        self.tasks, self.ys = tasks, ys
+        self.tasks, self.ys, self.grad_mode = tasks, ys, grad_mode
 
     def grads(self) -> torch.Tensor:
-        shared = list(self.model.shared.parameters())
+        wrt = ([self.model.rep] if self.grad_mode == "representation"
+               else list(self.model.shared.parameters()))
         return torch.stack([torch.cat([g.reshape(-1) for g in torch.autograd.grad(
-            li, shared, retain_graph=True)]) for li in self.losses])
+            li, wrt, retain_graph=True)]) for li in self.losses])
+
+    def representation(self) -> torch.Tensor | None:
+        return self.model.rep.detach() if self.grad_mode == "representation" else None
 
     def last_shared_grads(self) -> torch.Tensor:  # the one shared layer is the last one
         return self.grads()
@@ -120,6 +131,8 @@ def drive(name: str, tasks: tuple[TaskInfo, ...]) -> list[Combined]:
         assert isinstance(own, torch.Tensor) and own.is_leaf and own.requires_grad, \
             f"{name}: parameters() must be leaf tensors that require grad"
     opt = torch.optim.SGD([*model.parameters(), *strategy.parameters()], lr=0.05)
+    modes = entry.meta["grad_modes"]
+    mode = "shared" if not modes or "shared" in modes else modes[0]
     batch = torch.randn(16, 6, generator=gen)
     ys = targets(tasks, 16, gen)
     answers, step = [], 0
@@ -128,7 +141,7 @@ def drive(name: str, tasks: tuple[TaskInfo, ...]) -> list[Combined]:
         for _ in range(STEPS):
             outs = model(batch)
             losses = task_losses(outs, tasks, ys)
-            inputs = TinyInputs(model, batch, losses, outs, tasks, ys)
+            inputs = TinyInputs(model, batch, losses, outs, tasks, ys, mode)
             wants = driver.wanted(strategy, step)
             info = driver.prepare(strategy, wants, step, epoch, inputs)
             comb = strategy.combine(losses, info)
@@ -140,7 +153,12 @@ def drive(name: str, tasks: tuple[TaskInfo, ...]) -> list[Combined]:
                 f"{name}: weights {comb.weights} are not d total / d L_i = {applied} (step {step})"
             total = comb.total if comb.aux is None else comb.total + comb.aux
             opt.zero_grad()
-            total.backward()
+            width = None if info.grads is None else int(info.grads.shape[1])
+            direction = driver.direction_of(strategy, comb, width, mode)
+            if direction is None:
+                total.backward()
+            else:
+                check_direction(name, model, strategy.parameters(), total, direction, mode)
             grads = [p.grad for p in model.shared.parameters()]
             assert all(g is not None and torch.isfinite(g).all() for g in grads), \
                 f"{name}: the total must back-propagate finite gradients to the shared layer"
@@ -158,6 +176,31 @@ def drive(name: str, tasks: tuple[TaskInfo, ...]) -> list[Combined]:
     return answers
 
 
+def check_direction(name: str, model: TinyModel, own: list[torch.Tensor], total: torch.Tensor,
+                    direction: torch.Tensor, mode: str) -> None:
+    """The loop's backward with a direction: the shared layer gets exactly the direction (or its
+    back-propagation from the representation), the heads and own parameters d total / d them."""
+    assert not direction.requires_grad
+    shared = list(model.shared.parameters())
+    rest = [*model.heads.parameters(), *own]
+    rep = model.rep if mode == "representation" else None
+    expected_rest = torch.autograd.grad(total, rest, retain_graph=True, allow_unused=True)
+    expected = direction if rep is None else torch.cat([g.reshape(-1) for g in torch.autograd.grad(
+        rep, shared, direction.view_as(rep), retain_graph=True)])
+    backward_along(total, direction, shared, rest, None, rep)
+    got = torch.cat([p.grad.reshape(-1) for p in shared])
+    if rep is None:
+        assert torch.equal(got, expected.to(got.dtype)), \
+            f"{name}: the shared gradient is not the direction"
+    else:
+        torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-7)
+    for p, want in zip(rest, expected_rest):
+        if want is None:
+            assert p.grad is None or not p.grad.any()
+        else:
+            torch.testing.assert_close(p.grad, want, rtol=1e-6, atol=1e-7)
+
+
 def check_answer(name: str, comb: Combined, n: int) -> None:
     assert isinstance(comb, Combined)
     assert comb.total.dim() == 0, f"{name}: total must be a scalar"
@@ -169,6 +212,11 @@ def check_answer(name: str, comb: Combined, n: int) -> None:
     assert not w.requires_grad, f"{name}: weights must be detached"
     if comb.aux is not None:
         assert comb.aux.dim() == 0 and torch.isfinite(comb.aux)
+    if comb.direction is not None:
+        assert comb.direction.dim() == 1 and torch.isfinite(comb.direction).all()
+    if comb.shown is not None:
+        assert tuple(comb.shown.shape) == (n,) and not comb.shown.requires_grad
+        assert torch.isfinite(comb.shown).all()
 
 
 def build_or_skip(name: str, tasks: tuple[TaskInfo, ...]) -> list[Combined]:
