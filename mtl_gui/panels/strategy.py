@@ -98,6 +98,9 @@ class StrategyPanel(Panel):
 
         def mutate(d: dict[str, Any]) -> None:
             mode = (d.get("strategy") or {}).get("grad_mode", "shared")
+            modes = STRATEGIES.get(name).meta["grad_modes"]  # () when any mode will do
+            if modes and mode not in modes:  # GradDrop needs the representation, DB-MTL not
+                mode = modes[0]
             d["strategy"] = {"name": name, "params": STRATEGIES.get(name).defaults(),
                              "grad_mode": mode}
 

@@ -139,6 +139,19 @@ def test_strategy_picker_lists_every_strategy_with_its_form(window) -> None:
     assert panel.summary.text() == STRATEGIES.get("dwa").summary
 
 
+def test_picking_a_strategy_moves_grad_mode_to_one_it_works_with(window) -> None:
+    panel = window.strategy_panel
+    panel._picked(panel.combo.findData("graddrop"))  # the representation's gradient only
+    assert window.session.draft["strategy"]["grad_mode"] == "representation"
+    assert panel.mode_combo.currentText() == "representation"
+    assert not window.session.problem
+    panel._picked(panel.combo.findData("mgda"))  # either: the mode stays as it is
+    assert window.session.draft["strategy"]["grad_mode"] == "representation"
+    panel._picked(panel.combo.findData("db_mtl"))  # running averages: shared parameters only
+    assert window.session.draft["strategy"]["grad_mode"] == "shared"
+    assert not window.session.problem
+
+
 def test_training_panel_offers_only_present_devices(window) -> None:
     from mtl_engine.build import available_devices
 
