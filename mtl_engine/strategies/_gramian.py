@@ -54,6 +54,15 @@ class GramianStrategy(Strategy):
     def weigh(self, k: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def note_once(self, messages: list[str]) -> None:
+        """`note` each message the first time only: a solver may hit the same case every step
+        (the 2-D toy, which takes no notes, runs tens of thousands of them)."""
+        said = self.__dict__.setdefault("_said", set())
+        for message in messages:
+            if message not in said:
+                said.add(message)
+                self.note(message)
+
 
 def tensor(values: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float64))
@@ -150,47 +159,157 @@ class ActiveSetProjector(DualConeProjector):
 
 # --------------------------------------------------------------------------- K x = x^(-p)
 
+# Where K x = x^(-p) has no positive solution, it is solved for K + RIDGE diag(K) instead: as if
+# every gradient had an extra component of its own, orthogonal to everything, of 1e-4 its norm.
+RIDGE = 1e-8
+# min over the simplex of |sum_i s_i u_i|^2 (u_i = g_i / |g_i|) at or below this counts as zero:
+# a convex combination of the unit gradients shorter than 1e-6, the gradients Pareto-stationary.
+STATIONARY = 1e-12
+CLEAN = 1e-9  # a relative residual this small proves a solution; none exists where it stays >= 1
+ROUND_OFF = 1e-10  # componentwise backward error reached where round-off limits the residual
+
+
+def nonzero_tasks(k: np.ndarray) -> np.ndarray:
+    """Indices of the tasks whose gradient is not zero. Only an exact zero (or one so small
+    against the largest, below 1e-100 in norm, that its cosines underflow) counts: the methods
+    that scale by |g_i| are exact for any spread of norms."""
+    diag = np.diag(k)
+    return np.flatnonzero(diag > max(float(diag.max(initial=0.0)) * 1e-200, 1e-300))
+
+
+def cosines(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The norms |g_i| and the cosine matrix K_ij / (|g_i| |g_j|) (every K_ii > 0)."""
+    n = np.sqrt(np.diag(k))
+    c = k / np.outer(n, n)
+    np.fill_diagonal(c, 1.0)
+    return n, c
+
+
+def stationarity(c: np.ndarray) -> float:
+    """min over the simplex of s^T C s for a cosine matrix C: the squared length of the shortest
+    convex combination of the unit gradients (0 exactly when the gradients are Pareto-stationary:
+    some s >= 0, s != 0, has K s = 0)."""
+    s = nonneg_qp(c + 1e-14 * np.eye(c.shape[0]), np.zeros(c.shape[0]), simplex=True)
+    return max(float(s @ c @ s), 0.0)
+
 
 def power_balance(k: np.ndarray, p: float, x0: np.ndarray | None = None, max_iter: int = 50,
-                  tol: float = 1e-9) -> tuple[np.ndarray, float]:
-    """x > 0 with K x = x^(-p) elementwise; returns x and the relative residual reached.
+                  tol: float = 1e-10) -> tuple[np.ndarray, float, float]:
+    """x > 0 with K x = x^(-p) elementwise, for K = G G^T with every K_ii > 0 (K may be singular).
 
-    This is the stationarity condition of the strictly convex f(x) = x^T K x / 2 - sum_i h(x_i),
-    h'(x) = x^(-p) (h = log for p = 1), so damped Newton steps that keep x > 0 find the unique
-    solution. Nash-MTL is p = 1 (Navon et al., ICML 2022, eq. 4); FairGrad is p = 1 / alpha
-    (Ban & Ji, ICML 2024, eq. 4). `k` must be positive definite; start from `x0` when given.
+    Returns x, the relative residual max_i |(K x)_i x_i^p - 1| and the componentwise backward
+    error max_i |K x - x^(-p)|_i / (|K| |x| + x^(-p))_i (x solves exactly a Gramian that differs
+    from K by that much relative to |K|; small while the residual is not when (K x)_i cancels).
+
+    A solution exists if and only if no s >= 0, s != 0, has K s = 0 (Gordan: then some d has
+    g_i . d > 0 for all i), and it is then unique: it is the minimiser of the strictly convex
+    f(x) = x^T K x / 2 - sum_i h(x_i), h'(x) = x^(-p) (h = log for p = 1), which grows without
+    bound in every direction of the positive orthant exactly when that condition holds. Where it
+    fails, s^T (K x) = 0 < s^T x^(-p) for every x, so the residual never falls below 1.
+    Nash-MTL is p = 1 (Navon et al., ICML 2022, eq. 4); FairGrad p = 1 / alpha (Ban & Ji, ICML
+    2024, eq. 4).
+
+    Newton's method on f, in the variables y = x K_ii^(1/(1+p)) (y = 1 solves it for a diagonal
+    K; Newton is invariant under this rescaling, but the linear solves and the potential's values
+    are then well scaled for any spread of gradient norms): each step first rescales y along its
+    ray to the exact minimiser of f there (which brings the iterate to the solution's scale at
+    once: weights of nearly opposed gradients grow like 1 / sqrt(1 + cos)), then takes a damped
+    Newton step that keeps y > 0 (Armijo backtracking far from the solution).
     """
     diag = np.diag(k)
-    x = x0.copy() if x0 is not None and x0.shape == diag.shape and np.all(x0 > 0) else \
-        diag ** (-1.0 / (1.0 + p))
+    scale = diag ** (-1.0 / (1.0 + p))
+    m = k * np.outer(scale, scale)  # the Gramian of the rescaled problem: M y = c y^(-p)
+    c = np.diag(m).copy()  # K_ii^((p - 1) / (p + 1)); 1 for p = 1
+    abs_m = np.abs(m)
+    ok_start = x0 is not None and x0.shape == diag.shape and bool(np.all(x0 > 0))
+    y = x0 / scale if ok_start else np.ones_like(diag)  # type: ignore[operator]
 
     def potential(v: np.ndarray) -> float:
-        h = np.log(v).sum() if p == 1.0 else (v ** (1.0 - p)).sum() / (1.0 - p)
-        return 0.5 * float(v @ k @ v) - float(h)
+        h = np.log(v) @ c if p == 1.0 else (v ** (1.0 - p)) @ c / (1.0 - p)
+        return 0.5 * float(v @ m @ v) - float(h)
 
-    residual, stalled = np.inf, 0
-    for _ in range(max_iter):
-        target = x ** (-p)
-        grad = k @ x - target
+    residual, backward, stalled = np.inf, np.inf, 0
+    for it in range(max_iter + 1):
+        q = float(y @ m @ y)
+        t = (float(c @ y ** (1.0 - p)) / q) ** (1.0 / (1.0 + p)) if q > 0 else 1.0
+        if np.isfinite(t) and t > 0:  # the exact minimiser of f along the ray through y
+            y = y * t
+        my = m @ y
+        target = c * y ** (-p)
+        grad = my - target
         previous, residual = residual, float(np.max(np.abs(grad) / target))
-        # quadratic convergence ends either at `tol` or, for a nearly singular K, at the
-        # round-off floor (about cond(K) * 1e-16), where the residual stops falling
-        stalled = stalled + 1 if residual > 0.5 * previous and residual < 1e-3 else 0
-        if residual <= tol or stalled >= 2:
+        backward = float(np.max(np.abs(grad) / (abs_m @ y + target)))
+        # quadratic convergence ends at `tol` or, where (K x)_i cancels, at the round-off floor
+        stalled = stalled + 1 if residual > 0.5 * previous and backward <= ROUND_OFF else 0
+        if residual <= tol or stalled >= 2 or not np.all(np.isfinite(y)) or it == max_iter:
             break
-        step = -np.linalg.solve(k + np.diag(p * x ** (-p - 1.0)), grad)
+        hess = m + np.diag(p * c * y ** (-p - 1.0))
+        eq = 1.0 / np.sqrt(np.diag(hess))  # symmetric equilibration: the solve stays accurate
+        try:
+            step = -eq * np.linalg.solve(hess * np.outer(eq, eq), eq * grad)
+        except np.linalg.LinAlgError:  # only where y runs off to infinity: there is no solution
+            break
         shrinking = step < 0
-        length = min(1.0, 0.99 * float(np.min(-x[shrinking] / step[shrinking]))) \
-            if shrinking.any() else 1.0  # the longest step that keeps x > 0
+        length = min(1.0, 0.99 * float(np.min(-y[shrinking] / step[shrinking]))) \
+            if shrinking.any() else 1.0  # the longest step that keeps y > 0
         slope = float(grad @ step)  # minus the squared Newton decrement
         if -slope > 0.0625:  # far from the solution: backtrack until f falls enough (Armijo)
-            f0 = potential(x)
-            while length > 1e-12 and potential(x + length * step) > f0 + 1e-4 * length * slope:
+            f0 = potential(y)
+            while length > 1e-12 and potential(y + length * step) > f0 + 1e-4 * length * slope:
                 length *= 0.5
         # near it (decrement below 1/4, where full steps converge quadratically for the log
         # barrier) f no longer changes measurably in floating point, so no line search there
-        x = x + length * step
-    return x, residual
+        y = y + length * step
+    return y * scale, residual, backward
+
+
+def balanced_weights(k: np.ndarray, p: float, start: np.ndarray | None, max_iter: int,
+                     method: str, equation: str, hint: str) -> tuple[np.ndarray, list[str]]:
+    """x >= 0 with K x = x^(-p) on the tasks with a nonzero gradient, and the notes to show.
+
+    Exact wherever a solution exists. Two cases have none, and are treated apart (each noted):
+    a task whose gradient is exactly zero gets weight 0 (its equation reads 0 = x_i^(-p)); and
+    Pareto-stationary gradients (`stationarity` <= STATIONARY: 0 lies in the convex hull of the
+    unit gradients, to 1e-6) are solved with K + RIDGE diag(K). For p = 1 and two tasks the
+    solution is closed: x_i = 1 / (|g_i| sqrt(1 + cos)) (subtract the equations: K11 x1^2 =
+    K22 x2^2), and with the ridge 1 / (|g_i| sqrt(1 + cos + RIDGE)). Any other failure to reach
+    the solution is a SolverError naming `hint`.
+    """
+    t = k.shape[0]
+    x = np.zeros(t)
+    notes: list[str] = []
+    live = nonzero_tasks(k)
+    if live.size < t:
+        notes.append(f"{method}: a task's gradient is exactly zero, so {equation} has no "
+                     "positive solution; that task gets weight 0 while its gradient is zero")
+    if live.size == 0:
+        return x, notes
+    sub = k[np.ix_(live, live)]
+    ridge_note = (f"{method}: the task gradients are Pareto-stationary (a convex combination "
+                  f"of their unit vectors is shorter than 1e-6), so {equation} has no positive "
+                  f"solution; solved it for K + {RIDGE:g} diag(K) instead, which keeps the "
+                  "weights finite (large, the update near 0 along the opposed gradients)")
+    if p == 1.0 and live.size == 2:
+        n, c = cosines(sub)
+        gap = 1.0 + float(c[0, 1])
+        if gap <= 2 * STATIONARY:  # here the shortest convex combination is (u1 + u2) / 2
+            notes.append(ridge_note)
+            gap += RIDGE
+        x[live] = 1.0 / (n * np.sqrt(gap))
+        return x, notes
+    x0 = start[live] if start is not None and start.shape == (t,) else None
+    sol, residual, backward = power_balance(sub, p, x0, max_iter=max_iter)
+    if residual > CLEAN and backward > ROUND_OFF and x0 is not None:  # a poor start: start cold
+        sol, residual, backward = power_balance(sub, p, None, max_iter=max_iter)
+    if residual > CLEAN and stationarity(cosines(sub)[1]) <= STATIONARY:
+        notes.append(ridge_note)
+        ridged = sub + RIDGE * np.diag(np.diag(sub))
+        sol, residual, backward = power_balance(ridged, p, None, max_iter=max(max_iter, 100))
+    if not np.all(np.isfinite(sol)) or (residual > CLEAN and backward > ROUND_OFF):
+        raise SolverError(f"{method}: Newton's method stopped {residual:.2g} away from "
+                          f"{equation} after {max_iter} iterations; {hint}")
+    x[live] = sol
+    return x, notes
 
 
 # --------------------------------------------------------------------------- reproducible draws

@@ -3,18 +3,24 @@ eq. 4).
 
 The tasks bargain over the update d = sum_i alpha_i g_i; the Nash bargaining solution satisfies
     K alpha = 1 / alpha,  alpha > 0   (so alpha_i (g_i . d) = 1 and |d|^2 = T).
-The official code solves it on K / |K|_F for conditioning, with the scale put back through its
-constraint, by 20 sequential convex programs in cvxpy/ECOS; torchjd's port silently keeps the
-previous alpha when ECOS fails (or is missing). We solve the same equation by Newton's method on
-its convex potential (mtl_engine/strategies/_gramian.power_balance), warm-started from the last
-step: it converges in a few iterations, and a failure to converge is a SolverError, never a
-silent reuse. A task whose gradient is exactly zero has no bargaining position (the equation has
-no solution): it gets weight 0 for that step. A ridge of 1e-8 keeps K positive definite when the
-gradients are exactly opposed (a Pareto-stationary point), where the weights then grow large and
-max_norm bounds the update.
+The official code solves it by 20 sequential convex programs in cvxpy/ECOS; torchjd's port
+silently keeps the previous alpha when ECOS fails (or is missing). We solve the equation itself,
+exactly (no ridge), by Newton's method on its convex potential (_gramian.power_balance),
+warm-started from the last step; a failure to converge is a SolverError, never a silent reuse.
+
+A positive solution exists exactly when no convex combination of the gradients is zero, i.e.
+some d has g_i . d > 0 for every task (_gramian.power_balance says why). Where none exists the
+method is undefined, and we say so in a Warned event (once per run) and do this instead
+(_gramian.balanced_weights):
+* a task whose gradient is exactly zero gets weight 0 for that step;
+* Pareto-stationary gradients (exactly opposed ones, or one in the negative cone of the others,
+  to 1e-6) are solved with K + 1e-8 diag(K), as if each gradient had a private component of 1e-4
+  its norm: the weights stay finite (an exactly opposed pair gets about 1e4 / |g_i| and cancels).
+Near such points the exact weights grow like 1 / sqrt(1 + cos) while |d| stays sqrt(T); the
+paper's max_norm (below) bounds the update there.
 
 For two tasks the equation has a closed form: subtracting its rows gives K11 a1^2 = K22 a2^2, so
-alpha_i = 1 / (|g_i| sqrt(1 + cos(g1, g2))), which `nash_weights` uses (the 2-D toy calls it tens
+alpha_i = 1 / (|g_i| sqrt(1 + cos(g1, g2))), exact for every cos > -1 (the 2-D toy calls it tens
 of thousands of times); it needs no iterations.
 
 As in the paper, the weights are recomputed every `update_weights_every` steps and the update is
@@ -28,9 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..errors import SolverError
 from ..registry import STRATEGIES, param
-from ._gramian import TINY, GramianStrategy, power_balance, tensor
+from ._gramian import GramianStrategy, balanced_weights, tensor
 from .base import Combined, StepInfo
 
 
@@ -70,7 +75,9 @@ class NashMTL(GramianStrategy):
 
     def weigh(self, k: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
         if self._alpha is None or self._step % self.p.update_weights_every == 0:
-            self._alpha = nash_weights(k.numpy(), self._alpha, self.p.optim_niter)
+            notes: list[str] = []
+            self._alpha = nash_weights(k.numpy(), self._alpha, self.p.optim_niter, notes)
+            self.note_once(notes)
         alpha = self._alpha
         max_norm = self.p.max_norm
         norm = float(np.sqrt(max(alpha @ k.numpy() @ alpha, 0.0)))
@@ -79,34 +86,12 @@ class NashMTL(GramianStrategy):
         return tensor(alpha)
 
 
-def nash_weights(k: np.ndarray, start: np.ndarray | None, max_iter: int) -> np.ndarray:
-    """alpha > 0 with K alpha = 1 / alpha (zero-gradient tasks get 0).
-
-    Solved on K / s, s = |K|_F, whose solution is sqrt(s) alpha; `start` is a previous alpha.
-    """
-    t = k.shape[0]
-    alpha = np.zeros(t)
-    diag = np.diag(k)
-    live = np.flatnonzero(diag > TINY * max(float(diag.max()), 0.0))
-    if live.size == 0:
-        return alpha
-    sub = k[np.ix_(live, live)]
-    if live.size == 2:
-        norms = np.sqrt(np.diag(sub))
-        cos = float(sub[0, 1] / (norms[0] * norms[1]))
-        # the ridge below bounds the weights of exactly opposed gradients; do the same here
-        alpha[live] = 1.0 / (norms * np.sqrt(max(1.0 + cos, 1e-8)))
-        return alpha
-    scale = float(np.linalg.norm(sub))
-    sub = sub / scale + 1e-8 * np.eye(live.size)
-    x0 = start[live] * np.sqrt(scale) if start is not None and start.shape == (t,) else None
-    x, residual = power_balance(sub, 1.0, x0, max_iter=max_iter)
-    if residual > 1e-6 and x0 is not None:  # the last step's answer was a poor start: cold start
-        x, residual = power_balance(sub, 1.0, None, max_iter=max_iter)
-    if not np.all(np.isfinite(x)) or residual > 1e-4:  # round-off alone: cond(K) * 1e-16
-        raise SolverError(f"nash_mtl: Newton's method stopped {residual:.2g} away from "
-                          f"K alpha = 1/alpha after {max_iter} iterations; raise "
-                          "strategy.params.optim_niter")
-    alpha[live] = x / np.sqrt(scale)
+def nash_weights(k: np.ndarray, start: np.ndarray | None, max_iter: int,
+                 notes: list[str] | None = None) -> np.ndarray:
+    """alpha > 0 with K alpha = 1 / alpha (see the module docstring for the cases without a
+    solution, whose notes are appended to `notes`); `start` is a previous alpha."""
+    alpha, said = balanced_weights(k, 1.0, start, max_iter, "nash_mtl", "K alpha = 1/alpha",
+                                   "raise strategy.params.optim_niter")
+    if notes is not None:
+        notes.extend(said)
     return alpha
-
