@@ -159,9 +159,8 @@ class _ToyInputs(driver.StepInputs):
     def last_shared_grads(self) -> torch.Tensor:  # the point is the only (and last) shared layer
         return self.state.grads[self.start]
 
-    def grads_split(self) -> torch.Tensor:  # exact gradients: each half's is the full one
-        g = self.state.grads[self.start]
-        return torch.stack([g, g])
+    def grads_split(self, parts: int = 2) -> torch.Tensor:  # exact: each part's is the full one
+        return torch.stack([self.state.grads[self.start]] * parts)
 
     def losses_after(self) -> torch.Tensor:
         return self.state.losses_after()[self.start]

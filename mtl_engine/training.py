@@ -282,8 +282,9 @@ class _Loop:
         inputs = _LoopInputs(self, xb, yb, outputs, losses, grads, rep if use_rep else None)
         info = driver.prepare(strategy, wants, self.step, self.epoch, inputs)
         combined = strategy.combine(losses, info)
-        direction = driver.direction_of(strategy, combined, None if grads is None
-                                        else int(grads.shape[1]), cfg.strategy.grad_mode)
+        given = grads if grads is not None else info.grads  # GRADS_SPLIT's parts fill info's
+        direction = driver.direction_of(strategy, combined, None if given is None
+                                        else int(given.shape[1]), cfg.strategy.grad_mode)
         total = combined.total
         extras: dict[str, torch.Tensor] = {}
         penalty = model.penalty()
@@ -404,7 +405,7 @@ class _Loop:
 class _LoopInputs(driver.StepInputs):
     """What the training loop gives a strategy for one step (see strategies.driver)."""
 
-    __slots__ = ("loop", "xb", "yb", "outs", "losses", "task_grads", "rep")
+    __slots__ = ("loop", "xb", "yb", "outs", "losses", "task_grads", "rep", "part_losses")
     source = "the training loop"
 
     def __init__(self, loop: _Loop, xb: torch.Tensor, yb: list[torch.Tensor],
@@ -412,6 +413,7 @@ class _LoopInputs(driver.StepInputs):
                  task_grads: torch.Tensor | None, rep: torch.Tensor | None = None) -> None:
         self.loop, self.xb, self.yb, self.outs = loop, xb, yb, outs
         self.losses, self.task_grads, self.rep = losses, task_grads, rep
+        self.part_losses: torch.Tensor | None = None
 
     def grads(self) -> torch.Tensor:
         assert self.task_grads is not None  # the loop computes them whenever GRADS is wanted
@@ -424,20 +426,32 @@ class _LoopInputs(driver.StepInputs):
         model = self.loop.setup.model  # type: ignore[union-attr]
         return task_gradients(self.losses, model.last_shared_parameters())
 
-    def grads_split(self) -> torch.Tensor:
-        """Each half of the (already shuffled) batch through the model again, and its per-task
-        gradients on the shared parameters, whatever the grad_mode (MoDo, SDMGrad)."""
+    def grads_split(self, parts: int = 2) -> torch.Tensor:
+        """Each of `parts` consecutive parts of the (already shuffled) batch through the model
+        again, and its per-task gradients on the shared parameters, whatever the grad_mode
+        (MoDo, SDMGrad). The parts' sizes differ by at most one, the first ones the larger (as
+        numpy's array_split); with fewer rows than parts, rows are used again (row i % n)."""
         setup = self.loop.setup
         assert setup is not None
         n = int(self.xb.shape[0])
-        half = max(n // 2, 1)
-        rows = []
-        for part in (slice(0, half), slice(half if n > 1 else 0, n)):  # one sample: it twice
+        if n >= parts:
+            sizes = [n // parts + (i < n % parts) for i in range(parts)]
+            starts = [sum(sizes[:i]) for i in range(parts)]
+            cuts = [slice(a, a + k) for a, k in zip(starts, sizes)]
+        else:
+            cuts = [slice(i % n, i % n + 1) for i in range(parts)]
+        rows, part_losses = [], []
+        for part in cuts:
             out = setup.model(self.xb[part])
             losses = torch.stack([fn(out[t.name], y[part])
                                   for fn, t, y in zip(setup.loss_fns, setup.tasks, self.yb)])
             rows.append(task_gradients(losses, setup.shared_params).detach())
+            part_losses.append(losses)  # the graph is kept: a strategy may train heads on it
+        self.part_losses = torch.stack(part_losses)
         return torch.stack(rows)
+
+    def split_losses(self) -> torch.Tensor | None:
+        return self.part_losses
 
     def outputs(self) -> dict[str, torch.Tensor]:
         return {k: v.detach() for k, v in self.outs.items()}

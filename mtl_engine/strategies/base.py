@@ -11,8 +11,9 @@ the answer is simply total = sum_i alpha_i L_i with alpha detached: back-propaga
 exactly d on the shared parameters.
 
 A method whose update is not a combination of this step's gradients (DB-MTL's and MoCo's running
-averages, GradDrop's sign masks) also returns `direction`: the flattened, detached vector the
-caller puts on whatever its per-task gradients were taken w.r.t. (the shared parameters in
+averages, GradDrop's sign masks, MoDo's and SDMGrad's separate update sample) also returns
+`direction`: the flattened, detached vector the caller puts on whatever its per-task gradients
+were taken w.r.t. (the shared parameters in
 grad_mode "shared": exactly d; the shared representation in grad_mode "representation": d is
 back-propagated from there into the shared parameters). `total` and `weights` keep their meaning
 (weights = d total / d L_i) but then train only the rest: the heads, the strategy's own
@@ -47,8 +48,10 @@ LAST_SHARED_GRADS = "last_shared_grads"  # per-task gradients of the last shared
 OUTPUTS = "outputs"  # detached model outputs per task for this batch (max entropy)
 MC_OUTPUTS = "mc_outputs"  # K stochastic forward passes with dropout active (Bayesian)
 LOSSES_AFTER = "losses_after"  # the same batch's losses after the optimiser step (FAMO)
-# per-task gradients on the shared parameters from each half of the batch (2 x T x P): two
-# independent samples at the same point (MoDo's and SDMGrad's double sampling)
+# per-task gradients on the shared parameters from each of k disjoint parts of the batch
+# (k x T x P, k = `Strategy.split_parts()`): k independent samples at the same point (MoDo's and
+# SDMGrad's multiple sampling); the parts' losses come with them (StepInfo.split_losses), and
+# `grads` / `gramian` are the parts' mean unless GRADS is asked for too
 GRADS_SPLIT = "grads_split"
 REQUESTS = frozenset({GRADS, LAST_SHARED_GRADS, OUTPUTS, MC_OUTPUTS, LOSSES_AFTER, GRADS_SPLIT})
 
@@ -64,7 +67,11 @@ class StepInfo:
     outputs: dict[str, torch.Tensor] | None = None
     mc_outputs: list[dict[str, torch.Tensor]] | None = None
     mc_passes: int = 0
-    split_grads: torch.Tensor | None = None  # 2 x T x P, detached: GRADS_SPLIT's two halves
+    split_grads: torch.Tensor | None = None  # k x T x P, detached: GRADS_SPLIT's k parts
+    split_parts: int = 0
+    # k x T: each part's per-task losses, with their graph (a strategy may train the heads on a
+    # part); None where the caller's gradients are exact and every part is the batch (`losses`)
+    split_losses: torch.Tensor | None = None
     # with grads: the detached tensor they were taken w.r.t. in grad_mode "representation" (batch
     # dimension first; grads has its elements flattened per row), None in grad_mode "shared"
     representation: torch.Tensor | None = None
@@ -141,6 +148,11 @@ class Strategy:
     def mc_passes(self) -> int:
         """How many stochastic forward passes MC_OUTPUTS should hold (asked only when wanted)."""
         return 8
+
+    def split_parts(self) -> int:
+        """Into how many disjoint parts GRADS_SPLIT should cut the batch (asked only when
+        wanted)."""
+        return 2
 
     def parameters(self) -> list[torch.nn.Parameter]:
         return []

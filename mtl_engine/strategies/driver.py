@@ -65,13 +65,19 @@ class StepInputs:
         """Per-task gradients on the last shared layer only (T x P_last, detached)."""
         raise NotProvided
 
-    def grads_split(self) -> torch.Tensor:
-        """Per-task gradients on the shared parameters from each half of the batch (2 x T x P,
-        detached): two independent samples. By default both are `grads()`, which is right for a
-        caller whose gradients are exact rather than sampled (hand-made ones, the 2-D toy); a
-        caller that samples batches must override it."""
+    def grads_split(self, parts: int = 2) -> torch.Tensor:
+        """Per-task gradients on the shared parameters from each of `parts` disjoint parts of the
+        batch (parts x T x P, detached): independent samples at the same point. By default every
+        part's are `grads()`, which is right for a caller whose gradients are exact rather than
+        sampled (hand-made ones, the 2-D toy); a caller that samples batches must override it,
+        and give the parts' losses in `split_losses`."""
         g = self.grads()
-        return torch.stack([g, g])
+        return torch.stack([g] * parts)
+
+    def split_losses(self) -> torch.Tensor | None:
+        """The per-task losses of the parts `grads_split` took (parts x T, with their graph),
+        asked right after it; None where every part is the whole batch (exact gradients)."""
+        return None
 
     def outputs(self) -> dict[str, torch.Tensor]:
         """This batch's model outputs per task, detached."""
@@ -98,7 +104,13 @@ def _fill_last_shared(strategy: Strategy, inputs: StepInputs, info: StepInfo) ->
 
 
 def _fill_split(strategy: Strategy, inputs: StepInputs, info: StepInfo) -> None:
-    info.split_grads = inputs.grads_split()
+    parts = strategy.split_parts()
+    split = inputs.grads_split(parts)
+    info.split_grads, info.split_parts = split, parts
+    info.split_losses = inputs.split_losses()
+    if info.grads is None:  # G (and K) as the parts' mean: the step's gradients have a width,
+        g = split.mean(dim=0)  # which a returned direction is checked against, at no extra cost
+        info.grads, info.gramian = g, g @ g.T
 
 
 def _fill_outputs(strategy: Strategy, inputs: StepInputs, info: StepInfo) -> None:

@@ -85,7 +85,7 @@ class Everything(driver.StepInputs):
         self.calls.append(LOSSES_AFTER)
         return self.after
 
-    def grads_split(self) -> torch.Tensor:
+    def grads_split(self, parts: int = 2) -> torch.Tensor:
         self.calls.append(GRADS_SPLIT)
         return torch.stack([G, 2 * G])
 

@@ -9,6 +9,7 @@ others); duplicated rows.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -34,33 +35,43 @@ def make(name: str, n: int, **params: object) -> Strategy:
 
 
 class Given(driver.StepInputs):
-    """Hand-made gradients: the full batch's G and, when given, two different halves."""
+    """Hand-made gradients: the full batch's G and, when given, different samples (GRADS_SPLIT's
+    parts); records how many parts it was asked for."""
 
     source = "the new-strategy tests"
 
-    def __init__(self, g: torch.Tensor, halves: tuple[torch.Tensor, torch.Tensor] | None = None
-                 ) -> None:
-        self.g, self.halves = g, halves
+    def __init__(self, g: torch.Tensor, parts: tuple[torch.Tensor, ...] | None = None) -> None:
+        self.g, self.parts = g, parts
+        self.asked: list[int] = []
 
     def grads(self) -> torch.Tensor:
         return self.g
 
-    def grads_split(self) -> torch.Tensor:
-        return torch.stack(self.halves) if self.halves is not None else super().grads_split()
+    def grads_split(self, parts: int = 2) -> torch.Tensor:
+        self.asked.append(parts)
+        if self.parts is None:
+            return super().grads_split(parts)
+        assert len(self.parts) == parts, (len(self.parts), parts)
+        return torch.stack(self.parts)
 
 
-def step(strategy: Strategy, g: torch.Tensor, halves=None, k: int = 0) -> torch.Tensor:
-    """One driven step; returns the weights, checked to be d total / d L_i."""
+def drive_step(strategy: Strategy, g: torch.Tensor, parts=None, k: int = 0):
+    """One driven step; returns the Combined, its weights checked to be d total / d L_i."""
     n = g.shape[0]
     losses = torch.ones(n, dtype=torch.float64, requires_grad=True)
-    inputs = Given(g.double(), None if halves is None else tuple(h.double() for h in halves))
+    inputs = Given(g.double(), None if parts is None else tuple(h.double() for h in parts))
     wants = driver.wanted(strategy, k)
     info = driver.prepare(strategy, wants, k, 0, inputs)
     comb = strategy.combine(losses, info)
     applied = torch.autograd.grad(comb.total, losses)[0]
     torch.testing.assert_close(applied, comb.weights.double(), rtol=1e-12, atol=0)
     driver.finish(strategy, wants, info, inputs)
-    return comb.weights.double()
+    return comb
+
+
+def step(strategy: Strategy, g: torch.Tensor, parts=None, k: int = 0) -> torch.Tensor:
+    """One driven step; returns the weights, checked to be d total / d L_i."""
+    return drive_step(strategy, g, parts, k).weights.double()
 
 
 def hard_cases() -> dict[str, np.ndarray]:
@@ -172,30 +183,98 @@ def test_config_agrees_with_torchjd() -> None:
 # --------------------------------------------------------------------------- MoDo
 
 
+def noisy(g: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An independent sample of G: G plus 30 % noise."""
+    return g + 0.3 * rng.standard_normal(g.shape) * np.abs(g).mean()
+
+
 def test_modo_first_step_by_hand() -> None:
-    # G1 = G2 = diag(1, 2): G1 G2^T lambda = (0.5, 2); y = lambda - gamma ((0.5, 2) + rho lambda)
-    # = (0.5 - 0.55 gamma, 0.5 - 2.05 gamma); the projection adds 1.3 gamma to both
+    # exact gradients (every sample is G = diag(1, 2)): G1 G2^T lambda = (0.5, 2);
+    # y = lambda - gamma ((0.5, 2) + rho lambda) = (0.5 - 0.55 gamma, 0.5 - 2.05 gamma); the
+    # projection adds 1.3 gamma to both; the update G3^T lambda = (lambda_1, 2 lambda_2)
     g = T([[1.0, 0.0], [0.0, 2.0]])
-    w = step(make("modo", 2, gamma=1e-3, rho=0.1), g)
-    torch.testing.assert_close(w, T([0.5 + 0.75e-3, 0.5 - 0.75e-3], dtype=torch.float64))
+    lam = T([0.5 + 0.75e-3, 0.5 - 0.75e-3], dtype=torch.float64)
+    comb = drive_step(make("modo", 2, gamma=1e-3, rho=0.1), g)
+    torch.testing.assert_close(comb.weights.double(), lam)
+    torch.testing.assert_close(comb.shown.double(), lam)
+    torch.testing.assert_close(comb.direction.double(), T([lam[0], 2 * lam[1]]))
+    halves = drive_step(make("modo", 2, gamma=1e-3, rho=0.1, samples="halves"), g)
+    torch.testing.assert_close(halves.weights.double(), lam)
+    assert halves.direction is None  # a weighting: the loop applies lambda^T G of the batch
+
+
+def modo_reference(samples: list[tuple[np.ndarray, ...]], gamma: float, rho: float
+                   ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Chen et al. (NeurIPS 2023) Algorithm 1, one (lambda, d) per step from three samples
+    (rows of G: the task gradients): lambda_{t+1} = Proj(lambda_t - gamma (G1 G2^T lambda_t +
+    rho lambda_t)), x_{t+1} = x_t - alpha G3^T lambda_{t+1}, so d = sum_i lambda_{t+1,i} g3_i."""
+    t = samples[0][0].shape[0]
+    lam, out = np.full(t, 1.0 / t), []
+    for g1, g2, g3 in samples:
+        lam = project_simplex_by_bisection(lam - gamma * (g1 @ (g2.T @ lam) + rho * lam))
+        out.append((lam.copy(), sum(lam[i] * g3[i] for i in range(t))))
+    return out
 
 
 @pytest.mark.parametrize("label", sorted(CASES))
-def test_modo_follows_algorithm_1_on_hard_cases(label: str) -> None:
+def test_modo_follows_algorithm_1_over_several_steps_on_hard_cases(label: str) -> None:
+    rng = np.random.default_rng(7)
+    g = CASES[label]
+    gamma, rho = 0.05 / float((g * g).sum(1).max()), 0.1  # large enough to reach the faces
+    seq = [(noisy(g, rng), noisy(g, rng), noisy(g, rng)) for _ in range(6)]
+    s = make("modo", g.shape[0], gamma=gamma, rho=rho)
+    scale = float(np.linalg.norm(g, axis=1).max())
+    worst_w = worst_d = 0.0
+    for k, ((lam, d), parts) in enumerate(zip(modo_reference(seq, gamma, rho), seq)):
+        comb = drive_step(s, T(g), tuple(T(x) for x in parts), k)
+        assert torch.equal(comb.shown, comb.weights)
+        worst_w = max(worst_w, float(np.abs(comb.weights.numpy() - lam).max()))
+        worst_d = max(worst_d, float(np.linalg.norm(comb.direction.numpy() - d)) / scale)
+    assert worst_w <= 1e-10 and worst_d <= 1e-12, (worst_w, worst_d)
+
+
+@pytest.mark.parametrize("label", sorted(CASES))
+def test_modo_halves_option_keeps_the_two_halves_form(label: str) -> None:
     rng = np.random.default_rng(7)
     g = CASES[label]
     t = g.shape[0]
-    gamma, rho = 0.05 / float((g * g).sum(1).max()), 0.1  # large enough to reach the faces
-    s = make("modo", t, gamma=gamma, rho=rho)
+    gamma, rho = 0.05 / float((g * g).sum(1).max()), 0.1
+    s = make("modo", t, gamma=gamma, rho=rho, samples="halves")
     lam = np.full(t, 1.0 / t)
     worst = 0.0
     for k in range(6):
-        g1 = g + 0.3 * rng.standard_normal(g.shape) * np.abs(g).mean()
-        g2 = g + 0.3 * rng.standard_normal(g.shape) * np.abs(g).mean()
+        g1, g2 = noisy(g, rng), noisy(g, rng)
         lam = project_simplex_by_bisection(lam - gamma * (g1 @ (g2.T @ lam) + rho * lam))
-        w = step(s, T(g), (T(g1), T(g2)), k).numpy()
-        worst = max(worst, float(np.abs(w - lam).max()))
+        comb = drive_step(s, T(g), (T(g1), T(g2)), k)
+        assert comb.direction is None
+        worst = max(worst, float(np.abs(comb.weights.numpy() - lam).max()))
     assert worst <= 1e-10, worst
+
+
+@pytest.mark.parametrize("name", ["modo", "sdmgrad"])
+def test_the_samples_option_says_how_many_parts_the_caller_cuts(name: str) -> None:
+    g = T([[1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
+    for samples, parts in (("three", 3), ("halves", 2)):
+        s = make(name, 2, samples=samples)
+        assert s.split_parts() == parts
+        given = Given(g)
+        info = driver.prepare(s, driver.wanted(s, 0), 0, 0, given)
+        assert given.asked == [parts] and info.split_parts == parts
+        assert tuple(info.split_grads.shape) == (parts, 2, 2) and info.split_losses is None
+        assert torch.equal(info.grads, g)  # the parts' mean: exact gradients stay exact
+        assert torch.equal(info.gramian, g @ g.T)
+
+
+def test_a_step_with_exact_gradients_only_counts_them_as_every_sample() -> None:
+    g = T([[1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
+    losses = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    for name in ("modo", "sdmgrad"):
+        comb = make(name, 2).combine(losses, StepInfo(step=0, epoch=0, grads=g, gramian=g @ g.T))
+        torch.testing.assert_close(comb.direction, comb.weights @ g)
+        with pytest.raises(ValueError, match=f"{name} needs the gradients of 3 parts of the "
+                                             "batch .GRADS_SPLIT. but the step carries 2"):
+            make(name, 2).combine(losses, StepInfo(step=0, epoch=0,
+                                                   split_grads=torch.stack([g, g])))
 
 
 # --------------------------------------------------------------------------- SDMGrad
@@ -220,19 +299,40 @@ def sdmgrad_reference(g1: np.ndarray, g2: np.ndarray, w: np.ndarray, lam: float,
 
 @pytest.mark.parametrize("label", sorted(CASES))
 def test_sdmgrad_follows_algorithm_1_on_hard_cases(label: str) -> None:
+    # three samples per step: M from the first two, the update from the third,
+    # d = (G3^T w + lam g0) / (1 + lam) with g0 the third sample's mean gradient
     rng = np.random.default_rng(11)
     g = CASES[label]
     t = g.shape[0]
     s = make("sdmgrad", t)  # defaults: lamda 0.3, niter 20
     w = np.full(t, 1.0 / t)
+    scale = float(np.linalg.norm(g, axis=1).max())
+    worst_w = worst_d = 0.0
+    for k in range(4):
+        g1, g2, g3 = noisy(g, rng), noisy(g, rng), noisy(g, rng)
+        w, expected = sdmgrad_reference(g1, g2, w, 0.3, 20)
+        d = (g3.T @ w + 0.3 * g3.mean(axis=0)) / 1.3
+        comb = drive_step(s, T(g), (T(g1), T(g2), T(g3)), k)
+        worst_w = max(worst_w, float(np.abs(comb.weights.numpy() - expected).max()))
+        worst_d = max(worst_d, float(np.linalg.norm(comb.direction.numpy() - d)) / scale)
+    assert worst_w <= 1e-8 and worst_d <= 1e-8, (worst_w, worst_d)  # lr 5 amplifies round-off
+
+
+@pytest.mark.parametrize("label", sorted(CASES))
+def test_sdmgrad_halves_option_keeps_the_two_halves_form(label: str) -> None:
+    rng = np.random.default_rng(11)
+    g = CASES[label]
+    t = g.shape[0]
+    s = make("sdmgrad", t, samples="halves")
+    w = np.full(t, 1.0 / t)
     worst = 0.0
     for k in range(4):
-        g1 = g + 0.3 * rng.standard_normal(g.shape) * np.abs(g).mean()
-        g2 = g + 0.3 * rng.standard_normal(g.shape) * np.abs(g).mean()
+        g1, g2 = noisy(g, rng), noisy(g, rng)
         w, expected = sdmgrad_reference(g1, g2, w, 0.3, 20)
-        got = step(s, T(g), (T(g1), T(g2)), k).numpy()
-        worst = max(worst, float(np.abs(got - expected).max()))
-    assert worst <= 1e-8, worst  # 20 steps of lr 5 amplify round-off
+        comb = drive_step(s, T(g), (T(g1), T(g2)), k)
+        assert comb.direction is None
+        worst = max(worst, float(np.abs(comb.weights.numpy() - expected).max()))
+    assert worst <= 1e-8, worst
 
 
 @pytest.mark.parametrize("g", [[[1.0, 0.3], [1.1, -0.3]], [[1.0, 0.6], [0.8, -0.5]]])
@@ -317,9 +417,7 @@ def test_excess_mtl_waits_for_a_first_nonzero_estimate() -> None:
 # --------------------------------------------------------------------------- in the loop
 
 
-def test_the_loop_gives_two_disjoint_halves_of_the_batch(monkeypatch) -> None:
-    """GRADS_SPLIT in the training loop: the halves' gradients differ, and (mean losses, equal
-    halves, no dropout) their mean is the whole batch's gradient."""
+def record_task_gradients(monkeypatch) -> list[torch.Tensor]:
     calls: list[torch.Tensor] = []
     original = training.task_gradients
 
@@ -329,14 +427,123 @@ def test_the_loop_gives_two_disjoint_halves_of_the_batch(monkeypatch) -> None:
         return g
 
     monkeypatch.setattr(training, "task_gradients", recording)
-    config = tiny(strategy={"name": "modo"},
+    return calls
+
+
+@pytest.mark.parametrize("samples,sizes", [("three", (22, 21, 21)), ("halves", (32, 32))])
+def test_the_loop_gives_disjoint_parts_of_the_batch(monkeypatch, samples: str,
+                                                    sizes: tuple[int, ...]) -> None:
+    """GRADS_SPLIT in the training loop: the parts' gradients differ, and (mean losses, no
+    dropout) their mean weighted by the parts' sizes (64 rows: 22, 21, 21 or 32, 32) is the
+    whole batch's gradient."""
+    calls = record_task_gradients(monkeypatch)
+    config = tiny(strategy={"name": "modo", "params": {"samples": samples}},
                   training={"epochs": 1, "max_steps_per_epoch": 2, "diagnostics_every": 1})
     events = list(mtl_engine.run(config))
     assert isinstance(events[-1], RunFinished), events[-1]
-    assert len(calls) == 6  # per step: the whole batch (diagnostics), then the two halves
-    for full, h1, h2 in (calls[0:3], calls[3:6]):
-        assert not torch.allclose(h1, h2)
-        torch.testing.assert_close((h1 + h2) / 2, full, rtol=1e-5, atol=1e-6)
+    k = len(sizes)
+    assert len(calls) == 2 * (1 + k)  # per step: the whole batch (diagnostics), then the parts
+    for s in range(2):
+        full, *parts = calls[s * (1 + k):(s + 1) * (1 + k)]
+        assert not torch.allclose(parts[0], parts[1])
+        mean = sum(n * g for n, g in zip(sizes, parts)) / sum(sizes)
+        torch.testing.assert_close(mean, full, rtol=1e-5, atol=1e-6)
+
+
+@pytest.fixture
+def snapshots(monkeypatch) -> list[dict]:
+    """Per training step: a copy of the model and the batch as the strategy saw them, and every
+    parameter's gradient the optimiser then stepped with (by name)."""
+    seen: list[dict] = []
+    real_prepare, real_finish = driver.prepare, driver.finish
+
+    def prepare(strategy, wants, step, epoch, inputs):
+        setup = inputs.loop.setup
+        shared = {id(p) for p in setup.shared_params}
+        seen.append({"model": copy.deepcopy(setup.model), "xb": inputs.xb.clone(),
+                     "yb": [y.clone() for y in inputs.yb], "loss_fns": setup.loss_fns,
+                     "tasks": [t.name for t in setup.tasks],
+                     "shared": [n for n, p in setup.model.named_parameters() if id(p) in shared]})
+        return real_prepare(strategy, wants, step, epoch, inputs)
+
+    def finish(strategy, wants, info, inputs):
+        seen[-1]["applied"] = {n: p.grad.detach().clone()
+                               for n, p in inputs.loop.setup.model.named_parameters()}
+        real_finish(strategy, wants, info, inputs)
+
+    monkeypatch.setattr(driver, "prepare", prepare)
+    monkeypatch.setattr(driver, "finish", finish)
+    return seen
+
+
+def part_losses(snap: dict, rows: np.ndarray):
+    """The copied model's per-task losses on `rows` of the step's batch, and its parameters."""
+    model = snap["model"]
+    idx = torch.as_tensor(rows)
+    out = model(snap["xb"][idx])
+    losses = [fn(out[name], y[idx]) for fn, name, y in zip(snap["loss_fns"], snap["tasks"],
+                                                           snap["yb"])]
+    return losses, dict(model.named_parameters())
+
+
+def shared_gradients(snap: dict, rows: np.ndarray) -> np.ndarray:
+    """T x P: each task's gradient on the shared parameters from `rows` (float64 on the host)."""
+    losses, params = part_losses(snap, rows)
+    wrt = [params[n] for n in snap["shared"]]
+    return np.stack([torch.cat([g.reshape(-1) for g in torch.autograd.grad(
+        loss, wrt, retain_graph=True, allow_unused=False)]).double().numpy() for loss in losses])
+
+
+def weighted_gradient(snap: dict, rows: np.ndarray, c: np.ndarray) -> dict[str, torch.Tensor]:
+    """Every parameter's gradient of sum_i c_i L_i on `rows` (heads included)."""
+    losses, params = part_losses(snap, rows)
+    total = sum(float(ci) * li for ci, li in zip(c, losses))
+    names = [n for n, p in params.items() if p.requires_grad]
+    grads = torch.autograd.grad(total, [params[n] for n in names], allow_unused=True)
+    return {n: g for n, g in zip(names, grads) if g is not None}
+
+
+@pytest.mark.parametrize("name", ["modo", "sdmgrad"])
+def test_the_loop_moves_every_parameter_along_the_third_part(snapshots, name: str) -> None:
+    """A real run, recomputed here step by step from the paper's algorithm: the batch cut in
+    three (numpy's array_split of its rows), the weights from parts 1 and 2, and then every
+    parameter's gradient the optimiser got (shared ones: G3^T lambda; the heads: the same
+    lambda-weighted loss of part 3) is that of sum_i c_i L_i on part 3 alone."""
+    params = {"gamma": 1.0} if name == "modo" else {}
+    config = tiny(strategy={"name": name, "params": params},
+                  training={"epochs": 1, "max_steps_per_epoch": 4, "log_every": 2})
+    events = list(mtl_engine.run(config))
+    assert isinstance(events[-1], RunFinished) and events[-1].status == "completed", events[-1]
+    assert len(snapshots) == 4
+    t = len(snapshots[0]["tasks"])
+    state = np.full(t, 1.0 / t)  # lambda (MoDo) or w (SDMGrad)
+    plotted = []
+    for snap in snapshots:
+        first, second, third = np.array_split(np.arange(snap["xb"].shape[0]), 3)
+        g1, g2 = shared_gradients(snap, first), shared_gradients(snap, second)
+        if name == "modo":
+            state = project_simplex_by_bisection(state - 1.0 * (g1 @ (g2.T @ state)
+                                                                + 0.1 * state))
+            c = state
+        else:
+            state, c = sdmgrad_reference(g1, g2, state, 0.3, 20)
+        plotted.append(c)
+        expected = weighted_gradient(snap, third, c)
+        assert set(expected) == set(snap["applied"])
+        for pname, want in expected.items():
+            torch.testing.assert_close(snap["applied"][pname], want, rtol=1e-4, atol=1e-6,
+                                       msg=f"{name}: {pname}")
+        # not the whole batch's: the update sample is the third part only
+        whole = weighted_gradient(snap, np.arange(snap["xb"].shape[0]), c)
+        gap = max(float((whole[n] - snap["applied"][n]).abs().max()) for n in snap["shared"])
+        assert gap > 1e-4, gap
+    logged = [e for e in events if isinstance(e, StepsLogged)]
+    weights = [w for e in logged for w in zip(*e.weights.values())]
+    np.testing.assert_allclose(np.array(weights), np.array(plotted), rtol=1e-5, atol=1e-7)
+    assert np.abs(plotted[-1] - plotted[0]).max() > 1e-4  # the weights do move
+    for e in logged:  # the reported total is the batch's sum_i c_i L_i, as the columns add up
+        for j, total in enumerate(e.total):
+            assert total == pytest.approx(sum(v[j] for v in e.weighted.values()), rel=1e-5)
 
 
 @pytest.mark.parametrize("name", ["config", "modo", "sdmgrad", "excess_mtl"])
