@@ -128,6 +128,7 @@ class TrainConfig:
     diagnostics_every: int = 0  # gradient diagnostics every N steps; 0 = off
     select: str = "last"  # the epoch whose weights the run keeps: "last" or "best" (selection.py)
     patience: int | None = None  # stop after N epochs without a better validation score
+    threads: int | None = None  # torch CPU threads; None ("auto"): the cores / runs at once
 
 
 @dataclass(frozen=True)
@@ -398,19 +399,35 @@ _TRAIN_SCHEMA = (
                "score"),
     Param("patience", "int", None, low=1, optional=True,
           help="stop after this many epochs without a better validation score (off: never)"),
+    Param("threads", "int", None, low=1, optional=True,
+          help="torch CPU threads of the run (auto: the machine's cores divided by the runs "
+               "training at once)"),
 )
 # Written by to_dict only when set, so configs and presets saved before they existed keep
 # their text (presets are canonical: a loaded preset dumps to the same text).
 _UNSET_UNWRITTEN = {"test_fraction": 0.0, "stratify": None, "select": "last", "patience": None,
                     "preprocess": {"inputs": True, "impute": True, "targets": True,
                                    "raw_columns": []},
-                    "class_weight": "none"}
+                    "class_weight": "none", "threads": None}
 
 
 def _training(raw: Any) -> TrainConfig:
     d = _mapping(raw, "training", tuple(p.name for p in _TRAIN_SCHEMA))
+    if "threads" in d:
+        d["threads"] = _threads(d["threads"])
     return TrainConfig(**{p.name: p.check(d.get(p.name, p.default), f"training.{p.name}")
                           for p in _TRAIN_SCHEMA})
+
+
+def _threads(v: Any) -> int | None:
+    """`auto` (or nothing) is None; otherwise a whole number of threads, at least 1."""
+    if v is None or v == "auto":
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (
+            isinstance(v, float) and not v.is_integer()) or v < 1:
+        raise ConfigError("training.threads", f"must be auto or a positive integer, got "
+                                              f"{short(v)}")
+    return int(v)
 
 
 TRAIN_PARAMS = _TRAIN_SCHEMA

@@ -22,6 +22,7 @@ from .registry import METRICS
 from .splits import SPLIT_COLUMN, SplitParts, split_rows
 from .strategies.base import Strategy, build_strategy
 from .task_losses import run_losses
+from .threads import apply_threads, resolve_threads, step_work
 
 
 @dataclass
@@ -54,6 +55,7 @@ class Setup:
     other_params: list[torch.nn.Parameter]  # task-specific and the strategy's own
     # fitted on the training rows; the splits above hold its output (preprocess.py)
     preprocessing: Preprocessing | None = None
+    threads: int = 1  # torch's intra-op threads for this run (training.threads; threads.py)
 
 
 def split_indices(config: ExperimentConfig, ds: Dataset) -> SplitParts:
@@ -124,6 +126,10 @@ def prepare(config: ExperimentConfig) -> Setup:
     prep = fit_preprocessing(config.data.preprocess, ds, tasks, train_idx)
     torch.manual_seed(config.training.seed)
     model = build_model(config, ds.spec, device)
+    # before the splits, the optimiser and every step; auto depends on the model's size
+    threads = resolve_threads(config.training.threads, work=step_work(
+        model.summary.layers, config.training.batch_size))
+    apply_threads(threads)
     infos = task_infos(tasks)
     strategy = build_strategy(config.strategy.name, config.strategy.params, infos,
                               [t.weight for t in tasks], device)
@@ -151,6 +157,7 @@ def prepare(config: ExperimentConfig) -> Setup:
         shared_params=model.shared_parameters(),
         other_params=model.task_parameters() + strategy.parameters(),
         preprocessing=prep,
+        threads=threads,
     )
 
 

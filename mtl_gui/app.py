@@ -8,6 +8,7 @@ import traceback
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -16,8 +17,11 @@ from mtl_engine.errors import MTLError
 
 from . import qt_platform, qt_version
 from .interrupts import Interrupts
-from .main_window import MainWindow
 from .settings import Settings, app_home
+from .startup import StartupFrame, show_startup_frame
+
+if TYPE_CHECKING:  # imported in create_window: the main window's modules load torch
+    from .main_window import MainWindow
 
 
 def install_excepthook() -> None:
@@ -58,6 +62,8 @@ def first_preset(argv_preset: str | None, settings: Settings) -> str:
 
 
 def create_window(preset: str | None = None, settings: Settings | None = None) -> MainWindow:
+    from .main_window import MainWindow  # the engine (torch, the registries) loads here
+
     settings = settings or Settings()
     window = MainWindow(settings)
     name = first_preset(preset, settings)
@@ -75,15 +81,20 @@ def freeze_long_lived() -> None:
     gc.freeze()
 
 
-def show_windows(argument: str | None = None) -> MainWindow:
+def show_windows(argument: str | None = None, settings: Settings | None = None,
+                 frame: StartupFrame | None = None) -> MainWindow:
     """The main window on the preset named on the command line; for a study folder (one holding
     study.yaml, as `mtl-study` writes it) the main window on the last setup used and the Study
-    window on that study's table, Pareto view and curves."""
+    window on that study's table, Pareto view and curves. The start-up `frame`, if any, gives
+    its place to the main window."""
     from .study import is_study_folder
 
     study = argument if argument and is_study_folder(argument) else None
-    window = create_window(None if study else argument)
+    window = create_window(None if study else argument, settings)
     window.show()
+    if frame is not None:
+        frame.close()
+        frame.deleteLater()
     if study:
         window.open_study_folder(Path(study))
     return window
@@ -101,7 +112,10 @@ def run_app(preset: str | None = None) -> int:
     app.setApplicationName("MTL Explorer")
     app.setOrganizationName("MTL Explorer")
     install_excepthook()
-    window = show_windows(preset)
+    settings = Settings()
+    # on screen at once, without torch; the main window (which loads it) replaces it
+    frame = show_startup_frame(app, settings)
+    window = show_windows(preset, settings, frame)
     freeze_long_lived()
     interrupts = Interrupts(app, window)
     code = app.exec()

@@ -10,8 +10,9 @@ its start-up once, not once per run. Where the platform has it (Linux, macOS) wo
 from a fork server that imported torch and the engine once (warm.py): a worker then starts in
 milliseconds, and no torch, thread or Qt state of the study's own process is ever forked; the
 server can be started early (`prestart`) to load while the study is being validated. Elsewhere
-workers are spawned, each importing what it needs. Each worker
-sets torch's thread count so that all workers together use the machine's cores once, ignores
+workers are spawned, each importing what it needs. Each worker's runs with `training.threads:
+auto` get its share of the cores (the cores divided by the workers, threads.py), so that all
+workers together use the machine's cores once; a run that sets a number uses it. A worker ignores
 SIGINT (the study's own process turns Ctrl-C into a stop), and on a machine with GPUs is pinned
 to one of them (CUDA_VISIBLE_DEVICES) in turn.
 """
@@ -29,6 +30,9 @@ from typing import Any, Protocol
 
 from ..control import RunControl
 from ..events import Event, RunFailed, RunFinished, from_dict, to_dict
+from ..threads import apply_threads, auto_threads, cpu_count, set_auto_threads
+
+__all__ = ["Executor", "InlineExecutor", "Job", "LocalPool", "cpu_count", "run_job"]
 
 
 @dataclass(frozen=True)
@@ -43,13 +47,6 @@ class Executor(Protocol):
     workers: int
 
     def run(self, jobs: list[Job], control: RunControl) -> Iterator[Event]: ...
-
-
-def cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def gpu_count() -> int:
@@ -73,7 +70,7 @@ def run_job(job: Job, control: RunControl) -> Iterator[Event]:
 class InlineExecutor:
     """Every run in this process, one after another (`--workers 0`; tests, debugging)."""
 
-    name = "inline (this process)"
+    name = "inline (this process; torch threads: training.threads, auto = every core)"
     workers = 1
 
     def run(self, jobs: list[Job], control: RunControl) -> Iterator[Event]:
@@ -93,10 +90,11 @@ class LocalPool:
         self.gpus = gpu_count() if gpus is None else gpus
         default = self.gpus or cpu_count()
         self.workers = max(1, workers if workers is not None else default)
-        self.threads = threads or max(1, cpu_count() // self.workers)
-        self.name = f"local ({self.workers} worker{'s' * (self.workers != 1)}, " \
-                    f"{self.threads} torch thread{'s' * (self.threads != 1)} each" + \
-                    (f", over {self.gpus} GPUs" if self.gpus else "") + ")"
+        # the share of a run with training.threads: auto (a run that sets a number uses it)
+        self.threads = threads or auto_threads(self.workers)
+        self.name = f"local ({self.workers} worker{'s' * (self.workers != 1)}" + \
+                    (f" over {self.gpus} GPUs" if self.gpus else "") + \
+                    f"; torch threads: training.threads, auto = {self.threads} each)"
 
     def run(self, jobs: list[Job], control: RunControl) -> Iterator[Event]:
         if not jobs:
@@ -203,9 +201,8 @@ def _worker(index: int, tasks: Any, results: Any, stop: Any, running: Any, threa
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the study's process owns Ctrl-C
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
-    import torch
-
-    torch.set_num_threads(threads)
+    set_auto_threads(threads)  # what `training.threads: auto` means in this worker
+    apply_threads(threads)  # now, before any work, while the inter-op pool can still be sized
     control = RunControl(stop, running)
     try:
         while not stop.is_set():

@@ -24,6 +24,7 @@ from typing import Any
 from ..control import RunControl
 from ..errors import ConfigError
 from ..events import Event, RunFailed, RunFinished, from_dict, to_dict
+from ..threads import apply_threads, set_auto_threads
 from .executors import Job, cpu_count, run_job
 
 _RUN_FILE_ORDER = ("config.yaml", "events.jsonl", "steps.csv", "epochs.csv", "error.txt",
@@ -45,7 +46,8 @@ class RayExecutor:
         self.address = address
         self.threads = max(1, threads)
         self.workers = workers or (cpu_count() if address is None else 0)
-        self.name = f"ray ({address or 'a local instance'})"
+        self.name = f"ray ({address or 'a local instance'}), CPUs a run: training.threads, " \
+                    f"auto = {self.threads}"
 
     def run(self, jobs: list[Job], control: RunControl) -> Iterator[Event]:
         if not jobs:
@@ -85,8 +87,11 @@ class RayExecutor:
         for job in jobs:
             device = job.config.get("training", {}).get("device", "auto")
             gpus = 1 if device == "cuda" or (device == "auto" and has_gpus) else 0
-            ref = remote.options(num_cpus=self.threads, num_gpus=gpus, max_retries=0).remote(
-                job.key, job.config, mailbox, flags, self.threads)
+            # a run's CPUs: its training.threads when it sets them, else the executor's share
+            wanted = job.config.get("training", {}).get("threads")  # absent or None: auto
+            cpus = wanted if isinstance(wanted, int) and wanted >= 1 else self.threads
+            ref = remote.options(num_cpus=cpus, num_gpus=gpus, max_retries=0).remote(
+                job.key, job.config, mailbox, flags, cpus)
             futures[ref] = job
         held: dict[str, Event] = {}  # closing events wait until the folder is written
         stop_sent = False
@@ -161,9 +166,9 @@ def _ray_task(key: str, config: dict[str, Any], mailbox: Any, flags: Any,
               threads: int) -> dict[str, bytes] | None:
     """One run on a Ray worker: train into a temporary folder, stream events, return the files."""
     import ray
-    import torch
 
-    torch.set_num_threads(threads)
+    set_auto_threads(threads)  # the CPUs Ray gave this task: what `auto` means here
+    apply_threads(threads)
     if ray.get(flags.stopped.remote()):
         return None
     control = RunControl()

@@ -121,7 +121,8 @@ class TrainingPanel(Panel):
             self.sched_form.setVisible(bool(SCHEDULES.get(sched["name"]).params))
         t = draft.get("training") or {}
         self.train_form.set_schema(self._train_schema(str(t.get("device", "auto"))))
-        self.train_form.set_values(t)
+        # the config reads `threads: auto` as unset; the form shows unset as its "auto" switch
+        self.train_form.set_values({**t, "threads": None} if t.get("threads") == "auto" else t)
 
     def on_checked(self) -> None:
         check = self.session.check

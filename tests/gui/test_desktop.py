@@ -409,7 +409,9 @@ def test_run_menu_shortcuts_drive_the_run_controls(window, qtbot) -> None:
     c = window.controls
     acts = window.run_actions.actions
     menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Run")
-    assert [a.text() for a in menu.actions()] == ["&Start", "&Pause", "S&top"]
+    shown = [a.text() for a in menu.actions() if not a.isSeparator()]
+    assert shown == ["&Start", "&Pause", "S&top", "Write &TensorBoard logs"]
+    assert menu.actions()[-1].isCheckable()
     assert acts["start"].shortcut() == QKeySequence("Ctrl+Return")
     assert QKeySequence("F5") in acts["start"].shortcuts()
     assert acts["pause"].shortcut() == QKeySequence("Ctrl+P")
