@@ -1,14 +1,18 @@
-"""Runs an engine event stream on a QThread and hands events to the GUI in ~50 ms batches.
+"""Runs an engine event stream on a QThread and hands events to the GUI in ~100 ms batches.
 
 The thread only appends to a deque; a QTimer on the GUI thread drains it and emits one
 `events_arrived(list)` per tick, so a training loop logging thousands of steps a second costs the
-event loop one signal per 50 ms and nothing is ever held back longer than that. The worker is one
-of the two places that catch broad exceptions: anything the stream raises becomes a RunFailed.
+event loop one signal per 100 ms and nothing is ever held back longer than that. (The plots
+redraw at most every 40 ms and, during a run, about once a second: see plots/budget.py. Every
+batch's handlers take the GIL from the training thread, so 10 batches a second, not 20.) The
+worker is one of the two places that catch broad exceptions: anything the stream raises becomes
+a RunFailed.
 """
 
 from __future__ import annotations
 
 import collections
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -22,8 +26,13 @@ from mtl_engine import RunControl
 # a config, mtl_engine.run_study bound to a study, a replay of a run folder, or a fake stream.
 EventSource = Callable[[RunControl], Iterator[ev.Event]]
 
-BATCH_MS = 50
-
+BATCH_MS = 100
+# The GUI thread draws in bursts of milliseconds holding the GIL; the training thread gives the
+# GIL up around nearly every torch op and wants it back microseconds later. At CPython's default
+# switch interval (5 ms) each of those waits could last 5 ms, so a redraw stalled training for
+# its whole length; at 1 ms the torch ops run alongside the drawing. Process-wide, set once a
+# run starts (a shorter interval the process already chose is kept).
+SWITCH_INTERVAL_S = 0.001
 
 
 class _StreamThread(QThread):
@@ -78,6 +87,8 @@ class RunWorker(QObject):
         self._done = False
 
     def start(self) -> None:
+        if sys.getswitchinterval() > SWITCH_INTERVAL_S:
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
         self._timer.start()
         self._thread.start()
 

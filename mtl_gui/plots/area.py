@@ -47,6 +47,16 @@ from .catalogue import PLOTS, Plot, PlotSpec, tabs
 REDRAW_MS = 40
 
 
+def settle(plot: Plot) -> None:
+    """Let the plot's view boxes fit their new data now rather than at paint time.
+
+    pyqtgraph defers auto-ranging to the start of the next paint; the new range then updates the
+    y axis (whose grid spans the view) after that paint began, which asks for a second paint:
+    every live redraw was painted twice. Fitted here, the one paint shows it all."""
+    for view in plot.views().values():
+        view.widget.scene().prepareForPaint()
+
+
 class PlotArea(QWidget):
     options_changed = Signal()
 
@@ -259,7 +269,8 @@ class PlotArea(QWidget):
         frame = self._take_frame(runs)
         t0 = time.perf_counter()
         for plot in plots:
-            plot.refresh(frame, force)
+            if plot.refresh(frame, force):
+                settle(plot)
         if not force:
             BUDGET.add((time.perf_counter() - t0) * 1000.0)
 

@@ -40,6 +40,9 @@ X_PADDING = 0.02  # of the x span, on both sides; the same for every plot so the
 FLAT = 1e-6  # a series whose spread is below this fraction of its size is drawn as flat
 FLAT_PAD = 0.1  # ... with this fraction of its value above and below (1.0 -> 0.9 .. 1.1)
 READOUT_LINES = 2  # the hover read-out wraps onto at most this many lines
+# Tick-label room only grows: an axis that shrank whenever its labels got shorter ("0.45" ->
+# "0.5") re-laid its plot out in the middle of a paint, and every live redraw was painted twice.
+STEADY_AXIS = {"autoReduceTextSpace": False}
 
 
 @dataclass
@@ -113,6 +116,13 @@ def run_prefix(entry: RunEntry, many: bool) -> str:
 
 def _last(values: np.ndarray) -> list[float]:
     return [float(values[-1])] if values.size else []
+
+
+def data_signature(a: np.ndarray) -> tuple[Any, ...]:
+    """What tells a grown series from the one drawn before: its length and both ends (bytes,
+    so NaN equals NaN). Series only ever grow (history.py), so equal signatures of the same
+    curve mean equal data."""
+    return (a.size, a[:1].tobytes(), a[-1:].tobytes())
 
 
 def x_span(runs: list[RunEntry], mode: str) -> tuple[float, float] | None:
@@ -278,7 +288,7 @@ class CurvePlot(SingleView, QWidget):
             self.plot.getAxis(axis).enableAutoSIPrefix(False)
             # Major ticks only: the axes also draw the grid, and the minor grid lines made every
             # repaint of a live plot two to three times dearer.
-            self.plot.getAxis(axis).setStyle(maxTickLevel=0)
+            self.plot.getAxis(axis).setStyle(maxTickLevel=0, **STEADY_AXIS)
         self.plot.setLabel("bottom", X_LABELS[options.x_mode])
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
@@ -307,6 +317,8 @@ class CurvePlot(SingleView, QWidget):
         self._items: dict[str, pg.PlotDataItem] = {}
         self._raw: dict[str, pg.PlotDataItem] = {}
         self._smoothers: dict[str, SmoothedSeries] = {}
+        self._sigs: dict[str, tuple[Any, ...]] = {}  # "<curve key>|<part>" -> what it shows
+        self._forced = True  # the redraw under way was forced: set every curve's data
         self._shown: list[Curve] = []
         self._stamp: tuple[Any, ...] = ()
         self._log = False
@@ -331,7 +343,8 @@ class CurvePlot(SingleView, QWidget):
         if stamp == self._stamp and not force:
             return False
         self._stamp = stamp
-        self.plot.setLabel("bottom", X_LABELS[self.options.x_mode])
+        self._forced = force
+        set_label(self.plot, "bottom", X_LABELS[self.options.x_mode])
         log = self.options.log_y and self.supports_log
         if log != self._log:
             self._set_log(log)
@@ -458,10 +471,13 @@ class CurvePlot(SingleView, QWidget):
                 self.plot.removeItem(raw)
             self._smoothers.pop(key, None)
         weight = self.options.smoothing
+        for key in [k for k in self._sigs if k.rsplit("|", 1)[0] not in keys]:
+            del self._sigs[key]
         for curve in curves:
             item = self._items.get(curve.key)
             if item is None:
                 item = self._new_item(curve)
+                self._sigs.pop(f"{curve.key}|", None)
             shown = curve.y
             if curve.smooth and weight > 0:
                 raw = self._raw.get(curve.key)
@@ -469,14 +485,28 @@ class CurvePlot(SingleView, QWidget):
                     raw = self.plot.plot(pen=pen(self._color(curve), 1.0, 60, curve.dash))
                     raw.setZValue(-1)
                     self._raw[curve.key] = raw
-                raw.setData(curve.x, curve.y)
+                    self._sigs.pop(f"{curve.key}|raw", None)
+                self._set_data(f"{curve.key}|raw", raw, curve.x, curve.y)
                 smoother = self._smoothers.setdefault(curve.key, SmoothedSeries())
                 shown = smoother.update(curve.y, weight)
             elif curve.key in self._raw:
                 self.plot.removeItem(self._raw.pop(curve.key))
-            item.setData(curve.x, shown)
+            self._set_data(f"{curve.key}|", item, curve.x, shown)
             curve.extra["shown_y"] = shown
         self._shown = curves
+
+    def _set_data(self, key: str, item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
+        """`item.setData(x, y)` unless the item already shows exactly these points.
+
+        Histories only grow, so a curve of the same run with as many points, the same ends and
+        the same options is the curve already drawn: the validation curves change once an
+        epoch, but their markers (a ScatterPlotItem, rebuilt point by point in Python) were
+        set again on every live redraw. A forced redraw always sets the data."""
+        sig = (self.options.key(), data_signature(x), data_signature(y))
+        if not self._forced and self._sigs.get(key) == sig:
+            return
+        self._sigs[key] = sig
+        item.setData(x, y)
 
     def _remove_item(self, item: pg.PlotDataItem) -> None:
         self.plot.removeItem(item)
@@ -529,6 +559,21 @@ class CurvePlot(SingleView, QWidget):
         self.readout.setText(text)
         self.readout.setToolTip(text if parts else "")
         return text
+
+
+def set_label(plot: pg.PlotItem, side: str, text: str) -> None:
+    """An axis label, set only when it changes: pyqtgraph's setLabel re-lays the axis out and
+    throws its cached picture away, so a label set again on every live redraw made every axis
+    regenerate its ticks and text on every paint."""
+    axis = plot.getAxis(side)
+    if axis.labelText != text or not axis.label.isVisible():
+        plot.setLabel(side, text)
+
+
+def show_axis(plot: pg.PlotItem, side: str, show: bool) -> None:
+    """Show or hide an axis only when that changes (a hide or show re-lays the plot out)."""
+    if plot.getAxis(side).isVisible() != show:
+        plot.showAxis(side, show)
 
 
 def fit_title(plot: pg.PlotItem) -> None:

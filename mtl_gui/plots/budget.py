@@ -15,7 +15,10 @@ import time
 import pyqtgraph as pg
 from PySide6.QtGui import QPaintEvent
 
-DUTY = 0.05  # fraction of wall time the plots may take during a run
+# Fraction of wall time the plots may take during a run. The training thread loses about what
+# the GUI thread holds of the GIL (issue 14: GUI attached >= 0.95x headless), so 2 %: with a
+# redraw of the four training plots costing some 8-20 ms of CPU, that is one every 0.4-1 s.
+DUTY = 0.02
 # Redraw spacing bounds. A redraw is every visible plot at once (area.py), so the slowest rate,
 # 1.6 s, is what each of the four plots got when one plot was redrawn per tick of at most 0.4 s.
 MIN_MS, MAX_MS = 40, 1600

@@ -12,7 +12,17 @@ from PySide6.QtWidgets import QComboBox, QWidget
 import mtl_engine
 
 from ..run_entry import RunEntry
-from .base import Curve, CurvePlot, PlotOptions, epoch_x, run_prefix, step_x
+from .base import (
+    STEADY_AXIS,
+    Curve,
+    CurvePlot,
+    PlotOptions,
+    epoch_x,
+    run_prefix,
+    set_label,
+    show_axis,
+    step_x,
+)
 from .style import pen
 
 
@@ -110,7 +120,7 @@ class MetricPlot(CurvePlot):
         self.low_vb.sigRangeChangedManually.connect(self.shared_x._by_user)
         self.plot.getAxis("right").linkToView(self.low_vb)
         self.plot.getAxis("right").enableAutoSIPrefix(False)
-        self.plot.getAxis("right").setStyle(maxTickLevel=0)
+        self.plot.getAxis("right").setStyle(maxTickLevel=0, **STEADY_AXIS)
         self.plot.getViewBox().sigResized.connect(self._sync_low_vb)
         self._low_items: set[int] = set()
         self.directions: dict[str, bool] = {}  # curve key -> higher is better
@@ -176,15 +186,16 @@ class MetricPlot(CurvePlot):
         self.directions = {c.key: bool(c.extra["higher"]) for c in curves}
         if left:
             metrics = sorted({c.extra["metric"] for c in left})
-            self.plot.setLabel("left", _axis_label(metrics, bool(left[0].extra["higher"])))
+            set_label(self.plot, "left", _axis_label(metrics, bool(left[0].extra["higher"])))
         else:
-            self.plot.setLabel("left", self.y_label)
-        self.low_vb.setVisible(bool(right))
-        self.plot.showAxis("right", bool(right))
+            set_label(self.plot, "left", self.y_label)
+        if self.low_vb.isVisible() != bool(right):
+            self.low_vb.setVisible(bool(right))
+        show_axis(self.plot, "right", bool(right))
         if right:
             self._sync_low_vb()
-            self.plot.setLabel("right", _axis_label(sorted({c.extra["metric"] for c in right}),
-                                                    False))
+            set_label(self.plot, "right", _axis_label(sorted({c.extra["metric"] for c in right}),
+                                                      False))
 
     def _new_item(self, c: Curve) -> pg.PlotDataItem:
         if not c.extra.get("right"):

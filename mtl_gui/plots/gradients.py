@@ -152,8 +152,15 @@ class CosinePlot(CurvePlot):
             idx = negative_turns(c.y)
             xs.append(c.x[idx])
             ys.append(c.y[idx])
-        self.markers.setData(np.concatenate(xs) if xs else [], np.concatenate(ys) if ys else [])
+        mx = np.concatenate(xs) if xs else np.empty(0)
+        my = np.concatenate(ys) if ys else np.empty(0)
+        marks = (mx.tobytes(), my.tobytes())  # a handful of points: compare them all
+        if force or marks != self._marks:  # (a scatter item rebuilds every point in Python)
+            self._marks = marks
+            self.markers.setData(mx, my)
         return True
+
+    _marks: tuple[bytes, bytes] = (b"", b"")
 
 
 class NormPlot(CurvePlot):

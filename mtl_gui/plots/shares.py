@@ -17,12 +17,14 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from ..run_entry import RunEntry, no_points_text
 from ..smoothing import SmoothedSeries
 from .base import (
+    STEADY_AXIS,
     X_LABELS,
     PlotOptions,
     SharedX,
     SingleView,
     fit_title,
     run_title,
+    set_label,
     step_x,
     wrap_label,
     x_span,
@@ -74,7 +76,7 @@ class SharePlot(SingleView, QWidget):
         self.plot.setLabel("left", "share of total")
         for axis in ("left", "bottom"):
             self.plot.getAxis(axis).enableAutoSIPrefix(False)
-            self.plot.getAxis(axis).setStyle(maxTickLevel=0)  # see CurvePlot
+            self.plot.getAxis(axis).setStyle(maxTickLevel=0, **STEADY_AXIS)  # see CurvePlot
         self.plot.setYRange(0, 1, padding=0.02)
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
@@ -148,7 +150,7 @@ class SharePlot(SingleView, QWidget):
         if stamp == self._stamp and not force:
             return False
         self._stamp = stamp
-        self.plot.setLabel("bottom", X_LABELS[self.options.x_mode])
+        set_label(self.plot, "bottom", X_LABELS[self.options.x_mode])
         self.shared_x.apply(runs, self.options.x_mode)  # the x range of every other plot
         if entry is None or not entry.history.n_steps:
             self._build(None, [])
@@ -178,8 +180,10 @@ class SharePlot(SingleView, QWidget):
         order = sorted((k for k in range(len(history.tasks)) if np.isfinite(frac[k, -1])),
                        key=lambda k: -frac[k, -1])
         last = ", ".join(f"{history.tasks[k]} {frac[k, -1]:.0%}" for k in order)
-        self.note.setText(f"{entry.label}, latest: {last}")
-        self.note.setToolTip(self.note.text())
+        note = f"{entry.label}, latest: {last}"
+        if self.note.text() != note:  # (a label's new text re-lays its column out)
+            self.note.setText(note)
+            self.note.setToolTip(note)
         return True
 
     def _build(self, uid: int | None, tasks: list[str]) -> None:

@@ -107,8 +107,8 @@ def test_conflict_map_and_negative_markers(area) -> None:
 def test_live_budget_spaces_redraws_by_their_cost() -> None:
     b = Budget()
     b.add(3.0)
-    b.add(2.0)  # a redraw that cost 5 ms in all, at 5 % duty: wait 100 ms
-    assert b.next_interval_ms() == 100
+    b.add(2.0)  # a redraw that cost 5 ms in all, at 2 % duty: wait 250 ms
+    assert b.next_interval_ms() == 250
     assert b.next_interval_ms() == 40  # nothing drawn: the fastest rate
     b.add(500.0)
     assert b.next_interval_ms() == 1600  # never slower than one redraw (of all plots) in 1.6 s

@@ -17,7 +17,7 @@ def test_events_arrive_in_order_and_in_batches(qtbot) -> None:
         worker.start()
     got = [e for batch in batches for e in batch]
     assert got == events
-    assert len(batches) < len(events) // 10  # one signal per ~50 ms, not one per event
+    assert len(batches) < len(events) // 10  # one signal per ~100 ms, not one per event
 
 
 def test_a_stream_that_just_ends_is_reported_finished(qtbot) -> None:
