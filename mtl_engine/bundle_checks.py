@@ -92,9 +92,10 @@ def bundle_spec(path: Path, raw: object) -> DatasetSpec:
     tasks = s["tasks"]
     if not isinstance(tasks, list):
         raise BundleError(f"{path}: spec.tasks must be a list, got {type(tasks).__name__}")
+    # checked before the try: a BundleError is a ValueError, which must not be re-wrapped below
+    fields = [_fields(path, t, DataTask, f"spec.tasks[{i}]") for i, t in enumerate(tasks)]
     try:
-        declared = tuple(DataTask(**_fields(path, t, DataTask, f"spec.tasks[{i}]"))
-                         for i, t in enumerate(tasks))
+        declared = tuple(DataTask(**f) for f in fields)
         shape = tuple(int(d) for d in s["input_shape"])
         columns = _input_columns(path, s.get("input_columns") or [])
         return DatasetSpec(str(s["name"]), shape, declared, int(s["n_samples"]),

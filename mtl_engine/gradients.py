@@ -17,6 +17,10 @@ is, and never on timings:
   the T calls together cost one backward pass through the heads; a vmapped call would run every
   head's backward T times.
 
+`task_gramian(losses, wrt)` gives what a method that needs only the Gramian uses (input kind
+GRAMIAN): K = G G^T and w^T G, by the same routes, without ever concatenating G (the vmapped
+route's per-tensor batched gradients are kept as blocks), so G's memory is needed once, not twice.
+
 A two-stage variant (per-task cotangents on the representation, then one vmapped pass through the
 trunk only) was measured and dropped: on CPU it was slower than the single vmapped pass for both
 an MLP and a LeNet trunk (benchmarks/bench_gradients.py, docs/gradients.md).
@@ -56,6 +60,55 @@ def task_gradients(losses: torch.Tensor, wrt: Sequence[torch.Tensor]) -> torch.T
     if all(not t.is_leaf for t in wrt) or _conv_on_cpu(wrt):
         return _per_task(losses, wrt)
     return _batched_or_loop(losses, wrt)
+
+
+# From this many values in G (T x P) on, task_gramian keeps the batched gradients as per-tensor
+# blocks instead of concatenating them: 2**15 (128 KiB in float32). Below it the memory saved is
+# small, and one matrix product instead of one per tensor saves a few small operations per step,
+# which is what a small model's step is made of.
+BLOCKS_FROM = 2 ** 15
+
+
+class TaskGramian:
+    """The per-task gradients as per-tensor blocks (T x n_b each, never concatenated into G):
+    their Gramian K = sum_b G_b G_b^T, and the combined update w^T G formed block by block.
+    For the methods whose weights depend on K only (the GRAMIAN input), this is all a step
+    needs, and the T x P matrix G is never built: the peak is the blocks themselves."""
+
+    __slots__ = ("blocks", "gramian", "width")
+
+    def __init__(self, blocks: Sequence[torch.Tensor], n_tasks: int, like: torch.Tensor) -> None:
+        self.blocks = list(blocks)
+        self.width = sum(int(b.shape[1]) for b in self.blocks)
+        k = (self.blocks[0] if self.blocks else like).new_zeros(n_tasks, n_tasks)
+        for b in self.blocks:
+            k.addmm_(b, b.T)
+        self.gramian = k
+
+    def direction(self, weights: torch.Tensor) -> torch.Tensor:
+        """w^T G (P,), flattened as task_gradients' columns."""
+        if not self.blocks:
+            return self.gramian.new_zeros(0)
+        w = weights.to(self.gramian.dtype)
+        return torch.cat([w @ b for b in self.blocks])
+
+
+def task_gramian(losses: torch.Tensor, wrt: Sequence[torch.Tensor]) -> TaskGramian:
+    """K = G G^T and the means to apply w^T G for G = task_gradients(losses, wrt), by the same
+    route, without the concatenated G: the vmapped route's per-tensor batched gradients are the
+    blocks as they come (views); the per-task route fills one T x P buffer row by row, which
+    is then the one block. The graph is retained."""
+    wrt = list(wrt)
+    n_tasks = int(losses.shape[0])
+    if wrt and losses.requires_grad and all(t.is_leaf for t in wrt) and not _conv_on_cpu(wrt):
+        grads = _batched(losses, wrt)
+        if grads is not None:
+            if n_tasks * sum(t.numel() for t in wrt) < BLOCKS_FROM:  # small: one block is faster
+                return TaskGramian([_rows(grads, wrt, n_tasks)], n_tasks, losses)
+            blocks = [(g if g is not None else t.new_zeros((n_tasks, *t.shape))).reshape(
+                n_tasks, -1) for g, t in zip(grads, wrt)]
+            return TaskGramian(blocks, n_tasks, losses)
+    return TaskGramian([task_gradients(losses, wrt)], n_tasks, losses)
 
 
 def _conv_on_cpu(wrt: Sequence[torch.Tensor]) -> bool:
@@ -180,31 +233,47 @@ def _zeros(wrt: Sequence[torch.Tensor], n: int, like: torch.Tensor) -> torch.Ten
 
 
 def _per_task(losses: torch.Tensor, wrt: Sequence[torch.Tensor]) -> torch.Tensor:
-    rows = []
-    for i in range(losses.shape[0]):
+    """One autograd.grad per task, each row written straight into one preallocated T x P buffer:
+    at most one task's gradients exist beside it (no list of rows, no stack)."""
+    n = int(losses.shape[0])
+    out = _zeros(wrt, n, wrt[0])  # the gradients' dtype, as a concatenation of them would have
+    for i in range(n):
         if not losses[i].requires_grad:
-            rows.append(_zeros(wrt, 1, losses)[0])
             continue
         grads = torch.autograd.grad(losses[i], wrt, retain_graph=True, allow_unused=True)
-        rows.append(_rows([None if g is None else g.unsqueeze(0) for g in grads], wrt, 1)[0])
-    return torch.stack(rows)
+        start = 0
+        for g, t in zip(grads, wrt):
+            if g is not None:
+                out[i, start:start + t.numel()] = g.reshape(-1)
+            start += t.numel()
+        del grads
+    return out
 
 
 def _batched_or_loop(losses: torch.Tensor, wrt: list[torch.Tensor]) -> torch.Tensor:
     """One vmapped backward with the identity as cotangents, or the per-task loop."""
+    grads = _batched(losses, wrt)
+    if grads is None:
+        return _per_task(losses, wrt)
+    return _rows(grads, wrt, int(losses.shape[0]))
+
+
+def _batched(losses: torch.Tensor, wrt: list[torch.Tensor]
+             ) -> tuple[torch.Tensor | None, ...] | None:
+    """The per-tensor batched gradients (T, *shape) of one vmapped backward; None where these
+    tensors' graph cannot be vmapped (announced once, then remembered)."""
     key = tuple(id(t) for t in wrt)
     known = _no_vmap.get(key)
-    if known is None or known[0]() is not wrt[0]:
-        try:
-            grads = torch.autograd.grad(losses, wrt, grad_outputs=_eye(losses),
-                                        retain_graph=True, allow_unused=True,
-                                        is_grads_batched=True)
-            return _rows(grads, wrt, int(losses.shape[0]))
-        except _BATCH_ERRORS as exc:
-            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else repr(exc)
-            note = (f"per-task gradients: the batched (vmapped) backward pass failed "
-                    f"({type(exc).__name__}: {reason}); using one backward pass per task "
-                    f"instead (same result, slower)")
-            _no_vmap[key] = (weakref.ref(wrt[0]), note)
-            warnings.warn(note, GradientFallbackWarning, stacklevel=3)
-    return _per_task(losses, wrt)
+    if known is not None and known[0]() is wrt[0]:
+        return None
+    try:
+        return torch.autograd.grad(losses, wrt, grad_outputs=_eye(losses), retain_graph=True,
+                                   allow_unused=True, is_grads_batched=True)
+    except _BATCH_ERRORS as exc:
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else repr(exc)
+        note = (f"per-task gradients: the batched (vmapped) backward pass failed "
+                f"({type(exc).__name__}: {reason}); using one backward pass per task "
+                f"instead (same result, slower)")
+        _no_vmap[key] = (weakref.ref(wrt[0]), note)
+        warnings.warn(note, GradientFallbackWarning, stacklevel=4)
+    return None

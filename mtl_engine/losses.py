@@ -8,12 +8,20 @@ rather than a NaN.
 
 Shapes follow the model's heads: classification pred (B, C) with int64 targets (B,); binary pred
 (B,) logits with targets 0/1 (any dtype); regression pred (B,) with float targets (B,). A pred of
-shape (B, 1) is accepted for binary and regression.
+shape (B, 1) is accepted for binary and regression. A regression task with k values per row has
+pred and targets (B, k): its loss is the mean over the present cells (a NaN cell is skipped on
+its own, the row's other cells still count), and the fused form the mean over all B k cells.
 
 Imbalance: `cross_entropy` takes per-class weights and `bce` a positive-class weight, as torch's
 own losses do (a weighted mean over the present targets: sum w_i l_i / sum w_i for cross-entropy;
 the plain mean of pos_weight-scaled terms for BCE). `task_loss` binds them for a run; the
 "balanced" weights come from the training rows (`balanced_weights`, see task_losses.py).
+
+Each loss also has a `fused` form (its `fused` fact): the same value, to round-off, through
+torch's own reduced kernels (``F.cross_entropy``, ``F.binary_cross_entropy_with_logits``,
+``F.mse_loss`` ...), for a batch in which no target is missing. The training loop takes it for
+those batches (it knows which from the training rows, without a device sync); the masks cost
+about as much as the loss itself on a small model.
 
 `poisson` is for count targets: the head's output is the log-rate, so the predicted mean count is
 exp(output) (the loss's `link` fact is "log"; `prediction` applies it before metrics are scored).
@@ -43,6 +51,12 @@ LOSSES.declare(
     scalable_target=True,
     # the smallest target value the loss accepts (checked once, on the training rows); None: any
     min_target=None,
+    # the same loss for a batch with no missing target, through torch's fused kernels (same
+    # signature and keyword weights); None: the masked loss serves every batch
+    fused=None,
+    # how a missing target is spelt: "nan" (regression), or "negative" (-1 for a class id or a
+    # 0/1 label; NaN counts as missing too)
+    missing="nan",
 )
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -69,9 +83,17 @@ def _flat(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return pred.reshape(target.shape) if pred.dim() == target.dim() + 1 else pred
 
 
+def _cross_entropy_fused(pred: torch.Tensor, target: torch.Tensor,
+                         class_weight: torch.Tensor | None = None) -> torch.Tensor:
+    # torch's weighted mean is sum w_i l_i / sum w_i, as weighted_mean's
+    weight = None if class_weight is None else class_weight.to(pred.dtype)
+    return F.cross_entropy(pred, target.long(), weight=weight)
+
+
 @LOSSES.register(
     "cross_entropy", "Softmax cross-entropy over class logits; targets of -1 are ignored",
     task_types=("classification",), default_for=("classification",), weighting="class",
+    fused=_cross_entropy_fused, missing="negative",
 )
 def cross_entropy(pred: torch.Tensor, target: torch.Tensor,
                   class_weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -84,9 +106,17 @@ def cross_entropy(pred: torch.Tensor, target: torch.Tensor,
     return weighted_mean(per, class_weight.to(per.dtype)[safe], present)
 
 
+def _bce_fused(pred: torch.Tensor, target: torch.Tensor, pos_weight: torch.Tensor | None = None
+               ) -> torch.Tensor:
+    pred = _flat(pred, target)
+    weight = None if pos_weight is None else pos_weight.to(pred.dtype)
+    return F.binary_cross_entropy_with_logits(pred, target.to(pred.dtype), pos_weight=weight)
+
+
 @LOSSES.register(
     "bce", "Binary cross-entropy on a logit (numerically stable form); targets of -1 are ignored",
-    task_types=("binary",), default_for=("binary",), weighting="positive",
+    task_types=("binary",), default_for=("binary",), weighting="positive", fused=_bce_fused,
+    missing="negative",
 )
 def bce(pred: torch.Tensor, target: torch.Tensor, pos_weight: torch.Tensor | None = None
         ) -> torch.Tensor:
@@ -118,23 +148,42 @@ def _huber(r: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
     return torch.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
 
 
+def _fused_regression(kernel: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> LossFn:
+    """A torch mean-reduced regression loss on the flattened prediction (no target missing)."""
+
+    def fn(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        pred = _flat(pred, target)
+        return kernel(pred, target.to(pred.dtype))
+
+    return fn
+
+
 mse = LOSSES.register(
     "mse", "Mean squared error; NaN targets are ignored", task_types=("regression",),
-    default_for=("regression",),
+    default_for=("regression",), fused=_fused_regression(F.mse_loss),
 )(_regression(lambda r: r * r))
 l1 = LOSSES.register(
     "l1", "Mean absolute error (L1); NaN targets are ignored", task_types=("regression",),
+    fused=_fused_regression(F.l1_loss),
 )(_regression(torch.abs))
 huber = LOSSES.register(
     "huber", "Huber loss with delta 1 (Huber, Ann. Math. Statist. 1964): quadratic within 1 of "
     "the target, linear beyond; NaN targets are ignored", task_types=("regression",),
+    fused=_fused_regression(F.huber_loss),  # torch's default delta is 1, as _huber's
 )(_regression(_huber))
+
+
+def _poisson_fused(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    pred = _flat(pred, target)
+    t = target.to(pred.dtype)
+    return (torch.exp(pred) - t * pred + torch.lgamma(t + 1)).mean()
 
 
 @LOSSES.register(
     "poisson", "Poisson negative log-likelihood for counts, log link: the output is the log of "
     "the expected count, exp(out) - y * out + log(y!); NaN targets are ignored",
     task_types=("regression",), link="log", scalable_target=False, min_target=0.0,
+    fused=_poisson_fused,
 )
 def poisson(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     pred = _flat(pred, target)
@@ -159,9 +208,21 @@ def prediction(loss: str, output: torch.Tensor) -> torch.Tensor:
     return _INVERSE_LINKS[LOSSES.get(loss).meta["link"]](output)
 
 
-def task_loss(loss: str, weight: torch.Tensor | None = None) -> LossFn:
-    """The loss function of one task, with its class or positive weight bound (if any)."""
-    fn = LOSSES.get(loss).obj
+def missing_targets(loss: str, target: torch.Tensor) -> torch.Tensor:
+    """Where `target` is missing for `loss` (a bool tensor of its shape), as its masked form
+    skips it."""
+    if LOSSES.get(loss).meta["missing"] == "negative":
+        return ~(target >= 0)  # NaN too: every comparison with it is False
+    if target.is_floating_point():
+        return torch.isnan(target)
+    return torch.zeros_like(target, dtype=torch.bool)
+
+
+def task_loss(loss: str, weight: torch.Tensor | None = None, *, fused: bool = False) -> LossFn:
+    """The loss function of one task, with its class or positive weight bound (if any); with
+    `fused`, its form for batches without a missing target (the masked one if it has none)."""
+    entry = LOSSES.get(loss)
+    fn = entry.meta["fused"] if fused and entry.meta["fused"] is not None else entry.obj
     if weight is None:
         return fn
     key = {"class": "class_weight", "positive": "pos_weight"}[LOSSES.get(loss).meta["weighting"]]

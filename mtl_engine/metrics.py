@@ -1,7 +1,8 @@
 """Validation metrics, by name: ``fn(pred, target) -> float`` over a whole validation set.
 
 pred and target are tensors (any device) or numpy arrays, shaped as for the losses: classification
-(N, C) logits and int class ids; binary (N,) logits and 0/1 ids; regression (N,) values. Missing
+(N, C) logits and int class ids; binary (N,) logits and 0/1 ids; regression (N,) values, or
+(N, k) for a task with k values per row. Missing
 targets (-1 ids, NaN values) are skipped; a set with nothing left to score gives NaN. Each metric
 turns into a Python float once, at the end, which is the only host-device sync it causes.
 
@@ -10,6 +11,12 @@ macro F1 averages over the classes that occur in the targets or the predictions;
 averages over the classes that occur in the targets (so it equals balanced accuracy); F1 with no
 positive target and no positive prediction is 0; R^2 of a constant target is 1 if predicted exactly,
 else 0; AUROC gives tied scores half credit (Mann-Whitney U) and is NaN with one class present.
+
+A k-value regression task (k > 1) is scored over its cells: mse and mae are the means over every
+present cell (so they equal the loss's mean over cells), and R^2 is the mean over the columns of
+each column's own R^2 (scikit-learn's ``multioutput="uniform_average"``; a column with no present
+cell is left out). A pooled R^2 against the grand mean would count the spread between the
+columns' means as explained variance, crediting a model for merely knowing each column's mean.
 
 Regression metrics score predictions in the target's units: for a task trained with `poisson`
 that is the mean count exp(output) (training applies the loss's link first, losses.prediction).
@@ -149,14 +156,36 @@ def mae(pred: Any, target: Any) -> float:
 
 @_register("r2", "Coefficient of determination R^2 = 1 - SS_res / SS_tot", ("regression",), True)
 def r2(pred: Any, target: Any) -> float:
+    per_column = _column_r2(pred, target)
+    if per_column is not None:
+        return per_column
     p, t = _values(pred, target)
     if t.numel() == 0:
         return _NAN
+    return _r2(p, t)
+
+
+def _r2(p: torch.Tensor, t: torch.Tensor) -> float:
     ss_res = float(((t - p) ** 2).sum())
     ss_tot = float(((t - t.mean()) ** 2).sum())
     if ss_tot == 0.0:
         return 1.0 if ss_res == 0.0 else 0.0
     return 1.0 - ss_res / ss_tot
+
+
+def _column_r2(pred: Any, target: Any) -> float | None:
+    """The mean over the columns of a (N, k) target (k > 1) of each column's R^2, skipping
+    columns with no present cell (NaN when none has one); None for a one-value target."""
+    p, t = _tensors(pred, target)
+    if t.dim() != 2 or t.shape[1] == 1:
+        return None
+    p, t = p.double(), t.double()
+    scores = []
+    for j in range(t.shape[1]):
+        keep = ~torch.isnan(t[:, j])
+        if bool(keep.any()):
+            scores.append(_r2(p[:, j][keep], t[:, j][keep]))
+    return sum(scores) / len(scores) if scores else _NAN
 
 
 @_register("poisson_deviance", "Mean Poisson deviance 2 (y ln(y / mu) - y + mu) of the predicted "

@@ -7,6 +7,7 @@ epoch, the epoch count and its typed parameters that gives the multiplier on eve
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -64,11 +65,44 @@ OPTIMIZERS.register(
 def make_optimizer(
     name: str, groups: list[dict[str, Any]], params: Mapping[str, Any], weight_decay: float
 ) -> torch.optim.Optimizer:
-    """`groups` are torch param groups (each with its own "lr"); `params` the optimiser's."""
+    """`groups` are torch param groups (each with its own "lr"); `params` the optimiser's.
+
+    Empty groups are dropped, and consecutive groups whose settings are all equal (a shared and a
+    task rate left at optimizer.lr) are merged into one: the update of each parameter is the
+    same, and torch's optimisers pay a fixed cost per group and step."""
     entry = OPTIMIZERS.get(name, "optimizer.name")
     kwargs = entry.meta["kwargs"](entry.parse(params, "optimizer.params"))
-    groups = [g for g in groups if g["params"]]
+    groups = merge_groups([g for g in groups if g["params"]]) if MERGE_GROUPS else \
+        [g for g in groups if g["params"]]
+    if FOREACH and "foreach" in inspect.signature(entry.obj).parameters:
+        kwargs["foreach"] = True
     return entry.obj(groups, lr=groups[0]["lr"], weight_decay=weight_decay, **kwargs)
+
+
+# Module flags, so tests can compare a run with each off. Both leave every update the same:
+# merge consecutive param groups with equal settings, and use torch's multi-tensor ("foreach")
+# implementation on every device (torch picks it only on CUDA by default): on a CPU it runs the
+# same per-tensor kernels from C++ instead of a Python loop over the parameters, about 0.1 ms a
+# step less on the small MLPs, at the price of temporaries for all parameters at once.
+MERGE_GROUPS = True
+FOREACH = True
+
+
+def merge_groups(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`groups` with each run of consecutive ones that differ only in "params" and "name" made
+    one group (its parameters in order, the names joined with "+")."""
+    def settings(g: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in g.items() if k not in ("params", "name")}
+
+    out: list[dict[str, Any]] = []
+    for g in groups:
+        if out and settings(out[-1]) == settings(g):
+            last = out[-1]
+            out[-1] = {**last, "params": [*last["params"], *g["params"]],
+                       "name": f"{last.get('name', '')}+{g.get('name', '')}"}
+        else:
+            out.append(dict(g, params=list(g["params"])))
+    return out
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ Three steps, each on by default (``data.preprocess`` in the config turns them of
   standard deviation (missing cells left out; a constant feature is only centred);
 - targets: each regression target is standardised the same way, so its loss trains on a scale of
   about 1 whatever its units; predictions and the regression metrics (mse, mae) are turned back
-  into the target's own units, and R^2 is unchanged by construction. A task whose loss needs the
+  into the target's own units, and R^2 is unchanged by construction. A regression task with k
+  values per row (targets (N, k)) is standardised column by column. A task whose loss needs the
   target's own values (its LOSSES entry declares ``scalable_target=False``: poisson counts) is
   left unscaled.
 
@@ -39,13 +40,14 @@ STEPS = ("inputs", "impute", "targets")
 class Preprocessing:
     """Fitted preprocessing: per flattened input feature, the value a missing cell takes (`fill`,
     raw units; None when nothing is imputed) and the shift and scale (`mean`, `std`; 0 and 1 for a
-    feature left raw); per regression task (the dataset's name) its target's (mean, std)."""
+    feature left raw); per regression task (the dataset's name) its target's (mean, std): two
+    floats for a one-value task, two k-tuples (one entry per column) for a k-value one."""
 
     input_shape: tuple[int, ...]
     mean: tuple[float, ...]
     std: tuple[float, ...]
     fill: tuple[float, ...] | None = None
-    targets: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    targets: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
 
     @classmethod
     def identity(cls, input_shape: Sequence[int]) -> Preprocessing:
@@ -78,6 +80,9 @@ class Preprocessing:
         if source not in self.targets:
             return y
         m, s = self.targets[source]
+        if isinstance(m, tuple):  # one (mean, std) per column of an (N, k) target
+            m = torch.tensor(m, dtype=y.dtype, device=y.device)
+            s = torch.tensor(s, dtype=y.dtype, device=y.device)
         return (y - m) / s
 
     def to_raw(self, source: str, pred: torch.Tensor) -> torch.Tensor:
@@ -93,7 +98,7 @@ class Preprocessing:
     def to_dict(self) -> dict[str, Any]:
         return {"input_shape": list(self.input_shape), "mean": list(self.mean),
                 "std": list(self.std), "fill": None if self.fill is None else list(self.fill),
-                "targets": {k: [float(m), float(s)] for k, (m, s) in self.targets.items()}}
+                "targets": {k: [_plain(m), _plain(s)] for k, (m, s) in self.targets.items()}}
 
     @classmethod
     def from_dict(cls, raw: Any, where: str, input_shape: Sequence[int]) -> Preprocessing:
@@ -127,14 +132,33 @@ class Preprocessing:
         if not isinstance(targets_raw, Mapping):
             raise BundleError(f"{where}: preprocessing.targets must be a mapping, got "
                               f"{short(targets_raw)}")
-        targets: dict[str, tuple[float, float]] = {}
+        targets: dict[str, tuple[Any, Any]] = {}
         for k, v in targets_raw.items():
-            if (not isinstance(v, (list, tuple)) or len(v) != 2
-                    or not all(isinstance(e, (int, float)) for e in v) or not v[1] > 0):
+            pair = _target_moments(v)
+            if pair is None:
                 raise BundleError(f"{where}: preprocessing.targets[{short(k)}] must be [mean, "
-                                  f"std] with std > 0, got {short(v)}")
-            targets[str(k)] = (float(v[0]), float(v[1]))
+                                  f"std] with std > 0 (numbers, or equal-length lists of them "
+                                  f"for a vector target), got {short(v)}")
+            targets[str(k)] = pair
         return cls(shape, mean, std, fill, targets)
+
+
+def _plain(v: Any) -> Any:
+    return [float(e) for e in v] if isinstance(v, tuple) else float(v)
+
+
+def _target_moments(v: Any) -> tuple[Any, Any] | None:
+    """[mean, std] as to_dict wrote it (two numbers, or two equal-length lists of numbers);
+    None when it is neither or a std is not positive."""
+    if not isinstance(v, (list, tuple)) or len(v) != 2:
+        return None
+    m, s = v
+    if all(isinstance(e, (int, float)) for e in v):
+        return (float(m), float(s)) if s > 0 else None
+    if (isinstance(m, (list, tuple)) and isinstance(s, (list, tuple)) and len(m) == len(s) > 0
+            and all(isinstance(e, (int, float)) for e in (*m, *s)) and min(s) > 0):
+        return tuple(float(e) for e in m), tuple(float(e) for e in s)
+    return None
 
 
 def apply_inputs(x: torch.Tensor, fill: torch.Tensor | None, mean: torch.Tensor,
@@ -168,10 +192,20 @@ class RawRows(torch.nn.Module):
         self.register_buffer("fill", fill if fill is not None else torch.zeros(()))
         self.register_buffer("mean", mean)
         self.register_buffer("std", std)
-        # position of each output that is turned back into its own units
-        self.raw_outputs = tuple(i for i, t in enumerate(tasks) if t.source in prep.targets)
-        shift = [prep.targets[tasks[i].source][0] for i in self.raw_outputs]
-        scale = [prep.targets[tasks[i].source][1] for i in self.raw_outputs]
+        # each output turned back into its own units: (position, first entry in out_mean /
+        # out_std, width: 0 for a one-value task's scalar, k for a k-value task's k columns)
+        raw: list[tuple[int, int, int]] = []
+        shift: list[float] = []
+        scale: list[float] = []
+        for i, t in enumerate(tasks):
+            if t.source not in prep.targets:
+                continue
+            m, s = prep.targets[t.source]
+            width = len(m) if isinstance(m, tuple) else 0
+            raw.append((i, len(shift), width))
+            shift += list(m) if width else [m]
+            scale += list(s) if width else [s]
+        self.raw_outputs = tuple(raw)
         self.register_buffer("out_mean", torch.tensor(shift, dtype=torch.float32, device=device))
         self.register_buffer("out_std", torch.tensor(scale, dtype=torch.float32, device=device))
 
@@ -181,8 +215,11 @@ class RawRows(torch.nn.Module):
         res = [out[n] for n in self.names]
         for i in self.log_link:
             res[i] = torch.exp(res[i])
-        for j, i in enumerate(self.raw_outputs):
-            res[i] = to_raw(res[i], self.out_std[j], self.out_mean[j])
+        for i, j, width in self.raw_outputs:
+            if width:
+                res[i] = to_raw(res[i], self.out_std[j:j + width], self.out_mean[j:j + width])
+            else:
+                res[i] = to_raw(res[i], self.out_std[j], self.out_mean[j])
         return tuple(res)
 
 
@@ -250,6 +287,12 @@ def fit_preprocessing(options: Any, ds: Any, tasks: Sequence[Any], train_idx: np
             if src in raw_targets:
                 continue
             y = np.asarray(ds.targets[src], dtype=np.float64)[train_idx]
+            if y.ndim == 2:  # k values per row: each column on its own scale
+                m, s, has = _moments(y)
+                # a column with no value in training keeps mean 0, std 1 (_moments')
+                if has.any():
+                    targets[src] = (tuple(float(v) for v in m), tuple(float(v) for v in s))
+                continue
             m, s, has = _moments(y[:, None])
             if has[0]:
                 targets[src] = (float(m[0]), float(s[0]))

@@ -32,18 +32,33 @@ from .events import (
     StepsLogged,
     Warned,
 )
-from .gradients import backward_along, diagnostics, fallback_notes, task_gradients
-from .losses import prediction
+from .gradients import (
+    TaskGramian,
+    backward_along,
+    diagnostics,
+    fallback_notes,
+    task_gradients,
+    task_gramian,
+)
+from .losses import LossFn, prediction
 from .multilabel import multilabel_metrics
 from .optim import lr_factor
 from .selection import Rank, epoch_rank
 from .session_setup import Setup, Split, metric_fns, prepare, raw_units
 from .strategies import driver
-from .strategies.base import GRADS, EpochStats
+from .strategies.base import GRADS, GRAMIAN, EpochStats
+from .task_losses import BatchLosses
 
 # When per-task gradients on the shared parameters were computed this step, reuse them for the
 # update instead of back-propagating through the trunk again (see _Loop._backward_along).
 REUSE_TASK_GRADIENTS = True
+# Each task's loss through torch's fused kernel on a batch where none of its targets is missing
+# (task_losses.BatchLosses; the same value to round-off).
+FUSED_LOSSES = True
+# A strategy whose weights never change (these, by registry name, of exactly the registered
+# class) is asked for them at the first step only; later steps weight the losses with them
+# directly, skipping the per-step strategy calls (wants, combine, after_step are no-ops for it).
+CONSTANT_WEIGHT_STRATEGIES: tuple[str, ...] = ("equal", "static")
 
 
 def run(
@@ -123,6 +138,7 @@ class _Loop:
         t0 = time.perf_counter()
         try:
             self.setup = prepare(self.config)
+            self._fast_path_setup()
             yield self._started()
             self.buffer = _StepBuffer(self, t0)
             for epoch in range(self.config.training.epochs):
@@ -219,6 +235,21 @@ class _Loop:
         return self.best_epoch, self.best_metrics
 
     # ------------------------------------------------------------------ one epoch
+    def _fast_path_setup(self) -> None:
+        """What every step reuses: the batch targets and loss forms, the task names, and whether
+        the strategy's weights are constant (then known after the first step)."""
+        from .registry import STRATEGIES
+
+        setup = self.setup
+        assert setup is not None
+        self.batches = BatchLosses(self.config, setup.tasks, setup.train.y, setup.loss_fns,
+                                   setup.train.x.dtype, fused=FUSED_LOSSES)
+        self.names = tuple(t.name for t in setup.tasks)
+        kind = type(setup.strategy)
+        self.constant_ok = any(kind is STRATEGIES.get(n).obj for n in CONSTANT_WEIGHT_STRATEGIES)
+        self.constant: torch.Tensor | None = None  # the weights, once the strategy gave them
+        self.constant_ones = False
+
     def _epoch(self, t0: float) -> Iterator[Event]:
         setup = self.setup
         assert setup is not None
@@ -228,9 +259,12 @@ class _Loop:
                            cfg.optimizer.schedule.params)
         for group, base in zip(setup.optimizer.param_groups, setup.base_lrs):
             group["lr"] = base * factor
-        setup.model.train()
+        if not setup.model.training:  # a walk over every module; _evaluate leaves it training
+            setup.model.train()
         gen = torch.Generator().manual_seed(train_cfg.seed * 100_003 + self.epoch)
-        perm = torch.randperm(len(setup.train), generator=gen).to(setup.device)
+        order = torch.randperm(len(setup.train), generator=gen)
+        perm = order.to(setup.device)
+        forms = self.batches.forms(order, train_cfg.batch_size, self.steps_per_epoch)
         t_epoch = time.perf_counter()
         buf = self.buffer
         epoch_sum = torch.zeros(len(setup.tasks), device=setup.device)
@@ -241,8 +275,8 @@ class _Loop:
                 yield from buf.flush()
                 return True
             idx = perm[batch * train_cfg.batch_size:(batch + 1) * train_cfg.batch_size]
-            losses, weights, total, extras, diag = self._step(idx)
-            epoch_sum += losses.detach()
+            losses, weights, total, extras, diag = self._step(idx, forms[batch])
+            epoch_sum += losses
             n_steps += 1
             buf.add(losses, weights, total, extras, len(idx))
             self.step += 1
@@ -257,46 +291,46 @@ class _Loop:
                              n_steps * train_cfg.batch_size)
         return False
 
-    def _step(self, idx: torch.Tensor):
+    def _step(self, idx: torch.Tensor, fns: tuple[LossFn, ...]):
+        """One training step on rows `idx` with per-task loss functions `fns`: the losses (T,),
+        plotted weights (T,), total (all detached), the extras (penalties, aux) and the gradient
+        diagnostics if measured this step."""
         setup = self.setup
         assert setup is not None
         cfg = self.config
         model, strategy = setup.model, setup.strategy
-        xb = setup.train.x[idx]
-        yb = [setup.train.y[t.source][idx] for t in setup.tasks]
-        wants = driver.wanted(strategy, self.step)
+        xb = setup.train.x.index_select(0, idx)
+        yb = self.batches.targets(idx)
         every = cfg.training.diagnostics_every
         diag_now = every > 0 and self.step % every == 0
-        need_grads = GRADS in wants or diag_now
+        if self.constant is not None and not diag_now:
+            return self._constant_step(xb, yb, fns)
+        wants = driver.wanted(strategy, self.step)
+        # GRAMIAN alone (grad_mode shared, no diagnostics this step): K and w^T G block by block,
+        # the T x P matrix G never formed (gradients.task_gramian)
+        gram_only = GRAMIAN in wants and not (GRADS in wants or diag_now) \
+            and cfg.strategy.grad_mode != "representation"
+        need_grads = GRADS in wants or diag_now or (GRAMIAN in wants and not gram_only)
         use_rep = need_grads and cfg.strategy.grad_mode == "representation"
         if use_rep:
             outputs, rep = model.forward_with_representation(xb)
         else:
             outputs = model(xb)
-        losses = torch.stack([fn(outputs[t.name], y)
-                              for fn, t, y in zip(setup.loss_fns, setup.tasks, yb)])
+        losses = torch.stack([fn(outputs[n], y) for fn, n, y in zip(fns, self.names, yb)])
         # computed here, not on demand: the diagnostics and the reusing backward need them too
         grads = None
         if need_grads:
             grads = task_gradients(losses, [rep] if use_rep else setup.shared_params)
-        inputs = _LoopInputs(self, xb, yb, outputs, losses, grads, rep if use_rep else None)
+        inputs = _LoopInputs(self, xb, yb, outputs, losses, grads, rep if use_rep else None, fns)
+        gram = inputs.gram = task_gramian(losses, setup.shared_params) if gram_only else None
         info = driver.prepare(strategy, wants, self.step, self.epoch, inputs)
         combined = strategy.combine(losses, info)
         given = grads if grads is not None else info.grads  # GRADS_SPLIT's parts fill info's
-        direction = driver.direction_of(strategy, combined, None if given is None
-                                        else int(given.shape[1]), cfg.strategy.grad_mode)
+        width = gram.width if gram is not None else None if given is None else int(given.shape[1])
+        direction = driver.direction_of(strategy, combined, width, cfg.strategy.grad_mode)
         total = combined.total
-        extras: dict[str, torch.Tensor] = {}
-        penalty = model.penalty()
-        if penalty is not None:
-            extras[model.penalty_name] = penalty
+        extras = self._penalties()
         opt_cfg = cfg.optimizer
-        if opt_cfg.l1 or opt_cfg.l2:
-            shared = setup.shared_params
-            if opt_cfg.l1:
-                extras["l1"] = opt_cfg.l1 * sum(p.abs().sum() for p in shared)
-            if opt_cfg.l2:
-                extras["l2"] = opt_cfg.l2 * sum(p.pow(2).sum() for p in shared)
         if combined.aux is not None:
             extras["strategy_aux"] = combined.aux
         setup.optimizer.zero_grad(set_to_none=True)
@@ -305,6 +339,8 @@ class _Loop:
         elif grads is not None and not use_rep and REUSE_TASK_GRADIENTS:
             self._backward_along(combined.total, combined.weights.to(grads.dtype) @ grads,
                                  extras)
+        elif gram is not None and REUSE_TASK_GRADIENTS:
+            self._backward_along(combined.total, gram.direction(combined.weights), extras)
         else:
             for v in extras.values():
                 total = total + v
@@ -315,7 +351,54 @@ class _Loop:
         driver.finish(strategy, wants, info, inputs)
         diag = (diagnostics(grads, combined.weights, direction)
                 if diag_now and grads is not None else None)
+        if self.constant_ok and self.constant is None and direction is None \
+                and combined.aux is None and combined.shown is None:
+            self.constant = combined.weights.detach()
+            self.constant_ones = bool((self.constant == 1).all())  # one sync, once per run
         return losses.detach(), combined.plotted.detach(), combined.total.detach(), extras, diag
+
+    def _constant_step(self, xb: torch.Tensor, yb: list[torch.Tensor],
+                       fns: tuple[LossFn, ...]):
+        """_step for a strategy of constant weights w, once they are known: total = sum_i w_i L_i
+        as its combine computes it ((w * L).sum(); L.sum() when every w_i is 1, the same value
+        since 1 * x == x), with no strategy calls. Same return as _step."""
+        setup = self.setup
+        assert setup is not None
+        model, opt_cfg = setup.model, self.config.optimizer
+        outputs = model(xb)
+        losses = torch.stack([fn(outputs[n], y) for fn, n, y in zip(fns, self.names, yb)])
+        w = self.constant
+        assert w is not None
+        total = losses.sum() if self.constant_ones else (w.to(losses.dtype) * losses).sum()
+        extras = self._penalties()
+        setup.optimizer.zero_grad(set_to_none=True)
+        back = total
+        for v in extras.values():
+            back = back + v
+        back.backward()
+        if opt_cfg.clip_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), opt_cfg.clip_grad_norm)
+        setup.optimizer.step()
+        return losses.detach(), w, total.detach(), extras, None
+
+    def _penalties(self) -> dict[str, torch.Tensor]:
+        """This step's penalty terms, by logged name: the model's own (soft sharing), then L1 and
+        L2 on the shared parameters."""
+        setup = self.setup
+        assert setup is not None
+        model = setup.model
+        extras: dict[str, torch.Tensor] = {}
+        penalty = model.penalty()
+        if penalty is not None:
+            extras[model.penalty_name] = penalty
+        opt_cfg = self.config.optimizer
+        if opt_cfg.l1 or opt_cfg.l2:
+            shared = setup.shared_params
+            if opt_cfg.l1:
+                extras["l1"] = opt_cfg.l1 * sum(p.abs().sum() for p in shared)
+            if opt_cfg.l2:
+                extras["l2"] = opt_cfg.l2 * sum(p.pow(2).sum() for p in shared)
+        return extras
 
     def _backward_along(self, total: torch.Tensor, direction: torch.Tensor,
                         extras: dict[str, torch.Tensor], rep: torch.Tensor | None = None
@@ -379,11 +462,11 @@ class _Loop:
         (multilabel.py; none below 2 of them)."""
         setup = self.setup
         assert setup is not None
-        setup.model.eval()
         loss: dict[str, float] = {}
         metrics: dict[str, dict[str, float]] = {}
         binary: list[tuple[torch.Tensor, torch.Tensor]] = []  # logits, targets
         if len(split):
+            setup.model.eval()
             bs = max(256, self.config.training.batch_size * 4)
             outs = [setup.model(split.x[i:i + bs]) for i in range(0, len(split), bs)]
             for t, fn in zip(setup.tasks, setup.loss_fns):
@@ -398,22 +481,27 @@ class _Loop:
             if multilabel is not None:
                 multilabel.update(multilabel_metrics([p for p, _ in binary],
                                                      [y for _, y in binary]))
-        setup.model.train()
+            setup.model.train()
         return loss, metrics
 
 
 class _LoopInputs(driver.StepInputs):
     """What the training loop gives a strategy for one step (see strategies.driver)."""
 
-    __slots__ = ("loop", "xb", "yb", "outs", "losses", "task_grads", "rep", "part_losses")
+    __slots__ = ("loop", "xb", "yb", "outs", "losses", "task_grads", "rep", "part_losses", "fns",
+                 "gram")
     source = "the training loop"
 
     def __init__(self, loop: _Loop, xb: torch.Tensor, yb: list[torch.Tensor],
                  outs: dict[str, torch.Tensor], losses: torch.Tensor,
-                 task_grads: torch.Tensor | None, rep: torch.Tensor | None = None) -> None:
+                 task_grads: torch.Tensor | None, rep: torch.Tensor | None = None,
+                 fns: tuple[LossFn, ...] | None = None) -> None:
         self.loop, self.xb, self.yb, self.outs = loop, xb, yb, outs
         self.losses, self.task_grads, self.rep = losses, task_grads, rep
         self.part_losses: torch.Tensor | None = None
+        self.gram: TaskGramian | None = None  # GRAMIAN alone: K without G (set by the loop)
+        # this batch's loss functions (the fused forms where it misses no target)
+        self.fns = fns if fns is not None else tuple(loop.setup.loss_fns)  # type: ignore[union-attr]
 
     def grads(self) -> torch.Tensor:
         assert self.task_grads is not None  # the loop computes them whenever GRADS is wanted
@@ -421,6 +509,9 @@ class _LoopInputs(driver.StepInputs):
 
     def representation(self) -> torch.Tensor | None:
         return None if self.rep is None else self.rep.detach()
+
+    def gramian(self) -> torch.Tensor:
+        return self.gram.gramian if self.gram is not None else super().gramian()
 
     def last_shared_grads(self) -> torch.Tensor:
         model = self.loop.setup.model  # type: ignore[union-attr]
@@ -444,7 +535,7 @@ class _LoopInputs(driver.StepInputs):
         for part in cuts:
             out = setup.model(self.xb[part])
             losses = torch.stack([fn(out[t.name], y[part])
-                                  for fn, t, y in zip(setup.loss_fns, setup.tasks, self.yb)])
+                                  for fn, t, y in zip(self.fns, setup.tasks, self.yb)])
             rows.append(task_gradients(losses, setup.shared_params).detach())
             part_losses.append(losses)  # the graph is kept: a strategy may train heads on it
         self.part_losses = torch.stack(part_losses)
@@ -467,7 +558,7 @@ class _LoopInputs(driver.StepInputs):
         assert setup is not None
         out2 = setup.model(self.xb)
         return torch.stack([fn(out2[t.name], y)
-                            for fn, t, y in zip(setup.loss_fns, setup.tasks, self.yb)])
+                            for fn, t, y in zip(self.fns, setup.tasks, self.yb)])
 
 
 def _layer_dict(li: object) -> dict[str, object]:
@@ -498,7 +589,7 @@ class _StepBuffer:
     def __init__(self, loop: _Loop, t0: float) -> None:
         self.loop = loop
         self.t0 = t0
-        self.rows: list[torch.Tensor] = []
+        self.rows: list[tuple[torch.Tensor, ...]] = []
         self.steps: list[int] = []
         self.walls: list[float] = []
         self.extra_names: list[str] | None = None
@@ -520,10 +611,10 @@ class _StepBuffer:
         return len(self.rows) >= self.loop.config.training.log_every
 
     def add(self, losses, weights, total, extras, n: int) -> None:
+        """Keep one step's detached values: no device work here, they are stacked at the flush."""
         if self.extra_names is None:
             self.extra_names = list(extras)
-        self.rows.append(torch.cat([losses, weights, total.reshape(1),
-                                    *(extras[k].detach().reshape(1) for k in self.extra_names)]))
+        self.rows.append((losses, weights, total, *(extras[k].detach() for k in self.extra_names)))
         self.steps.append(self.loop.step)
         self.walls.append(time.perf_counter() - self.t0)
         self.samples += n
@@ -534,7 +625,7 @@ class _StepBuffer:
         setup = self.loop.setup
         assert setup is not None
         T = len(setup.tasks)
-        values = torch.stack(self.rows).cpu().tolist()  # the one host transfer per log interval
+        values = self._matrix().cpu().tolist()  # the one host transfer per log interval
         names = [t.name for t in setup.tasks]
         for r, row in enumerate(values):
             bad = [i for i in range(T) if not math.isfinite(row[i])]
@@ -587,6 +678,13 @@ class _StepBuffer:
         )
         self.rows, self.steps, self.walls, self.samples, self.t_last = [], [], [], 0, now
         return event
+
+    def _matrix(self) -> torch.Tensor:
+        """The rows kept since the last flush as one (steps, 2T + 1 + extras) tensor: losses,
+        weights, total, extras."""
+        cols = list(zip(*self.rows))
+        return torch.cat([torch.stack(cols[0]), torch.stack(cols[1]),
+                          *(torch.stack(c).reshape(-1, 1) for c in cols[2:])], dim=1)
 
     @staticmethod
     def _copy(src: list[torch.Tensor], dst: list[torch.Tensor]) -> None:

@@ -47,10 +47,13 @@ def suggested(registry: Registry[Any], ttype: str) -> str:
 
 
 def make_task(name: str, ttype: str, n_classes: int = 1, description: str = "",
-              class_names: tuple[str, ...] = (), scale: float = 1.0) -> DataTask:
+              class_names: tuple[str, ...] = (), scale: float = 1.0, outputs: int = 1
+              ) -> DataTask:
+    """A dataset's task with its type's suggested loss and metric; `outputs` > 1 makes a
+    regression task's target a vector of that many values per row (shape (N, outputs))."""
     n = 2 if ttype == "binary" else (n_classes if ttype == "classification" else 1)
     return DataTask(name, ttype, n, suggested(LOSSES, ttype), suggested(METRICS, ttype),
-                    description, tuple(class_names), float(scale))
+                    description, tuple(class_names), float(scale), int(outputs))
 
 
 def digit_tasks(labels: np.ndarray) -> tuple[dict[str, np.ndarray], tuple[DataTask, ...]]:

@@ -26,11 +26,22 @@ class DataTask:
     # Typical magnitude of a regression target (the GradNorm toy's sigma_i): L_i / scale**2 is the
     # scale-free loss that toy is judged on. 1.0 where the data has no natural scale.
     scale: float = 1.0
+    # Values per row of a regression task: 1 gives targets of shape (N,) and a head output of
+    # (B,); k > 1 gives (N, k) and (B, k) (the GradNorm toy's 100-output tasks). Its loss is the
+    # mean over the k values, and a missing value (NaN) is skipped cell by cell. Other types: 1.
+    outputs: int = 1
+
+    def __post_init__(self) -> None:
+        if self.outputs < 1 or (self.outputs > 1 and self.type != "regression"):
+            raise ValueError(f"task {self.name!r}: outputs must be 1, or more for a regression "
+                             f"task; got {self.outputs} for a {self.type} task")
 
     @property
     def n_outputs(self) -> int:
-        """Width of the head's output layer: one logit per class, or one value."""
-        return self.n_classes if self.type == "classification" else 1
+        """Width of the head's output layer: one logit per class, or the regression's values."""
+        if self.type == "classification":
+            return self.n_classes
+        return self.outputs if self.type == "regression" else 1
 
 
 @dataclass(frozen=True)

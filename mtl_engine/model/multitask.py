@@ -1,8 +1,9 @@
 """The multi-task model: a sharing scheme's body plus one head per task, and its summary.
 
 Each task's head is the user's head layers followed by an output linear layer sized to the task
-(classes for classification, 1 for binary and regression), added here and listed as
-"tasks[i].output". Outputs: classification (B, C) logits, binary (B,) logits, regression (B,).
+(classes for classification, 1 for binary, a regression's values: DataTask.outputs), added here
+and listed as "tasks[i].output". Outputs: classification (B, C) logits, binary (B,) logits,
+regression (B,), or (B, k) for a task of k values per row.
 A table with embedded columns adds an input module before the trunk (model/inputs.py, shared);
 a model without them has none and is built exactly as before.
 """
@@ -31,7 +32,9 @@ class MultiTaskModel(nn.Module):
         self.body = body
         self.heads = nn.ModuleList(heads)
         self.task_names: tuple[str, ...] = tuple(t.name for t in tasks)
-        self._squeeze = tuple(t.type != "classification" for t in tasks)
+        # (B, 1) -> (B,) for a one-value output; a k-value regression's (B, k) stays (an ONNX
+        # Squeeze of a dimension that is not 1 fails when the file is loaded)
+        self._squeeze = tuple(t.type != "classification" and t.n_outputs == 1 for t in tasks)
         self.summary = summary
         self.penalty_name: str = body.penalty_name
 

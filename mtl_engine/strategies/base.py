@@ -53,7 +53,12 @@ LOSSES_AFTER = "losses_after"  # the same batch's losses after the optimiser ste
 # SDMGrad's multiple sampling); the parts' losses come with them (StepInfo.split_losses), and
 # `grads` / `gramian` are the parts' mean unless GRADS is asked for too
 GRADS_SPLIT = "grads_split"
-REQUESTS = frozenset({GRADS, LAST_SHARED_GRADS, OUTPUTS, MC_OUTPUTS, LOSSES_AFTER, GRADS_SPLIT})
+# the Gramian K = G G^T alone (StepInfo.gramian; `grads` stays None unless GRADS is asked for
+# too): for methods whose weights are a function of K, so the caller may compute K without
+# keeping G whole and apply w^T G without forming it (gradients.task_gramian)
+GRAMIAN = "gramian"
+REQUESTS = frozenset({GRADS, LAST_SHARED_GRADS, OUTPUTS, MC_OUTPUTS, LOSSES_AFTER, GRADS_SPLIT,
+                      GRAMIAN})
 
 
 @dataclass

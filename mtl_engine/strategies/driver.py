@@ -27,6 +27,7 @@ from ..errors import ConfigError
 from .base import (
     GRADS,
     GRADS_SPLIT,
+    GRAMIAN,
     LAST_SHARED_GRADS,
     LOSSES_AFTER,
     MC_OUTPUTS,
@@ -65,6 +66,12 @@ class StepInputs:
         """Per-task gradients on the last shared layer only (T x P_last, detached)."""
         raise NotProvided
 
+    def gramian(self) -> torch.Tensor:
+        """The Gramian K = G G^T (T x T, detached) of the per-task gradients `grads` would give.
+        By default from `grads()`; a caller that can form K without G overrides it."""
+        g = self.grads()
+        return g @ g.T
+
     def grads_split(self, parts: int = 2) -> torch.Tensor:
         """Per-task gradients on the shared parameters from each of `parts` disjoint parts of the
         batch (parts x T x P, detached): independent samples at the same point. By default every
@@ -96,6 +103,11 @@ def _fill_grads(strategy: Strategy, inputs: StepInputs, info: StepInfo) -> None:
     g = inputs.grads()
     info.grads, info.gramian = g, g @ g.T
     info.representation = inputs.representation()
+
+
+def _fill_gramian(strategy: Strategy, inputs: StepInputs, info: StepInfo) -> None:
+    if info.gramian is None:  # GRADS, asked for too, brought it already
+        info.gramian = inputs.gramian()
 
 
 def _fill_last_shared(strategy: Strategy, inputs: StepInputs, info: StepInfo) -> None:
@@ -134,6 +146,7 @@ class _Input:
 # order is part of the numerics: MC passes draw dropout masks from the global generator).
 INPUTS: dict[str, _Input] = {
     GRADS: _Input("grads", _fill_grads),
+    GRAMIAN: _Input("gramian", _fill_gramian),
     LAST_SHARED_GRADS: _Input("last_shared_grads", _fill_last_shared),
     OUTPUTS: _Input("outputs", _fill_outputs),
     MC_OUTPUTS: _Input("mc_outputs", _fill_mc),
@@ -213,9 +226,11 @@ def _grad_modes(strategy: Strategy) -> tuple[str, ...]:
 
 
 def provides(inputs: type[StepInputs]) -> frozenset[str]:
-    """The kinds of input a StepInputs class serves (the methods it overrides)."""
-    return frozenset(kind for kind, entry in INPUTS.items()
-                     if getattr(inputs, entry.method) is not getattr(StepInputs, entry.method))
+    """The kinds of input a StepInputs class serves (the methods it overrides; GRAMIAN also
+    wherever GRADS is served, since by default it is formed from them)."""
+    kinds = frozenset(kind for kind, entry in INPUTS.items()
+                      if getattr(inputs, entry.method) is not getattr(StepInputs, entry.method))
+    return kinds | {GRAMIAN} if GRADS in kinds else kinds
 
 
 def refusal(source: str, kind: str, name: str, hint: str = "") -> ConfigError:

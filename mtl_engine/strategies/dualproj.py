@@ -13,6 +13,7 @@ from torchjd.aggregation import DualProjWeighting
 
 from ..registry import STRATEGIES
 from ._gramian import GramianStrategy
+from .base import GRAMIAN
 from .upgrad import UPGrad, pref_vector, projector
 
 
@@ -28,6 +29,7 @@ from .upgrad import UPGrad, pref_vector, projector
 class DualProj(GramianStrategy):
     label = "dualproj"
     Params = UPGrad.Params
+    requires = frozenset({GRAMIAN})  # the weights are a function of K alone
 
     def setup(self) -> None:
         self._weighting = DualProjWeighting(pref_vector(self), projector=projector(self))

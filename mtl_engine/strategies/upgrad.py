@@ -5,7 +5,8 @@ Each task gradient g_i is projected onto the dual cone of the rows of G, {x : g_
 j}, and the projections are averaged (weighted by a preference vector, uniform by default). The
 result never conflicts with any task (d . g_j >= 0). By the paper's Proposition 1 the projection of
 G^T u has weights v = argmin v^T K v subject to v >= u; torchjd's UPGradWeighting sets this up and
-our active-set solver (_gramian.ActiveSetProjector) solves it, so quadprog is not needed. As in
+our solver solves it (_gramian.ActiveSetProjector: all T projections in one batched block
+principal pivoting solve, faster than quadprog from T = 10 on), so quadprog is not needed. As in
 torchjd, K is first divided by its trace (unless below norm_eps), then reg_eps is added to its
 diagonal.
 """
@@ -20,6 +21,7 @@ from torchjd.aggregation import UPGradWeighting
 from ..errors import ConfigError
 from ..registry import STRATEGIES, param
 from ._gramian import ActiveSetProjector, GramianStrategy
+from .base import GRAMIAN
 
 
 def pref_vector(strategy: GramianStrategy) -> torch.Tensor | None:
@@ -51,6 +53,7 @@ def projector(strategy: GramianStrategy) -> ActiveSetProjector:
 )
 class UPGrad(GramianStrategy):
     label = "upgrad"
+    requires = frozenset({GRAMIAN})  # the weights are a function of K alone
 
     @dataclass(frozen=True)
     class Params:  # DualProj (dualproj.py) takes the same ones

@@ -99,7 +99,8 @@ CASES = {
                        "positive integer, got -3)"),
     "unknown field in a task declaration": (
         _unknown_task_field, "spec.tasks[0] has unknown field 'colour' (known: class_names, "
-                             "description, loss, metric, n_classes, name, scale, type)"),
+                             "description, loss, metric, n_classes, name, outputs, scale, "
+                             "type)"),
     "unknown field in a resolved task": (_unknown_resolved_field,
                                          "tasks[1] has unknown field 'priority'"),
     "field missing in a task declaration": (_del("spec", "tasks", 0, "type"),

@@ -47,7 +47,10 @@ def test_shapes_types_and_task_declarations(name: str) -> None:
     assert list(ds.targets) == [t.name for t in spec.tasks]
     for task in spec.tasks:
         y = ds.targets[task.name]
-        assert y.shape == (spec.n_samples,)
+        # (N,), or (N, k) for a regression task of k values per row (DataTask.outputs)
+        width = () if task.outputs == 1 else (task.outputs,)
+        assert y.shape == (spec.n_samples, *width) and task.n_outputs == (
+            task.n_classes if task.type == "classification" else task.outputs)
         for kind, reg in (("loss", LOSSES), ("metric", METRICS)):
             assert task.type in reg.get(getattr(task, kind)).meta["task_types"]
         if task.type == "regression":

@@ -141,3 +141,57 @@ def test_gradnorm_network_step_uses_the_weights_before_their_update() -> None:
     # L_grad's target is a constant and the norms are data: L_grad reaches w only
     (aux_dl,) = torch.autograd.grad(comb.aux, losses, allow_unused=True)
     assert aux_dl is None or torch.count_nonzero(aux_dl) == 0
+
+
+# ---------------------------------------------------------------------- the toy's data
+
+
+def test_the_toy_generator_is_the_papers_formula_with_100_outputs() -> None:
+    """f_i(x) = sigma_i tanh((B + eps_i) x), B (100 x 250) entries N(0, 10^2), eps_i entries
+    N(0, 3.5^2), drawn in the order B, eps_1..eps_T, then the inputs x ~ N(0, I / 250); the
+    reference is written here row by row from that formula."""
+    from mtl_engine.build import resolve_tasks
+    from mtl_engine.config import from_dict
+    from mtl_engine.data.gradnorm_toy import load_gradnorm_toy
+    from mtl_engine.model import build_model
+
+    n, dim, k, seed, sigmas = 40, 250, 100, 5, (1.0, 100.0)
+    ds = load_gradnorm_toy({"n_samples": n}, seed)  # the defaults: 2 tasks, 250 in, 100 out
+    rng = np.random.default_rng(seed)
+    b = rng.normal(0.0, 10.0, size=(k, dim))
+    eps = [rng.normal(0.0, 3.5, size=(k, dim)) for _ in sigmas]
+    x = rng.normal(0.0, 1.0 / np.sqrt(dim), size=(n, dim))
+    assert np.allclose(ds.x, x, atol=1e-7)
+    for i, sigma in enumerate(sigmas):
+        want = np.stack([sigma * np.tanh((b + eps[i]) @ row) for row in x])  # (n, 100)
+        got = ds.targets[f"t{i + 1}"]
+        assert got.shape == (n, k) and got.dtype == np.float32
+        assert np.allclose(got, want, rtol=1e-5, atol=1e-5 * sigma)
+        assert ds.spec.tasks[i].n_outputs == k and ds.spec.tasks[i].scale == sigma
+    # the scales are the point: the tanh is mostly saturated and each task keeps its sigma
+    assert 0.85 < float(np.mean(ds.targets["t1"] ** 2)) < 1.0
+    assert 0.85e4 < float(np.mean(ds.targets["t2"] ** 2)) < 1.0e4
+    # each head ends in a layer of 100 outputs
+    config = from_dict({"name": "toy", "data": {"dataset": "gradnorm_toy",
+                                                "params": {"n_samples": n}},
+                        "trunk": [{"type": "linear", "out_features": 8}],
+                        "tasks": [{"name": "t1"}, {"name": "t2"}]})
+    assert [t.n_outputs for t in resolve_tasks(config, ds.spec)] == [k, k]
+    model = build_model(config, ds.spec)
+    out = model(torch.from_numpy(ds.x[:3]))
+    assert tuple(out["t1"].shape) == (3, k) and tuple(out["t2"].shape) == (3, k)
+
+
+def test_one_output_per_task_draws_what_the_scalar_toy_always_drew() -> None:
+    from mtl_engine.data.gradnorm_toy import load_gradnorm_toy
+
+    n, dim, seed = 30, 250, 2
+    ds = load_gradnorm_toy({"n_samples": n, "outputs": 1}, seed)
+    rng = np.random.default_rng(seed)
+    shared = rng.normal(0.0, 10.0, size=dim)
+    private = rng.normal(0.0, 3.5, size=(2, dim))
+    x = rng.normal(0.0, 1.0 / np.sqrt(dim), size=(n, dim))
+    old = (np.array([1.0, 100.0])[:, None] * np.tanh((shared + private) @ x.T)).astype(np.float32)
+    assert ds.targets["t1"].shape == (n,)
+    assert np.array_equal(ds.targets["t1"], old[0]) and np.array_equal(ds.targets["t2"], old[1])
+    assert ds.spec.tasks[0].n_outputs == 1

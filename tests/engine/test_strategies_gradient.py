@@ -360,7 +360,8 @@ def normalised_loss_spread(strategy: str) -> float:
     from mtl_engine.training import run
 
     d = presets.load(presets.resolve("gradnorm_toy_equal")).to_dict()
-    d["data"]["params"].update(tasks=2, sigmas=[1.0, 100.0], n_samples=5000)
+    # one output per task: the scalar toy this check was written for (the preset has 100)
+    d["data"]["params"].update(tasks=2, sigmas=[1.0, 100.0], n_samples=5000, outputs=1)
     d["strategy"] = {"name": strategy}
     d["optimizer"].update(name="adam", lr=1e-3)
     d["training"].update(epochs=20, batch_size=100, seed=0, device="cpu", log_every=50)
