@@ -187,6 +187,9 @@ def app_style_sheet(name: str) -> str:
             f'*[tone="error"] {{ color: {theme["error"]}; }}\n')
 
 
+_FUSION_SET = "mtl_fusion_set"  # an application property: the Fusion style is in place
+
+
 def apply_app_theme(name: str) -> None:
     """The theme for the whole application at once: plots created from now on, the Fusion
     style, its palette and the tone style sheet (which repolishes every widget). Open windows
@@ -196,8 +199,14 @@ def apply_app_theme(name: str) -> None:
     apply_theme(name)
     app = QApplication.instance()
     if isinstance(app, QApplication):
-        if app.style().name().lower() != "fusion":
-            app.setStyle("Fusion")
+        # Once per application: with a style sheet set, app.style() is Qt's QStyleSheetStyle,
+        # whose name() is "", so asking the name would call setStyle on every theme change;
+        # that deletes the style every widget holds and re-polishes them all, and it crashed
+        # Qt (a segfault in setStyle's notifications) once many windows had come and gone.
+        if not app.property(_FUSION_SET):
+            if app.style().name().lower() != "fusion":
+                app.setStyle("Fusion")
+            app.setProperty(_FUSION_SET, True)
         app.setPalette(app_palette(name))
         app.setStyleSheet(app_style_sheet(name))
 

@@ -524,3 +524,17 @@ def test_strategy_docstrings_cite_what_their_entries_cite() -> None:
         elif "not from a paper" in e.paper and "no paper" not in doc.lower():
             bad.append(f"{e.name}: the entry says no paper, the docstring does not")
     assert not bad, bad
+
+
+def test_changing_the_theme_keeps_the_application_style_object(window) -> None:
+    # With the tone style sheet set, app.style() reports the name "": a check by name called
+    # setStyle("Fusion") on every theme change, deleting the style every widget holds (a
+    # segfault in Qt once enough windows had come and gone).
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    before = app.style()
+    window.set_theme("dark")
+    window.set_theme("light")
+    assert app.style() is before
+    assert app.style().metaObject().className() in ("QStyleSheetStyle", "QFusionStyle")
