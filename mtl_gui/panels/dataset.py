@@ -78,7 +78,7 @@ class DatasetPanel(Panel):
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.tasks = QTableWidget(0, 3, self)
-        self.tasks.setHorizontalHeaderLabels(["task", "type", "classes"])
+        self.tasks.setHorizontalHeaderLabels(["task", "type", "classes / values"])
         self.tasks.verticalHeader().setVisible(False)
         self.tasks.horizontalHeader().setStretchLastSection(True)
         self.tasks.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -160,8 +160,7 @@ class DatasetPanel(Panel):
                              if spec.source else ""))
         self.tasks.setRowCount(len(spec.tasks))
         for row, task in enumerate(spec.tasks):
-            for col, text in enumerate((task.name, task.type, str(task.n_classes)
-                                        if task.type != "regression" else "-")):
+            for col, text in enumerate((task.name, task.type, _size(task))):
                 item = QTableWidgetItem(text)
                 item.setToolTip(task.description)
                 self.tasks.setItem(row, col, item)
@@ -278,3 +277,11 @@ class DatasetPanel(Panel):
             self.session.document.import_dataset(kind, params)
         except MTLError as exc:
             self.session.message.emit("error", f"Cannot import {params.get('path')!r}: {exc}", "")
+
+
+def _size(task: Any) -> str:
+    """The tasks table's third column: the classes of a label, the values per row of a
+    regression target with several (the GradNorm toy's 100), "-" for a single number."""
+    if task.type != "regression":
+        return str(task.n_classes)
+    return f"{task.outputs} values" if task.outputs > 1 else "-"

@@ -163,3 +163,17 @@ def test_training_panel_offers_only_present_devices(window) -> None:
     window.session.edit(lambda d: d["training"].update(device="mps"))
     if "mps" not in available_devices():
         assert "training.device" in window.session.problem
+
+
+def test_the_tasks_table_shows_classes_and_values_per_row(window, qtbot) -> None:
+    from mtl_engine.presets import load
+
+    window.session.load_config(load("gradnorm_toy_gradnorm"), None)
+    table = window.dataset_panel.tasks
+    qtbot.waitUntil(lambda: table.rowCount() == 2, timeout=10000)
+    assert table.horizontalHeaderItem(2).text() == "classes / values"
+    assert [table.item(r, 2).text() for r in range(2)] == ["100 values", "100 values"]
+    window.session.load_config(load("penguins_mixed"), None)
+    qtbot.waitUntil(lambda: table.item(0, 0).text() == "species", timeout=10000)
+    sizes = {table.item(r, 0).text(): table.item(r, 2).text() for r in range(table.rowCount())}
+    assert sizes == {"species": "3", "sex": "2", "body_mass": "-"}
