@@ -94,11 +94,10 @@ def _add(terms: list[torch.Tensor]) -> torch.Tensor:
     return total
 
 
-def plain_loop(config: ExperimentConfig) -> Rate:
-    """Samples per second of a hand-written loop on the engine's losses and optimiser."""
-    s = prepare(config)  # same model, data tensors and optimiser as the engine builds
-    model, opt, x = s.model, s.optimizer, s.train.x
-    pairs = [(fn, t.name, s.train.y[t.source]) for fn, t in zip(s.loss_fns, s.tasks)]
+def _plain_step(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
+                pairs: list) -> Callable[[torch.Tensor], None]:
+    """One hand-written step: forward, the sum of the task losses (and the model's penalty),
+    backward, the optimiser step; `pairs` are (loss function, task name, targets)."""
 
     def step(idx: torch.Tensor) -> None:
         out = model(x[idx])
@@ -109,7 +108,16 @@ def plain_loop(config: ExperimentConfig) -> Rate:
         loss.backward()
         opt.step()
 
-    return _timed_epochs(config, s, step)
+    return step
+
+
+def plain_loop(config: ExperimentConfig) -> Rate:
+    """Samples per second of a hand-written loop on the engine's losses and optimiser."""
+    s = prepare(config)  # same model, data tensors and optimiser as the engine builds
+    model, opt, x = s.model, s.optimizer, s.train.x
+    pairs = [(fn, t.name, s.train.y[t.source]) for fn, t in zip(s.loss_fns, s.tasks)]
+
+    return _timed_epochs(config, s, _plain_step(model, opt, x, pairs))
 
 
 def _fused(loss: str, masked: Callable) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
@@ -147,16 +155,7 @@ def fused_loop(config: ExperimentConfig) -> Rate:
             dtype = torch.int64 if t.type == "classification" else x.dtype
             pairs.append((_fused(t.loss, fn), t.name, y.to(dtype)))
 
-    def step(idx: torch.Tensor) -> None:
-        out = model(x[idx])
-        terms = [fn(out[name], y[idx]) for fn, name, y in pairs]
-        penalty = model.penalty()
-        loss = _add(terms + ([penalty] if penalty is not None else []))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    return _timed_epochs(config, s, step)
+    return _timed_epochs(config, s, _plain_step(model, opt, x, pairs))
 
 
 def engine_loop(config: ExperimentConfig) -> Rate:

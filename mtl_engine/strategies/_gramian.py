@@ -54,14 +54,6 @@ class GramianStrategy(Strategy):
     def weigh(self, k: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def note_once(self, messages: list[str]) -> None:
-        """`note` each message the first time only: a solver may hit the same case every step
-        (the 2-D toy, which takes no notes, runs tens of thousands of them)."""
-        said = self.__dict__.setdefault("_said", set())
-        for message in messages:
-            if message not in said:
-                said.add(message)
-                self.note(message)
 
 
 def tensor(values: np.ndarray) -> torch.Tensor:

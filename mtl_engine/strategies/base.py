@@ -136,7 +136,8 @@ class Strategy:
         self.p: Any = parse_params(self.Params, params, "strategy.params")
         self.static_weights = tuple(static_weights) or tuple(1.0 for _ in self.tasks)
         self.device = torch.device(device)
-        self._notes: list[str] = []
+        self._notes: list[str] = []  # noted since the loop last took them
+        self._said: set[str] = set()  # every message ever noted: each is shown once per run
         self.setup()
 
     # -- hooks ------------------------------------------------------------------------------
@@ -185,10 +186,14 @@ class Strategy:
         return notes
 
     # -- helpers for subclasses ---------------------------------------------------------------
-    def note(self, message: str) -> None:
+    def note(self, *messages: str) -> None:
         """Tell the user something that does not stop the run (a solver had to regularise, say);
-        the same message is shown once per run, however often it is noted."""
-        self._notes.append(message)
+        the same message is queued once per run, however often it is noted (a solver may hit the
+        same case every step, and the 2-D toy, which takes no notes, runs tens of thousands)."""
+        for message in messages:
+            if message not in self._said:
+                self._said.add(message)
+                self._notes.append(message)
 
     def weighted_sum(self, losses: torch.Tensor, weights: torch.Tensor) -> Combined:
         w = weights.detach()

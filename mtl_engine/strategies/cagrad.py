@@ -303,7 +303,7 @@ class CAGrad(GramianStrategy):
             w, rho, r = cagrad_dual(a / tr, c, self._support)
         self._support = w > 0
         if r > 0 and rho == 0:
-            self.note_once([STATIONARY_NOTE])
+            self.note(STATIONARY_NOTE)
         # rho = 0 only at a Pareto-stationary point, where the direction of g_w is undefined;
         # there d = g0, the limit the official code's (|g_w| + eps) also gives
         alpha = np.full(t, 1.0 / t) + (r / rho) * w if r > 0 and rho > 0 else np.full(t, 1.0 / t)

@@ -49,6 +49,6 @@ class FairGrad(GramianStrategy):
         x, notes = balanced_weights(k.numpy(), 1.0 / self.p.alpha, self._last, 300, "fairgrad",
                                     "K x = x^(-1/alpha)", "the Gramian may be too badly "
                                     "conditioned for strategy.params.alpha")
-        self.note_once(notes)
+        self.note(*notes)
         self._last = x if np.all(x > 0) else None
         return tensor(x)

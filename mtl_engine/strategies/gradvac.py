@@ -93,5 +93,5 @@ class GradVac(GramianStrategy):
                         c[j] += w
                         dots += w * gram[:, j]
                 self._target[i, j] = (1.0 - beta) * target + beta * cos
-        self.note_once(notes)
+        self.note(*notes)
         return tensor(coef.sum(axis=0))

@@ -56,7 +56,7 @@ class IMTLG(GramianStrategy):
 
     def weigh(self, k: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
         alpha, notes = imtl_g_weights(k.numpy())
-        self.note_once(notes)
+        self.note(*notes)
         return tensor(alpha)
 
 

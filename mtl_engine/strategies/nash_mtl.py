@@ -77,7 +77,7 @@ class NashMTL(GramianStrategy):
         if self._alpha is None or self._step % self.p.update_weights_every == 0:
             notes: list[str] = []
             self._alpha = nash_weights(k.numpy(), self._alpha, self.p.optim_niter, notes)
-            self.note_once(notes)
+            self.note(*notes)
         alpha = self._alpha
         max_norm = self.p.max_norm
         norm = float(np.sqrt(max(alpha @ k.numpy() @ alpha, 0.0)))
