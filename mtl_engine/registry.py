@@ -359,6 +359,7 @@ class Registry(Generic[T]):
 # declares the facts its entries carry (`declare`) and its modules register the entries.
 LAYERS: Registry[Any] = Registry("layer", "mtl_engine.model")
 SHARING: Registry[Any] = Registry("sharing scheme", "mtl_engine.model")
+MERGES: Registry[Any] = Registry("merge", "mtl_engine.model")
 STRATEGIES: Registry[Any] = Registry("strategy", "mtl_engine.strategies")
 DATASETS: Registry[Any] = Registry("dataset", "mtl_engine.data")
 LOSSES: Registry[Any] = Registry("loss", "mtl_engine.losses")
@@ -371,6 +372,7 @@ ALL: dict[str, Registry[Any]] = {
     "datasets": DATASETS,
     "layers": LAYERS,
     "sharing": SHARING,
+    "merges": MERGES,
     "losses": LOSSES,
     "metrics": METRICS,
     "optimizers": OPTIMIZERS,

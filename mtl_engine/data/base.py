@@ -44,6 +44,47 @@ class DataTask:
         return self.outputs if self.type == "regression" else 1
 
 
+INPUT_DTYPES = ("float32", "int64")
+INPUT_KINDS = ("features", "image", "ids", "tokens")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One named input a dataset gives the model (issue 15: typed, named inputs).
+
+    `shape` is one sample's, without the batch dimension: (F,) features, (C, H, W) an image,
+    () or (k,) integer ids (a user id; a user's k recent items), (L,) a token sequence padded
+    to length L. Integer inputs (dtype int64) stay integer end to end: they are never scaled,
+    moved to the device as int64 and exported as int64. `vocab` is the number of distinct ids
+    (every id lies in [0, vocab)); an `embedding` layer reading this input takes its table
+    size from it. `padding_idx` is the id that pads a token sequence: the padding mask is
+    `ids != padding_idx`, and mask-aware layers (lstm, gru, token_pool, conv1d,
+    cross_attention) never let padded positions reach their output.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str = "float32"  # one of INPUT_DTYPES
+    kind: str = "features"  # one of INPUT_KINDS
+    vocab: int = 0  # ids / tokens: ids lie in [0, vocab)
+    padding_idx: int | None = None  # tokens: the padding id (mask = ids != padding_idx)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.dtype not in INPUT_DTYPES or self.kind not in INPUT_KINDS:
+            raise ValueError(f"input {self.name!r}: dtype must be one of {INPUT_DTYPES} and "
+                             f"kind one of {INPUT_KINDS}; got {self.dtype!r}, {self.kind!r}")
+        integer = self.kind in ("ids", "tokens")
+        if integer != (self.dtype == "int64"):
+            raise ValueError(f"input {self.name!r}: ids and tokens are int64, features and "
+                             f"images float32; got a {self.dtype} {self.kind} input")
+        if integer and self.vocab < 1:
+            raise ValueError(f"input {self.name!r}: an integer input needs its vocab size")
+        if self.padding_idx is not None and not 0 <= self.padding_idx < max(self.vocab, 1):
+            raise ValueError(f"input {self.name!r}: padding_idx {self.padding_idx} is not an "
+                             f"id in [0, {self.vocab})")
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     name: str
@@ -56,6 +97,21 @@ class DatasetSpec:
     # {"name", "kind": "categorical", "levels": [...], "other": bool} (one-hot), so raw rows can
     # be encoded as the file was (data.tabular.encode_rows). Empty: the inputs are the arrays.
     input_columns: tuple[dict[str, Any], ...] = ()
+    # Named, typed inputs (InputSpec). Empty: the dataset has one float32 input, `x`, of
+    # `input_shape` (every dataset before issue 15). When given, Dataset.x is a dict of arrays
+    # keyed by these names and `input_shape` is the first input's shape.
+    inputs: tuple[InputSpec, ...] = ()
+
+    @property
+    def multi_input(self) -> bool:
+        """Whether the model reads named inputs (a dict) rather than one float tensor."""
+        return bool(self.inputs)
+
+    def input_specs(self) -> tuple[InputSpec, ...]:
+        """Every input, the single-input case included (named "x")."""
+        if self.inputs:
+            return self.inputs
+        return (InputSpec("x", tuple(self.input_shape)),)
 
     def task(self, name: str, path: str = "") -> DataTask:
         for t in self.tasks:
@@ -75,7 +131,9 @@ class Dataset:
     """
 
     spec: DatasetSpec
-    x: np.ndarray  # float32, shape (n_samples, *input_shape)
+    # float32, shape (n_samples, *input_shape); for a spec with named inputs, a dict of arrays
+    # keyed by input name, each (n_samples, *shape) in its declared dtype
+    x: np.ndarray | dict[str, np.ndarray]
     targets: dict[str, np.ndarray]
     val_index: np.ndarray | None = None
     feature_names: tuple[str, ...] = field(default_factory=tuple)

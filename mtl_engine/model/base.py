@@ -32,6 +32,12 @@ class LayerType:
 
     name: str = ""
     Params: type = NoParams
+    # A mask-aware layer (lstm, gru, token_pool, conv1d over tokens): its module's forward is
+    # `forward(x, mask: Optional[Tensor]) -> Tensor` with x a padded sequence (B, L, D) and mask
+    # (B, L) bool, True at real tokens (None: no padding). The branch that runs it passes the
+    # mask of its token input while the output is still a sequence of the input's length L, and
+    # drops it once the shape changes (token_pool's (D,)). Other layers take one tensor.
+    takes_mask: bool = False
 
     def parse(self, params: Mapping[str, Any] | None = None, path: str = "") -> Any:
         """`params` (possibly partial) checked and completed as this layer's `Params`."""
