@@ -18,16 +18,26 @@ each column's own R^2 (scikit-learn's ``multioutput="uniform_average"``; a colum
 cell is left out). A pooled R^2 against the grand mean would count the spread between the
 columns' means as explained variance, crediting a model for merely knowing each column's mean.
 
+rmse is the square root of that mse (pooled over the present cells the same way). logloss is the
+mean binary cross-entropy of sigmoid(logit), computed from the logits (finite for any logit).
+iou scores boxes: a task of 4 values per row (x_min, y_min, x_max, y_max), the mean over the rows
+with no missing target value of area(intersection) / area(union); a predicted box with
+x_max < x_min or y_max < y_min is empty (IoU 0), and so is a row whose union has no area. Its
+registry fact `outputs=4` keeps it to tasks of 4 values (`metrics_for(..., outputs=)`); given
+another width it raises ValueError.
+
 Regression metrics score predictions in the target's units: for a task trained with `poisson`
 that is the mean count exp(output) (training applies the loss's link first, losses.prediction).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from .registry import METRICS
 
@@ -36,6 +46,7 @@ METRICS.declare(
     higher_is_better=True,  # whether a larger value is better
     default_for=(),  # the task types whose headline metric this is when a preset names none
     losses=(),  # only for tasks trained with one of these losses (its predictions mean it); ()
+    outputs=None,  # the values per row a task must have (iou: 4, a box); None: any number
 )
 
 MetricFn = Callable[[Any, Any], float]
@@ -67,10 +78,10 @@ def _values(pred: Any, target: Any) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _register(name: str, summary: str, types: tuple[str, ...], higher: bool,
-              default_for: tuple[str, ...] = (), losses: tuple[str, ...] = ()
-              ) -> Callable[[MetricFn], MetricFn]:
+              default_for: tuple[str, ...] = (), losses: tuple[str, ...] = (),
+              outputs: int | None = None) -> Callable[[MetricFn], MetricFn]:
     return METRICS.register(name, summary, task_types=types, higher_is_better=higher,
-                            default_for=default_for, losses=losses)
+                            default_for=default_for, losses=losses, outputs=outputs)
 
 
 @_register("accuracy", "Share of samples whose predicted class (argmax, or logit > 0) is right",
@@ -201,9 +212,56 @@ def poisson_deviance(pred: Any, target: Any) -> float:
     return float(2 * per.mean())
 
 
-def metrics_for(task_type: str, loss: str | None = None) -> list[str]:
+@_register("rmse", "Root mean squared error (the square root of mse, in the target's units)",
+           ("regression",), False)
+def rmse(pred: Any, target: Any) -> float:
+    return math.sqrt(mse(pred, target))  # NaN stays NaN
+
+
+@_register("logloss", "Log-loss: mean binary cross-entropy of sigmoid(logit) against the 0/1 "
+           "labels", ("binary",), False)
+def logloss(pred: Any, target: Any) -> float:
+    p, t = _tensors(pred, target)
+    t = t.double()
+    keep = t >= 0  # drops -1 and NaN alike
+    if not bool(keep.any()):
+        return _NAN
+    # from the logits: max(z, 0) - z y + log(1 + exp(-|z|)), finite for any z
+    return float(F.binary_cross_entropy_with_logits(p.double()[keep], t[keep]))
+
+
+BOX = 4  # x_min, y_min, x_max, y_max
+
+
+@_register("iou", "Mean intersection over union of predicted and true boxes (x_min, y_min, "
+           "x_max, y_max); a box with max < min is empty", ("regression",), True, outputs=BOX)
+def iou(pred: Any, target: Any) -> float:
+    p, t = _tensors(pred, target)
+    if p.dim() != 2 or p.shape[1] != BOX or tuple(t.shape) != tuple(p.shape):
+        raise ValueError(f"metric 'iou' needs {BOX} values per row (x_min, y_min, x_max, "
+                         f"y_max), got predictions {tuple(p.shape)} and targets "
+                         f"{tuple(t.shape)}")
+    p, t = p.double(), t.double()
+    keep = ~torch.isnan(t).any(dim=1)
+    if not bool(keep.any()):
+        return _NAN
+    p, t = p[keep], t[keep]
+    lo, hi = torch.maximum(p[:, :2], t[:, :2]), torch.minimum(p[:, 2:], t[:, 2:])
+    inter = (hi - lo).clamp(min=0).prod(dim=1)  # 0 when either box is empty or they are apart
+    area_p = (p[:, 2:] - p[:, :2]).clamp(min=0).prod(dim=1)
+    area_t = (t[:, 2:] - t[:, :2]).clamp(min=0).prod(dim=1)
+    union = area_p + area_t - inter
+    score = torch.where(union > 0, inter / union.clamp(min=1e-300), torch.zeros_like(union))
+    return float(score.mean())
+
+
+def metrics_for(task_type: str, loss: str | None = None, outputs: int | None = None
+                ) -> list[str]:
     """Every registered metric that applies to `task_type` (trained with `loss`: a metric that
-    names the losses it needs applies only to those), in registration order."""
+    names the losses it needs applies only to those; with `outputs` values per row: a metric
+    that needs a number of them applies only to tasks with that many, and to none when
+    `outputs` is not given), in registration order."""
     return [e.name for e in METRICS if task_type in e.meta["task_types"]
-            and (not e.meta["losses"] or loss in e.meta["losses"])]
+            and (not e.meta["losses"] or loss in e.meta["losses"])
+            and (e.meta["outputs"] is None or e.meta["outputs"] == outputs)]
 

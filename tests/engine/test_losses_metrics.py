@@ -144,8 +144,8 @@ def test_metrics_accept_numpy_and_return_nan_when_nothing_to_score() -> None:
 
 def test_metrics_for_each_task_type() -> None:
     assert metrics_for("classification") == ["accuracy", "macro_f1", "recall"]
-    assert metrics_for("binary") == ["accuracy", "f1", "auroc"]
-    assert metrics_for("regression") == ["mse", "mae", "r2"]
+    assert metrics_for("binary") == ["accuracy", "f1", "auroc", "logloss"]
+    assert metrics_for("regression") == ["mse", "mae", "r2", "rmse"]
 
 
 @pytest.mark.parametrize(("name", "higher"), [("accuracy", True), ("macro_f1", True),

@@ -45,8 +45,9 @@ def test_poisson_facts_the_link_and_its_metrics() -> None:
     x = torch.tensor([0.0, math.log(4.0)])
     assert prediction("poisson", x).tolist() == pytest.approx([1.0, 4.0])
     assert torch.equal(prediction("mse", x), x) and torch.equal(prediction("bce", x), x)
-    assert metrics_for("regression", "poisson") == ["mse", "mae", "r2", "poisson_deviance"]
-    assert metrics_for("regression", "mse") == ["mse", "mae", "r2"]
+    assert metrics_for("regression", "poisson") == ["mse", "mae", "r2", "poisson_deviance",
+                                                    "rmse"]
+    assert metrics_for("regression", "mse") == ["mse", "mae", "r2", "rmse"]
 
 
 def test_poisson_deviance_by_hand() -> None:
