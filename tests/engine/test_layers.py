@@ -17,6 +17,24 @@ from mtl_engine.registry import LAYERS, schema_of
 
 # Inputs of every rank a layer can meet: flat features, tokens (L, D), a (C, H, W) map.
 CANDIDATE_SHAPES = [(8,), (64,), (5, 8), (4, 6, 6)]
+SAMPLE_VOCAB = 10  # the vocabulary the contract gives a layer that reads integer ids
+
+
+def _reads_ids(name: str) -> bool:
+    # A layer that reads integer ids (a `vocab` parameter: the embedding) takes int64 ids in
+    # [0, vocab), and its default `vocab: 0` ("from the input") is filled in by the branch
+    # builder from the dataset; the contract gives it a small vocabulary instead.
+    return "vocab" in {p.name for p in LAYERS.get(name).params}
+
+
+def _sample(name: str, shape: tuple[int, ...], batch: int) -> torch.Tensor:
+    if _reads_ids(name):
+        return torch.randint(0, SAMPLE_VOCAB, (batch, *shape))
+    return torch.randn(batch, *shape)
+
+
+def _contract_params(name: str) -> dict[str, Any]:
+    return {"vocab": SAMPLE_VOCAB} if _reads_ids(name) else {}
 
 
 def _typed(name: str, **params: Any) -> tuple[Any, Any]:
@@ -31,7 +49,7 @@ def _infer(name: str, shape: tuple[int, ...], **params: object) -> tuple[int, ..
 
 @pytest.mark.parametrize("name", LAYERS.names())
 def test_every_layer_builds_and_matches_its_inferred_shape(name: str) -> None:
-    lt, params = _typed(name)
+    lt, params = _typed(name, **_contract_params(name))
     fitted = 0
     for shape in CANDIDATE_SHAPES:
         try:
@@ -40,7 +58,7 @@ def test_every_layer_builds_and_matches_its_inferred_shape(name: str) -> None:
             continue
         fitted += 1
         module = lt.build(shape, params).eval()
-        y = module(torch.randn(2, *shape))
+        y = module(_sample(name, shape, 2))
         assert tuple(y.shape) == (2, *out), f"{name} on {shape}"
         assert lt.count(shape, params) == sum(p.numel() for p in module.parameters())
     assert fitted, f"{name} accepts none of {CANDIDATE_SHAPES} with its defaults"
@@ -48,7 +66,7 @@ def test_every_layer_builds_and_matches_its_inferred_shape(name: str) -> None:
 
 @pytest.mark.parametrize("name", LAYERS.names())
 def test_every_layer_traces_for_the_torchscript_export(name: str) -> None:
-    lt, params = _typed(name)
+    lt, params = _typed(name, **_contract_params(name))
     for shape in CANDIDATE_SHAPES:
         try:
             lt.infer(shape, params, "trunk[0]")
@@ -57,8 +75,8 @@ def test_every_layer_traces_for_the_torchscript_export(name: str) -> None:
         module = lt.build(shape, params).eval()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TorchScript's deprecation notice
-            traced = torch.jit.trace(module, torch.randn(2, *shape))  # checks a re-run too
-        x = torch.randn(3, *shape)
+            traced = torch.jit.trace(module, _sample(name, shape, 2))  # checks a re-run too
+        x = _sample(name, shape, 3)
         torch.testing.assert_close(traced(x), module(x))
 
 
