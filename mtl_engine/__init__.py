@@ -9,18 +9,22 @@ holds it to that. Everything else in the package is internal and may change. By 
 - presets: `load_preset`, `save_preset`, `builtin_presets`, `resolve_preset`, `DEFAULT_PRESET`,
   `PRESETS_DIR`
 - registries: `registries()` (kind -> Registry), the registries themselves (`STRATEGIES`,
-  `DATASETS`, `LAYERS`, `SHARING`, `LOSSES`, `METRICS`, `OPTIMIZERS`, `SCHEDULES`; complete
-  when got from here), `Registry`, `Entry`, `Param`, `PARAM_TYPES`, `validate_params`
+  `DATASETS`, `LAYERS`, `SHARING`, `MERGES`, `LOSSES`, `METRICS`, `OPTIMIZERS`, `SCHEDULES`;
+  complete when got from here), `Registry`, `Entry`, `Param`, `PARAM_TYPES`, `validate_params`
 - runs: `run(config, control, out_dir)` yields events; `RunControl`; `read_run(folder)`,
   `RunRecord`; `new_run_dir`; the run folder's `MODEL_FILE`, `EVENTS_FILE`, `INCOMPLETE_FILE`,
   `ERROR_FILE`; its curves tables `STEPS_FILE`, `EPOCHS_FILE` (`StepsTable`, `EpochsTable` over
   `StepSeries`, `EpochSeries`; `curves_csv_text`); its split, `SPLIT_FILE`, read back by
   `read_split(folder)` -> `SplitParts`; the best-epoch rule, `best_epoch(epochs)`
-- data: `load_dataset`, `DatasetSpec`, and for an import dialog `importer_for(path)` (the
-  importer entry, by suffix; its `preview` fact gives a `FilePreview`) and `preview_table`
-- model: `summarize(config, spec) -> ModelSummary` (shapes and sizes, no weights allocated)
+- data: `load_dataset`, `DatasetSpec` (its `inputs`: `InputSpec` name, shape, dtype, kind,
+  vocab, padding_idx for a dataset with named inputs), and for an import dialog
+  `importer_for(path)` (the importer entry, by suffix; its `preview` fact gives a
+  `FilePreview`) and `preview_table`
+- model: `summarize(config, spec) -> ModelSummary` (shapes and sizes, no weights allocated;
+  rows are `LayerInfo`, a multi-input model's named `branches.<input>[i]` and `merge`)
 - devices: `available_devices`, `resolve_device`, `resolve_tasks` -> `ResolvedTask`
-- export: `load_bundle(path)`, `export_torchscript`, `export_program`, `copy_bundle`
+- export: `load_bundle(path)` (its `predict(x)` takes an array, or for a model over named inputs
+  a dict {input name: rows}), `export_torchscript`, `export_program`, `copy_bundle`
 - interop (docs/interop.md; each an optional extra, MissingExtraError naming the install line
   when absent, `missing_extra(name)` lists what is missing): `export_onnx(bundle, dest)`,
   `write_tensorboard(folder, logdir)` (a run or study folder), `TensorBoardLog` (live, from
@@ -71,6 +75,7 @@ _LAZY: dict[str, str] = {
     "DATASETS": "registry:DATASETS",
     "LAYERS": "registry:LAYERS",
     "SHARING": "registry:SHARING",
+    "MERGES": "registry:MERGES",
     "LOSSES": "registry:LOSSES",
     "METRICS": "registry:METRICS",
     "OPTIMIZERS": "registry:OPTIMIZERS",
@@ -103,12 +108,14 @@ _LAZY: dict[str, str] = {
     # data
     "load_dataset": "build:load_dataset",
     "DatasetSpec": "data.base:DatasetSpec",
+    "InputSpec": "data.base:InputSpec",
     "preview_table": "data.tabular:preview_table",
     "importer_for": "data.importing:importer_for",
     "FilePreview": "data.base:FilePreview",
     # model
     "summarize": "model:summarize",
     "ModelSummary": "model.summary:ModelSummary",
+    "LayerInfo": "model.summary:LayerInfo",
     # devices
     "available_devices": "build:available_devices",
     "resolve_device": "build:resolve_device",

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from .build import ResolvedTask
+from .bundle_inputs import read_inputs
 from .config import ExperimentConfig, from_dict
 from .data.base import DatasetSpec, DataTask
 from .errors import ArgumentError, BundleError, ConfigError, short
@@ -94,12 +95,13 @@ def bundle_spec(path: Path, raw: object) -> DatasetSpec:
         raise BundleError(f"{path}: spec.tasks must be a list, got {type(tasks).__name__}")
     # checked before the try: a BundleError is a ValueError, which must not be re-wrapped below
     fields = [_fields(path, t, DataTask, f"spec.tasks[{i}]") for i, t in enumerate(tasks)]
+    inputs = read_inputs(path, s.get("inputs") or [])
     try:
         declared = tuple(DataTask(**f) for f in fields)
         shape = tuple(int(d) for d in s["input_shape"])
         columns = _input_columns(path, s.get("input_columns") or [])
         return DatasetSpec(str(s["name"]), shape, declared, int(s["n_samples"]),
-                           str(s.get("description", "")), input_columns=columns)
+                           str(s.get("description", "")), input_columns=columns, inputs=inputs)
     except (TypeError, ValueError) as exc:
         raise BundleError(f"{path}: the dataset declaration ('spec') is damaged ({exc})"
                           ) from None
@@ -146,6 +148,7 @@ class _SpecFields:
     tasks: list[dict[str, Any]]
     description: str = ""
     input_columns: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    inputs: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # named inputs
 
 
 def bundle_tasks(path: Path, raw: object, config: ExperimentConfig

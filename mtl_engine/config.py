@@ -23,6 +23,7 @@ from .registry import (
     DATASETS,
     LAYERS,
     LOSSES,
+    MERGES,
     METRICS,
     OPTIMIZERS,
     SCHEDULES,
@@ -38,6 +39,7 @@ SEED_MAX = 2**32 - 1
 DEVICES = ("auto", "cpu", "cuda", "mps")
 GRAD_MODES = ("shared", "representation")
 SELECT_MODES = ("last", "best")
+DEFAULT_MERGE = "concat"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,14 @@ class Named:
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BranchConfig:
+    """The layers one named input goes through before the merge (config `branches:`)."""
+
+    input: str  # the dataset's input name (InputSpec.name)
+    layers: tuple[LayerSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,6 +146,10 @@ class ExperimentConfig:
     data: DataConfig
     tasks: tuple[TaskConfig, ...]
     trunk: tuple[LayerSpec, ...] = ()
+    # One branch per named input, merged into the one tensor the trunk reads (issue 15).
+    # Empty: the model reads the dataset's one input directly (every model before it).
+    branches: tuple[BranchConfig, ...] = ()
+    merge: Named = field(default_factory=lambda: Named(DEFAULT_MERGE))
     sharing: Named = field(default_factory=lambda: Named("hard"))
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
     optimizer: OptimConfig = field(default_factory=OptimConfig)
@@ -157,8 +171,8 @@ class ExperimentConfig:
 # --------------------------------------------------------------------------- reading
 
 
-_TOP = ("name", "description", "data", "trunk", "sharing", "tasks", "strategy", "optimizer",
-        "training")
+_TOP = ("name", "description", "data", "branches", "merge", "trunk", "sharing", "tasks",
+        "strategy", "optimizer", "training")
 
 
 def from_dict(raw: Any) -> ExperimentConfig:
@@ -178,6 +192,8 @@ def from_dict(raw: Any) -> ExperimentConfig:
         description=_str(d.get("description", ""), "description"),
         data=data,
         trunk=_layers(d.get("trunk", []), "trunk"),
+        branches=_branches(d.get("branches")),
+        merge=_merge(d.get("merge"), "branches" in d),
         sharing=_sharing(d.get("sharing", {"scheme": "hard"})),
         tasks=tasks,
         strategy=_strategy(d.get("strategy", {"name": "equal"})),
@@ -259,6 +275,33 @@ def _layers(raw: Any, path: str) -> tuple[LayerSpec, ...]:
         rest = {k: v for k, v in item.items() if k != "type"}
         out.append(LayerSpec(kind, validate_params(LAYERS.get(kind).params, rest, p)))
     return tuple(out)
+
+
+def _branches(raw: Any) -> tuple[BranchConfig, ...]:
+    """`branches:` maps each input name to its layer list (the same layer specs as `trunk:`).
+    Which names the dataset has is checked with the data (model/branches.py)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping) or not raw:
+        raise ConfigError("branches", f"must map each input name to its list of layers, like "
+                                      f"{{text: [{{type: embedding, dim: 32}}], features: []}}; "
+                                      f"got {_kind(raw)}")
+    out = []
+    for name, layers in raw.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError("branches", f"input names must be text, got {short(name)}")
+        out.append(BranchConfig(name, _layers(layers, f"branches.{name}")))
+    return tuple(out)
+
+
+def _merge(raw: Any, has_branches: bool) -> Named:
+    """`merge: {type: concat, params: {...}}`; only meaningful with `branches:`."""
+    if raw is None:
+        return Named(DEFAULT_MERGE)  # concat: no parameters
+    if not has_branches:
+        raise ConfigError("merge", "merges the branches of a multi-input model; add "
+                                   "`branches:` (one layer list per input) or remove `merge:`")
+    return _named(MERGES, raw, "merge", "type")
 
 
 def _data(raw: Any) -> DataConfig:
@@ -450,6 +493,7 @@ def to_dict(c: ExperimentConfig) -> dict[str, Any]:
                                      "impute": c.data.preprocess.impute,
                                      "targets": c.data.preprocess.targets,
                                      "raw_columns": list(c.data.preprocess.raw_columns)}}),
+        **_branches_dict(c),
         "trunk": [layer.to_dict() for layer in c.trunk],
         "sharing": {"scheme": c.sharing.name, "params": dict(c.sharing.params)},
         "tasks": [
@@ -468,6 +512,15 @@ def to_dict(c: ExperimentConfig) -> dict[str, Any]:
         },
         "training": _set({p.name: getattr(c.training, p.name) for p in _TRAIN_SCHEMA}),
     }
+
+
+def _branches_dict(c: ExperimentConfig) -> dict[str, Any]:
+    """`branches` and `merge`, written only for a multi-input model (a one-input config and
+    preset keep their text)."""
+    if not c.branches:
+        return {}
+    return {"branches": {b.input: [layer.to_dict() for layer in b.layers] for b in c.branches},
+            "merge": {"type": c.merge.name, "params": dict(c.merge.params)}}
 
 
 def _set(d: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,10 @@ metrics, and the preprocessing fitted on the training rows (plain numbers, see p
 is read with ``torch.load(weights_only=True)``, which refuses anything that would run code from the
 file. `LoadedModel.predict` and both exported files take raw rows: they impute and standardise the
 inputs as the run did and give regression outputs in the target's own units.
+
+A model over named inputs (issue 15) records them in the declaration (`spec.inputs`: name, shape,
+dtype, kind, vocab, padding_idx); `predict` and both exported files then take a dict of named
+inputs, int64 ids staying int64 (bundle_inputs.py checks what `predict` is given).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from .bundle_checks import (
     load_weights,
     read_payload,
 )
+from .bundle_inputs import check_named, example_inputs, identity_preprocessing
 from .config import ExperimentConfig
 from .data.base import DatasetSpec
 from .errors import BundleError, MTLError
@@ -62,7 +67,9 @@ def save_bundle(path: str | os.PathLike[str], setup: Any, metrics: dict[str, dic
                  "tasks": [asdict(t) for t in spec.tasks],
                  # how a table's raw cells become features (one-hot levels, embedded level
                  # indices): plain data
-                 "input_columns": [_plain_column(c) for c in spec.input_columns]},
+                 "input_columns": [_plain_column(c) for c in spec.input_columns],
+                 # named, typed inputs (empty: the one float input of input_shape)
+                 "inputs": [asdict(i) | {"shape": list(i.shape)} for i in spec.inputs]},
         "tasks": [asdict(t) for t in setup.tasks],
         "metrics": metrics,
         "strategy_state": setup.strategy.state(),
@@ -83,7 +90,7 @@ def _plain_column(column: dict[str, Any]) -> dict[str, Any]:
 
 def _preprocessing(setup: Any) -> Preprocessing:
     prep = getattr(setup, "preprocessing", None)
-    return prep if prep is not None else Preprocessing.identity(setup.dataset.spec.input_shape)
+    return prep if prep is not None else identity_preprocessing(setup.dataset.spec)
 
 
 @dataclass
@@ -100,7 +107,7 @@ class LoadedModel:
         """The network with the bundle's preprocessing around it: raw rows in, a tuple of
         outputs in task order out (regression in the target's own units, a poisson task's
         output as its mean count)."""
-        prep = self.preprocessing or Preprocessing.identity(self.spec.input_shape)
+        prep = self.preprocessing or identity_preprocessing(self.spec)
         return RawRows(self.model, prep, self.tasks).eval()
 
     def encode(self, rows: Any) -> np.ndarray:
@@ -123,7 +130,14 @@ class LoadedModel:
         dataset's inputs or, for a model trained on a table, the table's raw rows (mappings by
         column name or sequences of cells, text categories included: see `encode`). Regression
         outputs come back in the target's own units (a poisson task's as the mean count), so
-        they score like the run's validation metrics; classification and binary give logits."""
+        they score like the run's validation metrics; classification and binary give logits.
+
+        A model over named inputs takes a dict {input name: array or nested list}, one entry per
+        input (`spec.inputs`), each (n, *shape): float inputs as numbers, ids and tokens as
+        integers in [0, vocab) (kept int64). A missing or unknown input, a wrong shape or dtype,
+        or an id out of range is a BundleError naming the input."""
+        if self.spec.multi_input:
+            return self._predict_named(check_named(self.spec, x), batch_size)
         if self.spec.input_columns and not _numeric_array(x):
             x = self.encode(x)
         x = np.asarray(x, dtype=np.float32)
@@ -137,6 +151,20 @@ class LoadedModel:
         with torch.no_grad():
             for i in range(0, len(x), batch_size):
                 res = net(torch.from_numpy(x[i:i + batch_size]).to(device))
+                for name, v in zip(net.names, res):
+                    outs[name].append(v.cpu().numpy())
+        return {k: np.concatenate(v) if v else np.zeros((0,)) for k, v in outs.items()}
+
+    def _predict_named(self, x: dict[str, np.ndarray], batch_size: int
+                       ) -> dict[str, np.ndarray]:
+        device = next(self.model.parameters()).device
+        net = self.raw_rows()
+        n = len(next(iter(x.values())))
+        outs: dict[str, list[np.ndarray]] = {t.name: [] for t in self.tasks}
+        with torch.no_grad():
+            for i in range(0, n, batch_size):
+                res = net({k: torch.from_numpy(v[i:i + batch_size]).to(device)
+                           for k, v in x.items()})
                 for name, v in zip(net.names, res):
                     outs[name].append(v.cpu().numpy())
         return {k: np.concatenate(v) if v else np.zeros((0,)) for k, v in outs.items()}
@@ -177,7 +205,8 @@ def load_bundle(path: str | os.PathLike[str], device: str = "cpu") -> LoadedMode
     prep = payload.get("preprocessing")
     return LoadedModel(model, config, spec, tasks, metrics, status if isinstance(status, str)
                        else "", None if prep is None
-                       else Preprocessing.from_dict(prep, str(path), spec.input_shape))
+                       else Preprocessing.from_dict(prep, str(path), spec.input_shape,
+                                                    spec.inputs))
 
 
 def export_torchscript(bundle: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
@@ -189,10 +218,10 @@ def export_torchscript(bundle: str | os.PathLike[str], dest: str | os.PathLike[s
     """
     dest = Path(check_path(dest, "export_torchscript", "dest"))
     loaded = load_bundle(check_path(bundle, "export_torchscript", "bundle"))
-    example = torch.zeros((2, *loaded.spec.input_shape))
+    example = example_inputs(loaded.spec)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        traced = torch.jit.trace(loaded.raw_rows(), example)
+        traced = torch.jit.trace(loaded.raw_rows(), (example,))
         data = _serialised(torch.jit.save, traced)
     atomic_write_bytes(dest, data)
     return dest
@@ -201,14 +230,16 @@ def export_torchscript(bundle: str | os.PathLike[str], dest: str | os.PathLike[s
 def export_program(bundle: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
     """A ``torch.export`` program (.pt2) with a dynamic batch size; load it with
     ``torch.export.load(path).module()(x)``, which returns a tuple in task order. Like
-    `predict`, it takes raw rows (the bundle's preprocessing is inside the program)."""
+    `predict`, it takes raw rows (the bundle's preprocessing is inside the program); a model over
+    named inputs takes a dict of them (ids int64)."""
     dest = Path(check_path(dest, "export_program", "dest"))
     loaded = load_bundle(check_path(bundle, "export_program", "bundle"))
-    example = torch.zeros((2, *loaded.spec.input_shape))
+    example = example_inputs(loaded.spec)
     wrapper = loaded.raw_rows()
+    batch = torch.export.Dim("batch")
+    dims = ({k: {0: batch} for k in example} if isinstance(example, dict) else {0: batch},)
     try:
-        program = torch.export.export(wrapper, (example,),
-                                      dynamic_shapes=({0: torch.export.Dim("batch")},))
+        program = torch.export.export(wrapper, (example,), dynamic_shapes=dims)
     except Exception as exc:  # torch raises many kinds here; the user needs one clear line
         raise BundleError(f"{bundle}: torch.export could not export this model "
                           f"({first_line(exc)}); use the TorchScript export instead") from None

@@ -6,6 +6,10 @@ per task in the data's own units (regression in the target's units, a poisson ta
 logits for classification and binary). Its input is named ``x``, shaped ``(batch, *input_shape)``
 float32 with a dynamic batch dimension; each output is named after its task.
 
+A model over named inputs (issue 15) gets one graph input per named input, named after it, in
+the declaration's order (`spec.inputs`), each ``(batch, *shape)`` in its dtype (int64 ids stay
+int64).
+
 Needs the ``onnx`` extra (onnx + onnxscript: torch's ONNX exporter is built on torch.export and
 onnxscript); without it `export_onnx` raises MissingExtraError with the install line.
 """
@@ -24,6 +28,7 @@ import torch
 
 from .args import check_path
 from .bundle_checks import first_line
+from .bundle_inputs import example_inputs
 from .errors import BundleError
 from .extras import require
 from .fileio import atomic_write_bytes
@@ -61,17 +66,35 @@ def export_onnx(bundle: str | os.PathLike[str], dest: str | os.PathLike[str],
     require("onnx")
     loaded = load_bundle(src)
     wrapper = loaded.raw_rows()
-    example = torch.zeros((2, *loaded.spec.input_shape))
+    example = example_inputs(loaded.spec)
     names = list(wrapper.names)
+    batch = torch.export.Dim("batch")
+    if isinstance(example, dict):  # named inputs: positional graph inputs, in declared order
+        wrapper, args = _Positional(wrapper, tuple(example)), tuple(example.values())
+        inputs, dims = list(example), (tuple({0: batch} for _ in example),)
+    else:
+        args, inputs, dims = (example,), [INPUT_NAME], ({0: batch},)
     try:
         with _quiet():
             program = torch.onnx.export(
-                wrapper, (example,), None, input_names=[INPUT_NAME], output_names=names,
-                dynamic_shapes=({0: torch.export.Dim("batch")},), opset_version=opset,
-                dynamo=True, verbose=False)
+                wrapper, args, None, input_names=inputs, output_names=names,
+                dynamic_shapes=dims, opset_version=opset, dynamo=True, verbose=False)
             data = program.model_proto.SerializeToString()
     except Exception as exc:  # the exporter raises many kinds; the user needs one clear line
         raise BundleError(f"{bundle}: the ONNX exporter could not export this model "
                           f"({first_line(exc)}); use the torch.export program instead") from None
     atomic_write_bytes(dest, data)
     return dest
+
+
+class _Positional(torch.nn.Module):
+    """Named inputs as positional arguments, in declared order: ONNX graph inputs are a flat
+    list, so each named input becomes one, named after it."""
+
+    def __init__(self, inner: torch.nn.Module, names: tuple[str, ...]) -> None:
+        super().__init__()
+        self.inner = inner
+        self.input_names = names
+
+    def forward(self, *xs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return self.inner(dict(zip(self.input_names, xs)))

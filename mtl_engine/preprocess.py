@@ -19,12 +19,17 @@ embedded column keeps for missing and unseen levels. `Preprocessing` is plain nu
 bundle stores it without pickled code, and the same float32 operations (`apply_inputs`,
 `to_raw`) run in training, in ``LoadedModel.predict`` and inside the TorchScript / torch.export
 modules (`RawRows`): every path predicts the same raw rows alike.
+
+A dataset with named inputs (issue 15) is preprocessed input by input: each float input
+(features, images) is imputed and standardised on its own (`Preprocessing.named`, one entry per
+float input; `data.preprocess.raw_columns` may name a whole input to leave it raw); integer ids
+and tokens are never touched.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -48,6 +53,9 @@ class Preprocessing:
     std: tuple[float, ...]
     fill: tuple[float, ...] | None = None
     targets: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+    # named inputs: each float input's own preprocessing (its targets empty); ids are absent,
+    # never touched. Empty for a one-input dataset (the fields above are its input's).
+    named: Mapping[str, Preprocessing] = field(default_factory=dict)
 
     @classmethod
     def identity(cls, input_shape: Sequence[int]) -> Preprocessing:
@@ -56,6 +64,8 @@ class Preprocessing:
 
     @property
     def scales_inputs(self) -> bool:
+        if self.named:
+            return any(p.scales_inputs for p in self.named.values())
         return any(m != 0.0 for m in self.mean) or any(s != 1.0 for s in self.std)
 
     # ------------------------------------------------------------------ applying
@@ -68,8 +78,12 @@ class Preprocessing:
                 self.input_shape)
         return (buf(self.fill) if self.fill is not None else None), buf(self.mean), buf(self.std)
 
-    def apply_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """Raw input rows (n, *input_shape), NaN for missing, to what the network takes."""
+    def apply_inputs(self, x: Any) -> Any:
+        """Raw input rows (n, *input_shape), NaN for missing, to what the network takes; a dict
+        of named inputs input by input (ids as they are)."""
+        if isinstance(x, dict):
+            return {k: self.named[k].apply_inputs(v) if k in self.named else v
+                    for k, v in x.items()}
         if self.fill is None and not self.scales_inputs:
             return x.to(torch.float32)  # images, prepared data: no copy of a large split
         fill, mean, std = self.input_buffers(x.device)
@@ -96,15 +110,22 @@ class Preprocessing:
     # ------------------------------------------------------------------ plain data
 
     def to_dict(self) -> dict[str, Any]:
-        return {"input_shape": list(self.input_shape), "mean": list(self.mean),
-                "std": list(self.std), "fill": None if self.fill is None else list(self.fill),
-                "targets": {k: [_plain(m), _plain(s)] for k, (m, s) in self.targets.items()}}
+        out = {"input_shape": list(self.input_shape), "mean": list(self.mean),
+               "std": list(self.std), "fill": None if self.fill is None else list(self.fill),
+               "targets": {k: [_plain(m), _plain(s)] for k, (m, s) in self.targets.items()}}
+        if self.named:
+            out["inputs"] = {k: p.to_dict() for k, p in self.named.items()}
+        return out
 
     @classmethod
-    def from_dict(cls, raw: Any, where: str, input_shape: Sequence[int]) -> Preprocessing:
-        """Read back what `to_dict` wrote; BundleError naming `where` if it does not fit."""
+    def from_dict(cls, raw: Any, where: str, input_shape: Sequence[int],
+                  inputs: Sequence[Any] = ()) -> Preprocessing:
+        """Read back what `to_dict` wrote; BundleError naming `where` if it does not fit.
+        `inputs`: a dataset's named inputs (InputSpec), whose float ones each have an entry."""
         if not isinstance(raw, Mapping):
             raise BundleError(f"{where}: 'preprocessing' must be a mapping, got {short(raw)}")
+        if inputs:
+            return cls._from_named(raw, where, inputs)
         shape = tuple(int(s) for s in input_shape)
         n = int(np.prod(shape)) if shape else 1
 
@@ -141,6 +162,24 @@ class Preprocessing:
                                   f"for a vector target), got {short(v)}")
             targets[str(k)] = pair
         return cls(shape, mean, std, fill, targets)
+
+    @classmethod
+    def _from_named(cls, raw: Mapping[str, Any], where: str, inputs: Sequence[Any]
+                    ) -> Preprocessing:
+        per = raw.get("inputs", {})  # absent when every input is ids
+        if not isinstance(per, Mapping):
+            raise BundleError(f"{where}: preprocessing.inputs must map each float input to its "
+                              f"preprocessing, got {short(per)}")
+        named = {}
+        for i in inputs:
+            if i.dtype != "float32":
+                continue
+            if i.name not in per:
+                raise BundleError(f"{where}: preprocessing.inputs has no entry for input "
+                                  f"{i.name!r}")
+            named[i.name] = cls.from_dict(per[i.name], f"{where} (input {i.name!r})", i.shape)
+        top = cls.from_dict({k: v for k, v in raw.items() if k != "inputs"}, where, ())
+        return replace(top, named=named)
 
 
 def _plain(v: Any) -> Any:
@@ -187,6 +226,9 @@ class RawRows(torch.nn.Module):
         self.log_link = tuple(i for i, t in enumerate(tasks)
                               if LOSSES.get(t.loss).meta.get("link", "identity") == "log")
         device = next(model.parameters()).device
+        # named inputs: one _InputScale per float input (ids pass as they are)
+        self.scales = torch.nn.ModuleDict({k: _InputScale(p, device)
+                                           for k, p in prep.named.items()})
         fill, mean, std = prep.input_buffers(device)
         self.impute = fill is not None
         self.register_buffer("fill", fill if fill is not None else torch.zeros(()))
@@ -209,8 +251,11 @@ class RawRows(torch.nn.Module):
         self.register_buffer("out_mean", torch.tensor(shift, dtype=torch.float32, device=device))
         self.register_buffer("out_std", torch.tensor(scale, dtype=torch.float32, device=device))
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        x = apply_inputs(x, self.fill if self.impute else None, self.mean, self.std)
+    def forward(self, x: Any) -> tuple[torch.Tensor, ...]:
+        if isinstance(x, dict):  # named inputs: {name: (B, *shape)}, ids int64
+            x = {k: self.scales[k](v) if k in self.scales else v for k, v in x.items()}
+        else:
+            x = apply_inputs(x, self.fill if self.impute else None, self.mean, self.std)
         out = self.model(x)
         res = [out[n] for n in self.names]
         for i in self.log_link:
@@ -221,6 +266,21 @@ class RawRows(torch.nn.Module):
             else:
                 res[i] = to_raw(res[i], self.out_std[j], self.out_mean[j])
         return tuple(res)
+
+
+class _InputScale(torch.nn.Module):
+    """One float input's imputation and standardisation, as buffers."""
+
+    def __init__(self, prep: Preprocessing, device: torch.device) -> None:
+        super().__init__()
+        fill, mean, std = prep.input_buffers(device)
+        self.impute = fill is not None
+        self.register_buffer("fill", fill if fill is not None else torch.zeros(()))
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return apply_inputs(x, self.fill if self.impute else None, self.mean, self.std)
 
 
 # ---------------------------------------------------------------------- fitting
@@ -251,17 +311,35 @@ def fit_preprocessing(options: Any, ds: Any, tasks: Sequence[Any], train_idx: np
     # a loss that needs the target's own values (poisson counts) declares scalable_target=False
     regression = {t.source: t for t in tasks if t.type == "regression"
                   and LOSSES.get(t.loss).meta.get("scalable_target", True)}
+    if ds.spec.multi_input:
+        names = tuple(i.name for i in ds.spec.inputs)
     raw_columns = _check_raw_columns(options.raw_columns, names, tasks)
     raw_features |= {c for c in raw_columns if c in names}
     raw_targets = {t.source for t in tasks if t.name in raw_columns or t.source in raw_columns}
+    targets = _fit_targets(options, ds, regression, raw_targets, prepared, train_idx)
+    if ds.spec.multi_input:
+        named = {i.name: _fit_one(options, np.asarray(ds.x[i.name]), tuple(i.shape), (),
+                                  set(), prepared | ({"inputs"} if i.name in raw_features
+                                                     else set()), train_idx, i.name)
+                 for i in ds.spec.inputs if i.dtype == "float32"}
+        return replace(Preprocessing.identity(()), targets=targets, named=named)
+    one = _fit_one(options, np.asarray(ds.x), shape, names, raw_features, prepared, train_idx,
+                   "", tuple(getattr(ds.spec, "input_columns", ())))
+    return replace(one, targets=targets)
 
-    x = np.asarray(ds.x)
+
+def _fit_one(options: Any, x: np.ndarray, shape: tuple[int, ...], names: Sequence[str],
+             raw_features: set[str], prepared: frozenset[str], train_idx: np.ndarray,
+             input_name: str, input_columns: Sequence[dict[str, Any]] = ()) -> Preprocessing:
+    """One float input's imputation and scaling (`input_name`: its name, for a named input)."""
     n_features = int(np.prod(shape)) if shape else 1
     flat_all = x.reshape(x.shape[0], n_features)
     has_holes = bool(np.isnan(flat_all).any())
     if has_holes and not options.impute:
         col = int(np.flatnonzero(np.isnan(flat_all).any(axis=0))[0])
         label = short(names[col]) if col < len(names) else f"#{col}"
+        if input_name:
+            label = f"{input_name!r} (feature #{col})"
         raise ConfigError("data.preprocess.impute", f"is off but input {label} has missing "
                                                     "values; turn it on or fill them in the file")
     scale = options.inputs and "inputs" not in prepared
@@ -272,8 +350,7 @@ def fit_preprocessing(options: Any, ds: Any, tasks: Sequence[Any], train_idx: np
         m, s, has = _moments(flat_all[train_idx].astype(np.float64))
         if options.impute:
             # an input never seen in training fills with 0; so does a level index (0: missing)
-            indices = {c["name"] for c in getattr(ds.spec, "input_columns", ())
-                       if c["kind"] == "embedded"}
+            indices = {c["name"] for c in input_columns if c["kind"] == "embedded"}
             fill = tuple(0.0 if i < len(names) and names[i] in indices else float(v)
                          for i, v in enumerate(m))
         if scale:
@@ -281,7 +358,14 @@ def fit_preprocessing(options: Any, ds: Any, tasks: Sequence[Any], train_idx: np
                              for i in range(n_features)], dtype=bool)
             mean = np.where(keep, 0.0, m)
             std = np.where(keep | ~has, 1.0, s)
-    targets: dict[str, tuple[float, float]] = {}
+    return Preprocessing(shape, tuple(float(v) for v in mean), tuple(float(v) for v in std),
+                         fill)
+
+
+def _fit_targets(options: Any, ds: Any, regression: Mapping[str, Any], raw_targets: set[str],
+                 prepared: frozenset[str], train_idx: np.ndarray
+                 ) -> dict[str, tuple[Any, Any]]:
+    targets: dict[str, tuple[Any, Any]] = {}
     if options.targets and "targets" not in prepared:
         for src in regression:
             if src in raw_targets:
@@ -296,8 +380,7 @@ def fit_preprocessing(options: Any, ds: Any, tasks: Sequence[Any], train_idx: np
             m, s, has = _moments(y[:, None])
             if has[0]:
                 targets[src] = (float(m[0]), float(s[0]))
-    return Preprocessing(shape, tuple(float(v) for v in mean), tuple(float(v) for v in std),
-                         fill, targets)
+    return targets
 
 
 def _check_raw_columns(raw_columns: Sequence[str], names: Sequence[str], tasks: Sequence[Any]

@@ -19,6 +19,7 @@ from .model import build_model
 from .optim import make_optimizer
 from .preprocess import Preprocessing, fit_preprocessing
 from .registry import METRICS
+from .rows import Inputs, n_rows
 from .splits import SPLIT_COLUMN, SplitParts, split_rows
 from .strategies.base import Strategy, build_strategy
 from .task_losses import run_losses
@@ -27,11 +28,11 @@ from .threads import apply_threads, resolve_threads, step_work
 
 @dataclass
 class Split:
-    x: torch.Tensor
+    x: Inputs  # one float tensor, or a dict of named inputs each in its dtype (rows.py)
     y: dict[str, torch.Tensor]  # by dataset task name (ResolvedTask.source)
 
     def __len__(self) -> int:
-        return int(self.x.shape[0])
+        return n_rows(self.x)
 
 
 @dataclass
@@ -105,16 +106,27 @@ def _strata(labels: np.ndarray) -> np.ndarray:
 
 def _to_split(ds: Dataset, idx: np.ndarray, tasks: tuple[ResolvedTask, ...],
               device: torch.device, prep: Preprocessing) -> Split:
-    """Rows `idx` as the network sees them: inputs and regression targets preprocessed."""
-    x = prep.apply_inputs(torch.as_tensor(ds.x[idx], dtype=torch.float32, device=device))
+    """Rows `idx` as the network sees them: inputs and regression targets preprocessed; named
+    inputs each in its declared dtype (ids as int64, never scaled)."""
+    if ds.spec.multi_input:
+        x: Inputs = prep.apply_inputs(named_tensors(ds, idx, device))
+    else:
+        x = prep.apply_inputs(torch.as_tensor(ds.x[idx], dtype=torch.float32, device=device))
     y = {t.source: prep.scale_target(t.source, torch.as_tensor(ds.targets[t.source][idx],
                                                                device=device)) for t in tasks}
     return Split(x, y)
 
 
+def named_tensors(ds: Dataset, idx: np.ndarray, device: torch.device) -> dict[str, torch.Tensor]:
+    """Rows `idx` of a dataset's named inputs as tensors of their declared dtypes."""
+    assert isinstance(ds.x, dict)
+    return {i.name: torch.as_tensor(np.asarray(ds.x[i.name])[idx], device=device,
+                                    dtype=getattr(torch, i.dtype)) for i in ds.spec.inputs}
+
+
 def task_infos(tasks: tuple[ResolvedTask, ...]) -> tuple[TaskInfo, ...]:
     return tuple(TaskInfo(t.name, t.type, t.n_classes, t.loss, t.metric, t.higher_is_better,
-                          tuple(metrics_for(t.type, t.loss))) for t in tasks)
+                          tuple(metrics_for(t.type, t.loss, t.n_outputs))) for t in tasks)
 
 
 def prepare(config: ExperimentConfig) -> Setup:
@@ -162,7 +174,7 @@ def prepare(config: ExperimentConfig) -> Setup:
 
 
 def metric_fns(task: ResolvedTask) -> dict[str, Callable[..., float]]:
-    return {m: METRICS.get(m).obj for m in metrics_for(task.type, task.loss)}
+    return {m: METRICS.get(m).obj for m in metrics_for(task.type, task.loss, task.n_outputs)}
 
 
 def raw_units(setup: Setup, source: str, pred: torch.Tensor, target: torch.Tensor

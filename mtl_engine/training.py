@@ -43,6 +43,7 @@ from .gradients import (
 from .losses import LossFn, prediction
 from .multilabel import multilabel_metrics
 from .optim import lr_factor
+from .rows import Inputs, float_dtype, n_rows, part, take
 from .selection import Rank, epoch_rank
 from .session_setup import Setup, Split, metric_fns, prepare, raw_units
 from .strategies import driver
@@ -243,7 +244,7 @@ class _Loop:
         setup = self.setup
         assert setup is not None
         self.batches = BatchLosses(self.config, setup.tasks, setup.train.y, setup.loss_fns,
-                                   setup.train.x.dtype, fused=FUSED_LOSSES)
+                                   float_dtype(setup.train.x), fused=FUSED_LOSSES)
         self.names = tuple(t.name for t in setup.tasks)
         kind = type(setup.strategy)
         self.constant_ok = any(kind is STRATEGIES.get(n).obj for n in CONSTANT_WEIGHT_STRATEGIES)
@@ -299,7 +300,7 @@ class _Loop:
         assert setup is not None
         cfg = self.config
         model, strategy = setup.model, setup.strategy
-        xb = setup.train.x.index_select(0, idx)
+        xb = take(setup.train.x, idx)
         yb = self.batches.targets(idx)
         every = cfg.training.diagnostics_every
         diag_now = every > 0 and self.step % every == 0
@@ -357,7 +358,7 @@ class _Loop:
             self.constant_ones = bool((self.constant == 1).all())  # one sync, once per run
         return losses.detach(), combined.plotted.detach(), combined.total.detach(), extras, diag
 
-    def _constant_step(self, xb: torch.Tensor, yb: list[torch.Tensor],
+    def _constant_step(self, xb: Inputs, yb: list[torch.Tensor],
                        fns: tuple[LossFn, ...]):
         """_step for a strategy of constant weights w, once they are known: total = sum_i w_i L_i
         as its combine computes it ((w * L).sum(); L.sum() when every w_i is 1, the same value
@@ -468,7 +469,8 @@ class _Loop:
         if len(split):
             setup.model.eval()
             bs = max(256, self.config.training.batch_size * 4)
-            outs = [setup.model(split.x[i:i + bs]) for i in range(0, len(split), bs)]
+            outs = [setup.model(part(split.x, slice(i, i + bs)))
+                    for i in range(0, len(split), bs)]
             for t, fn in zip(setup.tasks, setup.loss_fns):
                 pred = torch.cat([o[t.name] for o in outs])
                 target = split.y[t.source]
@@ -492,7 +494,7 @@ class _LoopInputs(driver.StepInputs):
                  "gram")
     source = "the training loop"
 
-    def __init__(self, loop: _Loop, xb: torch.Tensor, yb: list[torch.Tensor],
+    def __init__(self, loop: _Loop, xb: Inputs, yb: list[torch.Tensor],
                  outs: dict[str, torch.Tensor], losses: torch.Tensor,
                  task_grads: torch.Tensor | None, rep: torch.Tensor | None = None,
                  fns: tuple[LossFn, ...] | None = None) -> None:
@@ -524,7 +526,7 @@ class _LoopInputs(driver.StepInputs):
         numpy's array_split); with fewer rows than parts, rows are used again (row i % n)."""
         setup = self.loop.setup
         assert setup is not None
-        n = int(self.xb.shape[0])
+        n = n_rows(self.xb)
         if n >= parts:
             sizes = [n // parts + (i < n % parts) for i in range(parts)]
             starts = [sum(sizes[:i]) for i in range(parts)]
@@ -532,9 +534,9 @@ class _LoopInputs(driver.StepInputs):
         else:
             cuts = [slice(i % n, i % n + 1) for i in range(parts)]
         rows, part_losses = [], []
-        for part in cuts:
-            out = setup.model(self.xb[part])
-            losses = torch.stack([fn(out[t.name], y[part])
+        for cut in cuts:
+            out = setup.model(part(self.xb, cut))
+            losses = torch.stack([fn(out[t.name], y[cut])
                                   for fn, t, y in zip(self.fns, setup.tasks, self.yb)])
             rows.append(task_gradients(losses, setup.shared_params).detach())
             part_losses.append(losses)  # the graph is kept: a strategy may train heads on it
@@ -564,6 +566,8 @@ class _LoopInputs(driver.StepInputs):
 def _layer_dict(li: object) -> dict[str, object]:
     from dataclasses import asdict, is_dataclass
 
+    if hasattr(li, "to_dict"):  # LayerInfo: a merge row's in_shapes only where there are any
+        return li.to_dict()  # type: ignore[no-any-return]
     return asdict(li) if is_dataclass(li) else dict(vars(li))  # type: ignore[arg-type]
 
 

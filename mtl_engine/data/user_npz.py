@@ -7,7 +7,9 @@ values: the run's preprocessing (mtl_engine/preprocess.py) fills NaN inputs with
 over the training rows and standardises regression targets; inputs keep their scale unless
 ``standardize`` is on (images usually want it off), then with the training rows' statistics.
 Infinite inputs are an error. Errors name the file, the array (as the column) and the 1-based
-sample (as the row).
+sample (as the row). With ``inputs`` (a list of array names), those arrays are the model's named
+inputs instead of ``x`` (npz_inputs.py): integer arrays stay int64 ids (or tokens), each float
+one is an input of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ..errors import ConfigError, DataError, short
 from ..registry import DATASETS, param, parse_params
 from ._common import BEYOND_F32, beyond_float32
 from .base import Dataset, DatasetSpec, FilePreview
+from .npz_inputs import INPUTS_HELP, parse_input_specs, read_inputs
 from .tabular import TASKS_HELP, make_target, parse_task_specs, require_path
 
 NUMERIC = "biuf"  # bool, signed, unsigned, float dtype kinds
@@ -104,6 +107,7 @@ class NpzParams:
                                      "(the training rows' statistics, in the model)")
     split_column: str = param("", "array giving each sample's part: train / val / test (or 0 / "
                                   "1 / 2); empty: split by data.val_fraction / test_fraction")
+    inputs: list[str] = param([], INPUTS_HELP)
 
 
 def preview_npz(path: str, n_rows: int, options: Mapping[str, Any] | None = None
@@ -127,8 +131,19 @@ def load_npz(given: Mapping[str, Any] | NpzParams, seed: int) -> Dataset:
     params = parse_params(NpzParams, given, "data.params")
     tasks = parse_task_specs(params.tasks)
     src, arrays = open_npz(require_path(params.path, "NPZ"))
-    inputs = _inputs(arrays, src)
-    n_samples = inputs.shape[0]
+    named = parse_input_specs(params.inputs)
+    used = {n for n, _ in named}
+    for i, (name, _) in enumerate(tasks):
+        if name in used:
+            raise ConfigError(f"data.params.tasks[{i}]", f"array {short(name)} is an input; a "
+                                                        "task must read another")
+    if named:
+        specs, inputs = read_inputs(arrays, named, src)
+        for name in (n for n, _ in named if inputs[n].dtype == np.float32):
+            _refuse_beyond_float32(arrays[name], src, name)
+    else:
+        inputs = _inputs(arrays, src)
+    n_samples = len(next(iter(inputs.values()))) if named else inputs.shape[0]
     targets: dict[str, np.ndarray] = {}
     declared = []
     for name, ttype in tasks:
@@ -150,12 +165,18 @@ def load_npz(given: Mapping[str, Any] | NpzParams, seed: int) -> Dataset:
             missing = _missing_labels(values)
         targets[name], task = make_target(name, ttype, values, missing, src)
         declared.append(task)
-    shape = tuple(inputs.shape[1:])
-    spec = DatasetSpec("npz", shape, tuple(declared), n_samples,
-                       f"{n_samples} samples of shape {shape} from {src}", src)
+    if named:
+        shape = specs[0].shape
+        shown = ", ".join(f"{i.name} {list(i.shape)} {i.kind}" for i in specs)
+        spec = DatasetSpec("npz", shape, tuple(declared), n_samples,
+                           f"{n_samples} samples of {shown} from {src}", src, inputs=specs)
+    else:
+        shape = tuple(inputs.shape[1:])
+        spec = DatasetSpec("npz", shape, tuple(declared), n_samples,
+                           f"{n_samples} samples of shape {shape} from {src}", src)
     split = None  # its values are read and checked by mtl_engine/splits.py
     if params.split_column:
-        if params.split_column in targets or params.split_column == "x":
+        if params.split_column in targets or params.split_column in used | {"x"}:
             raise ConfigError("data.params.split_column", f"array {short(params.split_column)} "
                                                           "is the inputs or a task; name another")
         split = _task_array(arrays, params.split_column, n_samples, src)

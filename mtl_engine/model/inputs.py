@@ -57,6 +57,8 @@ def _width(column: dict) -> int:
 def input_layout(spec: DatasetSpec) -> InputLayout | None:
     """The layout of `spec`'s embedded columns; None when it has none (no input module)."""
     columns = tuple(spec.input_columns)
+    if spec.multi_input:  # named inputs get branches instead (model/branches.py)
+        return None
     if not any(c["kind"] == "embedded" for c in columns):
         return None
     n = sum(_width(c) for c in columns)

@@ -5,10 +5,14 @@ Each task's head is the user's head layers followed by an output linear layer si
 and listed as "tasks[i].output". Outputs: classification (B, C) logits, binary (B,) logits,
 regression (B,), or (B, k) for a task of k values per row.
 A table with embedded columns adds an input module before the trunk (model/inputs.py, shared);
-a model without them has none and is built exactly as before.
+a model without them has none and is built exactly as before. A dataset with named inputs gets
+`MultiInputModel`: its input module is the branches and their merge (model/branches.py), and its
+forward takes a dict of named tensors (int64 ids stay int64).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import torch
 from torch import Tensor, nn
@@ -19,6 +23,7 @@ from ..data.base import DatasetSpec
 from ..errors import ConfigError
 from ..registry import SHARING
 from .base import Shape, build_stack, layer_type
+from .branches import BranchInputs, BranchPlan, build_inputs, check_branches, plan_branches
 from .inputs import WHERE, EmbeddedInputs, input_layout, model_input_shape
 from .scheme import Body, Context, SchemePlan
 from .summary import LayerInfo, ModelSummary, Planner
@@ -26,7 +31,8 @@ from .summary import LayerInfo, ModelSummary, Planner
 
 class MultiTaskModel(nn.Module):
     def __init__(self, body: Body, heads: list[nn.Module], tasks: tuple[ResolvedTask, ...],
-                 summary: ModelSummary, inputs: EmbeddedInputs | None = None) -> None:
+                 summary: ModelSummary, inputs: EmbeddedInputs | BranchInputs | None = None
+                 ) -> None:
         super().__init__()
         self.inputs = inputs  # None: the trunk reads the rows as given
         self.body = body
@@ -86,6 +92,22 @@ class MultiTaskModel(nn.Module):
         return self.body.penalty()
 
 
+class MultiInputModel(MultiTaskModel):
+    """A model over named inputs: `forward` takes {input name: (B, *shape) tensor}."""
+
+    def forward(self, x: dict[str, Tensor]) -> dict[str, Tensor]:  # type: ignore[override]
+        raw, _ = self.body.run(self.inputs(x), self.heads, False)
+        return self._named(raw)
+
+    def forward_with_representation(self, x: dict[str, Tensor]  # type: ignore[override]
+                                    ) -> tuple[dict[str, Tensor], Tensor]:
+        if not self.body.has_representation:
+            return super().forward_with_representation(x)  # raises the ConfigError
+        raw, rep = self.body.run(self.inputs(x), self.heads, True)
+        assert rep is not None
+        return self._named(raw), rep
+
+
 def _context(config: ExperimentConfig, spec: DatasetSpec) -> Context:
     tasks = resolve_tasks(config, spec)
     paths = tuple(f"tasks[{i}]" for i, t in enumerate(config.tasks) if t.enabled)
@@ -96,15 +118,27 @@ def _context(config: ExperimentConfig, spec: DatasetSpec) -> Context:
 
 
 def _plan(config: ExperimentConfig, spec: DatasetSpec
-          ) -> tuple[ModelSummary, Context | None, SchemePlan | None, list[Shape | None]]:
+          ) -> tuple[ModelSummary, Context | None, SchemePlan | None, list[Shape | None],
+                     BranchPlan | None]:
+    named = tuple((i.name, tuple(i.shape)) for i in spec.inputs)
     try:
+        check_branches(config, spec)
         ctx = _context(config, spec)
     except ConfigError as exc:
         failed = ModelSummary(config.sharing.name, tuple(spec.input_shape), (), 0, {}, None,
-                              str(exc), exc.path, exc)
-        return failed, None, None, []
+                              str(exc), exc.path, exc, named)
+        return failed, None, None, [], None
     planner = Planner(ctx.names)
-    layout = input_layout(spec)
+    branches: BranchPlan | None = None
+    layout = None
+    if spec.multi_input:  # shared: every task reads the branches and their merge
+        branches = plan_branches(config, spec, planner)
+        if branches is None:
+            return (planner.result(config.sharing.name, tuple(spec.input_shape), None, named),
+                    None, None, [], None)
+        ctx = replace(ctx, input_shape=branches.merged)
+    else:
+        layout = input_layout(spec)
     if layout is not None:  # shared: every task reads the embeddings
         planner.add(LayerInfo(WHERE, "embedding", tuple(spec.input_shape), ctx.input_shape,
                               layout.n_params))
@@ -115,8 +149,9 @@ def _plan(config: ExperimentConfig, spec: DatasetSpec
         shape = planner.stack(head, shape, f"{path}.head", tasks=(task.name,), owner=task.name)
         out_inputs.append(shape)
         _output_row(planner, task, path, shape)
-    summary = planner.result(config.sharing.name, tuple(spec.input_shape), plan.representation)
-    return summary, ctx, plan, out_inputs
+    summary = planner.result(config.sharing.name, tuple(spec.input_shape), plan.representation,
+                             named)
+    return summary, ctx, plan, out_inputs, branches
 
 
 def _output_row(planner: Planner, task: ResolvedTask, path: str, shape: Shape | None) -> None:
@@ -147,7 +182,7 @@ def summarize(config: ExperimentConfig, spec: DatasetSpec) -> ModelSummary:
 def build_model(config: ExperimentConfig, spec: DatasetSpec,
                 device: torch.device | str = "cpu") -> MultiTaskModel:
     """Build the model on `device`; raises the first ShapeError/ConfigError `summarize` finds."""
-    summary, ctx, plan, out_inputs = _plan(config, spec)
+    summary, ctx, plan, out_inputs, branches = _plan(config, spec)
     if summary.exception is not None:
         raise summary.exception
     assert ctx is not None and plan is not None
@@ -158,6 +193,9 @@ def build_model(config: ExperimentConfig, spec: DatasetSpec,
         assert shape is not None and out_in is not None
         stack, _ = build_stack(tc.head, shape)
         heads.append(nn.Sequential(*stack, nn.Linear(out_in[0], task.n_outputs)))
+    if branches is not None:
+        return MultiInputModel(body, heads, ctx.tasks, summary,
+                               build_inputs(config, branches)).to(device)
     layout = input_layout(spec)  # built after the rest: a model without one draws the same init
     inputs = EmbeddedInputs(layout) if layout is not None else None
     return MultiTaskModel(body, heads, ctx.tasks, summary, inputs).to(device)

@@ -30,9 +30,15 @@ class LayerInfo:
     error: str | None = None
     copies: int = 1  # trunk copies (soft, cross-stitch, MMoE experts) or one block per task
     owner: str = SHARED  # "shared", a task name, or "each task"
+    # the merge row of a multi-input model: each branch's output shape by input name (its
+    # in_shape is None: it reads several)
+    in_shapes: tuple[tuple[str, Shape], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if not self.in_shapes:  # only a merge row has them; other rows keep their old form
+            del d["in_shapes"]
+        return d
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,9 @@ class ModelSummary:
     error: str | None = None  # the first error, with its path
     error_path: str | None = None
     exception: ConfigError | None = field(default=None, compare=False, repr=False)
+    # a model over named inputs: each input's name and shape (one sample), in branch order;
+    # empty for a one-input model (its shape is `input_shape`)
+    inputs: tuple[tuple[str, Shape], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -107,10 +116,10 @@ class Planner:
             shape = out
         return shape
 
-    def result(self, scheme: str, input_shape: Shape, representation: Shape | None
-               ) -> ModelSummary:
+    def result(self, scheme: str, input_shape: Shape, representation: Shape | None,
+               inputs: tuple[tuple[str, Shape], ...] = ()) -> ModelSummary:
         exc = self.exception
         return ModelSummary(scheme, tuple(input_shape), tuple(self.rows), self.shared,
                             dict(self.per_task), representation,
                             None if exc is None else str(exc),
-                            None if exc is None else exc.path, exc)
+                            None if exc is None else exc.path, exc, inputs)
