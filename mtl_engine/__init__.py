@@ -184,10 +184,12 @@ def __dir__() -> list[str]:
 
 
 def registries() -> dict[str, Any]:
-    """Kind ("strategies", "datasets", "layers", ...) -> its Registry, every entry loaded."""
+    """Kind ("strategies", "datasets", "layers", ...) -> its Registry, each complete: names,
+    summaries, parameter schemas and facts are served from the shipped catalogue
+    (mtl_engine/catalogue.py) without importing torch, until an entry's object is needed."""
     from .registry import ALL
 
-    return {kind: registry.load() for kind, registry in ALL.items()}
+    return dict(ALL)
 
 
 def run(config: Any, control: Any = None, out_dir: Any = None, *,

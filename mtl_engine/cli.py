@@ -120,9 +120,8 @@ def _load(args: argparse.Namespace) -> ExperimentConfig:
 
 
 def list_registries(kind: str, out: TextIO) -> int:
-    from . import registries
-
-    registries()  # every entry loaded
+    # Names, summaries, papers and families only: a registry serves them from the catalogue
+    # (catalogue.json) without importing its package, so listing imports no torch.
     kinds = list(ALL) if kind == "all" else [kind]
     if kind != "all" and kind not in ALL:
         from .errors import UnknownNameError

@@ -10,7 +10,9 @@ tests need to pick a new entry up without edits.
 Parameters are declared once, as a frozen dataclass whose fields are made with `param(...)`; the
 `Param` schema is derived from it (`schema_of`) and the code reads typed values (`p.temp`), so a
 default is written in exactly one place. A registry imports the package that fills it on first use
-(`Registry(kind, package=...)`), so no caller has to remember to load anything.
+(`Registry(kind, package=...)`), so no caller has to remember to load anything. Until then it
+serves names, summaries, schemas and facts from the generated catalogue (catalogue.py), which
+imports no torch; an entry's `obj` and `params_type` import the package when first read.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import copy
 import dataclasses
 import importlib
 import math
+import sys
 import threading
 import types
 import typing
@@ -264,18 +267,28 @@ class Registry(Generic[T]):
     """Names -> entries for one kind of thing. Refuses duplicates; unknown names get suggestions.
 
     `package` is imported on first use (every module in it registers itself), so the registry is
-    complete whenever anyone reads it. `facts` names the extra keyword facts an entry may carry
-    (with their defaults); anything else given to `register` is a typo and is refused.
+    complete whenever anyone reads it. Until something needs more than the catalogue holds
+    (an entry's `obj` or `params_type`, a name it lacks), the entries come from catalogue.json,
+    without importing the package; entries registered meanwhile replace the catalogue's.
+    `facts` names the extra keyword facts an entry may carry (with their defaults); anything
+    else given to `register` is a typo and is refused.
     """
 
     def __init__(self, kind: str, package: str = "", facts: Mapping[str, Any] | None = None
                  ) -> None:
         self.kind = kind
         self.package = package
-        self.facts: dict[str, Any] = dict(facts or {})
+        self._facts: dict[str, Any] = dict(facts or {})
         self._entries: dict[str, Entry[T]] = {}
         self._loaded = not package
         self._lock = threading.RLock()
+        self._catalogue: Any = None  # catalogue.Served, False when there is none; read once
+
+    @property
+    def facts(self) -> Mapping[str, Any]:
+        """The declared facts and their defaults (the catalogue's until the package loads)."""
+        served = self._served()
+        return self._facts if served is None else served.facts
 
     def register(
         self,
@@ -292,12 +305,14 @@ class Registry(Generic[T]):
         """
 
         def deco(obj: T) -> T:
+            if not self._loaded and self.package not in sys.modules:
+                self.load()  # its declared facts first (the package's own modules skip this)
             kind = params if params is not None else getattr(obj, "Params", NoParams)
-            unknown = set(meta) - set(self.facts)
+            unknown = set(meta) - set(self._facts)
             if unknown:
                 raise TypeError(f"{self.kind} {name!r}: unknown facts {sorted(unknown)}; "
-                                f"this registry declares {sorted(self.facts)}")
-            facts = {**copy.deepcopy(self.facts), **meta}  # no two entries share a default
+                                f"this registry declares {sorted(self._facts)}")
+            facts = {**copy.deepcopy(self._facts), **meta}  # no two entries share a default
             self.add(Entry(name, obj, summary, schema_of(kind), paper, facts, kind))
             return obj
 
@@ -311,7 +326,7 @@ class Registry(Generic[T]):
     def declare(self, **facts: Any) -> None:
         """Name the facts (with defaults) this registry's entries may carry. The package that
         fills the registry calls it before its modules register."""
-        self.facts.update(facts)
+        self._facts.update(facts)
 
     def load(self) -> Registry[T]:
         """Import the package that fills this registry (once; later calls return at once)."""
@@ -327,26 +342,54 @@ class Registry(Generic[T]):
                     raise
         return self
 
+    def _served(self) -> Any:
+        """The catalogue's entries while the package is not imported (catalogue.Served), else
+        None: then the registry's own entries are the truth."""
+        if self._loaded or self.package in sys.modules:  # imported, or being imported
+            return None
+        if self._catalogue is None:
+            with self._lock:
+                if self._catalogue is None:
+                    from . import catalogue
+
+                    self._catalogue = catalogue.served(self) or False
+        return self._catalogue or None
+
+    def _view(self) -> dict[str, Entry[T]]:
+        served = self._served()
+        if served is None:
+            return self.load()._entries
+        if not self._entries:
+            return served.entries
+        return {**served.entries, **self._entries}  # registered ones replace the catalogue's
+
     def get(self, name: str, path: str = "") -> Entry[T]:
+        view = self._view()
         try:
-            return self.load()._entries[name]
-        except (KeyError, TypeError):
-            raise UnknownNameError(self.kind, name, self._entries, path) from None
+            return view[name]
+        except TypeError:  # unhashable: no registry holds it
+            raise UnknownNameError(self.kind, name, view, path) from None
+        except KeyError:
+            pass
+        entries = self.load()._entries  # not in the catalogue: the package may register it
+        if name in entries:
+            return entries[name]
+        raise UnknownNameError(self.kind, name, entries, path)
 
     def __contains__(self, name: object) -> bool:
-        return name in self.load()._entries
+        return name in self._view() or name in self.load()._entries
 
     def __iter__(self) -> Iterator[Entry[T]]:
-        return iter(list(self.load()._entries.values()))
+        return iter(list(self._view().values()))
 
     def __len__(self) -> int:
-        return len(self.load()._entries)
+        return len(self._view())
 
     def names(self) -> list[str]:
-        return list(self.load()._entries)
+        return list(self._view())
 
     def entries(self) -> list[Entry[T]]:
-        return list(self.load()._entries.values())
+        return list(self._view().values())
 
     def where(self, fact: str, value: Any = True) -> list[str]:
         """Names of the entries whose `fact` equals `value`, in registration order."""

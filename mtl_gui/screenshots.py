@@ -16,6 +16,9 @@ gradient-conflict tab:
 
 ``--only two`` or ``--only many`` takes one setup. Both take about 1.5 minutes on two busy CPU
 cores (the runs themselves 20 to 30 s each).
+
+``--only branches`` shoots the model builder on a model over named inputs (``ctr_esmm_mmoe``:
+user, item and history branches merged into an MMoE), ``model_branches[_dark]``, without a run.
 """
 
 from __future__ import annotations
@@ -55,6 +58,9 @@ SETUPS = {
                   "many_tasks_gradient_conflict", log_y=True),
 }
 TAB_STRATEGY = 3  # shown while a run goes
+TAB_MODEL = 1
+BRANCHES_PRESET = "ctr_esmm_mmoe"
+BRANCHES_SIZE = (1400, 1150)  # taller: the three branch editors under the diagram
 
 
 def start_xvfb() -> subprocess.Popen[bytes] | None:
@@ -159,13 +165,33 @@ def shoot_setup(shooter: Shooter, setup: Setup, limit_s: float) -> None:
     window.close()
 
 
+def shoot_branches(shooter: Shooter) -> None:
+    """The Model tab of a three-input model: its branches, the merge and the diagram."""
+    os.environ["MTL_EXPLORER_HOME"] = tempfile.mkdtemp(prefix="mtl-shots-branches-")
+    from .app import create_window
+
+    window = create_window(BRANCHES_PRESET)
+    window.ask_unsaved = lambda: "discard"  # type: ignore[method-assign]
+    window.move(0, 0)
+    window.resize(*BRANCHES_SIZE)
+    window.show()
+    window.raise_()
+    wait(shooter.app, window.isVisible, 10)
+    window.config_tabs.setCurrentIndex(TAB_MODEL)
+    shooter.both_themes(window, "model_branches")
+    window.session.shutdown(10)
+    window.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mtl_gui.screenshots",
                                      description="take the docs' screenshots under Xvfb")
     parser.add_argument("folder", nargs="?", default="docs/screenshots")
-    parser.add_argument("--only", choices=sorted([*SETUPS, "study", "toy", "import"]),
+    parser.add_argument("--only", choices=sorted([*SETUPS, "study", "toy", "import",
+                                                  "branches"]),
                         help="one setup instead of all (study: the Study window's shots; toy: "
-                             "the toy playground's; import: the import dialog's)")
+                             "the toy playground's; import: the import dialog's; branches: "
+                             "the model builder on a three-input model)")
     parser.add_argument("--limit", type=float, default=900.0,
                         help="seconds a run may take before the shots go on without it")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -189,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         shooter = Shooter(app, folder)
         print(f"screenshots on DISPLAY={os.environ['DISPLAY']} ({app.platformName()}) "
               f"into {folder}")
-        for key in [args.only] if args.only else [*SETUPS, "study", "toy", "import"]:
+        for key in [args.only] if args.only else [*SETUPS, "study", "toy", "import",
+                                                  "branches"]:
             if key == "study":
                 from .study.shots import shoot_studies
 
@@ -202,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
                 from .panels.import_shots import shoot_import
 
                 shoot_import(shooter)
+            elif key == "branches":
+                shoot_branches(shooter)
             else:
                 shoot_setup(shooter, SETUPS[key], args.limit)
     finally:

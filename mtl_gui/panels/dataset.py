@@ -3,6 +3,7 @@ see what it holds and its tasks."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -24,9 +25,12 @@ from PySide6.QtWidgets import (
 from mtl_engine import DATASETS
 from mtl_engine.errors import MTLError
 
+from ..checks import check_config
 from ..session import Session
 from ..widgets.param_form import ParamForm
 from .base import Panel, error_label, form_row, heading, hint
+from .branches import fit_branches, reads_flat
+from .inputs_table import InputsTable
 
 NO_STRATIFY = "(none: a plain seeded shuffle)"
 MLP_TRUNK = ({"type": "linear", "out_features": 64}, {"type": "relu"},
@@ -77,6 +81,7 @@ class DatasetPanel(Panel):
         self.info = QLabel(self)
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.inputs = InputsTable(self)  # a dataset with named inputs: one row each
         self.tasks = QTableWidget(0, 3, self)
         self.tasks.setHorizontalHeaderLabels(["task", "type", "classes / values"])
         self.tasks.verticalHeader().setVisible(False)
@@ -106,6 +111,7 @@ class DatasetPanel(Panel):
         lay.addWidget(self.error)
         lay.addWidget(heading("What it holds"))
         lay.addWidget(self.info)
+        lay.addWidget(self.inputs)
         lay.addWidget(self.tasks)
         lay.addStretch(1)
 
@@ -152,12 +158,16 @@ class DatasetPanel(Panel):
         if spec is None:
             self.info.setText("(the dataset could not be loaded)")
             self.tasks.setRowCount(0)
+            self.inputs.set_spec(None)
             return
         shape = " x ".join(str(s) for s in spec.input_shape)
+        reads = (f"{len(spec.inputs)} named inputs (below)" if spec.multi_input
+                 else f"input shape <b>({shape})</b>")
         self.info.setText(f"{spec.description}<br><b>{spec.n_samples:,}</b> samples, "
-                          f"input shape <b>({shape})</b>, {len(spec.tasks)} tasks"
+                          f"{reads}, {len(spec.tasks)} tasks"
                           + (f"<br><i>source: {spec.source}</i>"
                              if spec.source else ""))
+        self.inputs.set_spec(spec)
         self.tasks.setRowCount(len(spec.tasks))
         for row, task in enumerate(spec.tasks):
             for col, text in enumerate((task.name, task.type, _size(task))):
@@ -195,24 +205,33 @@ class DatasetPanel(Panel):
             self._shown = object()
             self._maybe_render()
             return
-        self._fit_trunk()
+        self._fit_model()
 
-    def _fit_trunk(self) -> None:
-        """A trunk built for images cannot read flat features: start such data from an MLP."""
-        check = self.session.check
-        spec = check.spec
-        if spec is None or len(spec.input_shape) != 1:
+    def _fit_model(self) -> None:
+        """Branches for the new dataset's named inputs (kept where an input of that name stays,
+        none for one input); and a trunk built for images cannot read flat features (one
+        input's, or the merged branches'): start such data from an MLP. One edit for both."""
+        spec = self.session.check.spec
+        if spec is None:
             return
-        if not (check.problem_path or "").startswith("trunk["):
-            return
-
-        def mutate(d: dict[str, Any]) -> None:
+        d = copy.deepcopy(self.session.draft)
+        refit = fit_branches(d, spec)
+        check = check_config(d) if refit else self.session.check
+        swap = reads_flat(spec, check.summary) and (check.problem_path or "").startswith("trunk[")
+        if swap:
             d["trunk"] = [dict(layer) for layer in MLP_TRUNK]
-
-        self.session.edit(mutate)
-        self.session.message.emit(
-            "info", f"The trunk did not fit {spec.name!r}'s flat inputs ({check.problem}); it "
-            "is now a two-layer MLP. Change it in the Model tab.", "")
+        if not (refit or swap):
+            return
+        self.session.set_draft(d)
+        if refit and spec.multi_input:
+            self.session.message.emit(
+                "info", f"{spec.name!r} has the named inputs "
+                f"{', '.join(i.name for i in spec.inputs)}: each reads its own branch of "
+                "layers, merged into the trunk. Change them in the Model tab.", "")
+        if swap:
+            self.session.message.emit(
+                "info", f"The trunk did not fit {spec.name!r}'s flat inputs ({check.problem}); "
+                "it is now a two-layer MLP. Change it in the Model tab.", "")
 
     def _params_edited(self, values: dict[str, Any]) -> None:
         name = (self.session.draft.get("data") or {}).get("dataset", "")
@@ -285,3 +304,4 @@ def _size(task: Any) -> str:
     if task.type != "regression":
         return str(task.n_classes)
     return f"{task.outputs} values" if task.outputs > 1 else "-"
+

@@ -197,10 +197,16 @@ class ImportDialog(QDialog):
                 self.preview.setItem(i, j, QTableWidgetItem(cell))
         self.preview.resizeColumnsToContents()
 
+    def columns_are_inputs(self) -> bool:
+        """Whether any column may be an input: the importer has an `inputs` parameter and the
+        file format fixes none (an NPZ's `x` is its input; its named-inputs form, several
+        arrays as typed inputs, is written in the preset: docs/inputs.md)."""
+        fixed = self.shown is not None and any(r == INPUT for r in self.shown.fixed.values())
+        return "inputs" in self.options and not fixed
+
     def choices(self) -> list[str]:
-        """The roles a column may take: an importer with an `inputs` parameter lets any column
-        be an input."""
-        return ([INPUT] if "inputs" in self.options else []) + [IGNORE, *TASK_ROLES]
+        """The roles a column may take (an input only where `columns_are_inputs`)."""
+        return ([INPUT] if self.columns_are_inputs() else []) + [IGNORE, *TASK_ROLES]
 
     def _fill_roles(self, shown: FilePreview) -> None:
         choices = self.choices()
@@ -276,7 +282,7 @@ class ImportDialog(QDialog):
         params: dict[str, Any] = {"path": self.path_edit.text(), "tasks": tasks}
         if "standardize" in self.options:
             params["standardize"] = self.standardize.isChecked()
-        if "inputs" in self.options:
+        if self.columns_are_inputs():
             params["inputs"] = [name for name, role in roles.items() if role == INPUT]
         if self.shown is not None:
             params.update(self.shown.params)  # what the preview read off the file

@@ -1,4 +1,6 @@
-"""Model builder: the shared trunk as an editable layer list, the sharing scheme, and a diagram.
+"""Model builder: the shared trunk as an editable layer list, the sharing scheme, and a diagram;
+for a dataset with named inputs, one layer list per input and their merge above the trunk
+(branches.py).
 
 Shapes and parameter counts come from the engine's model summary (shape inference only, no
 weights), recomputed by the session on every edit; the layer that breaks is shown in red with the
@@ -12,13 +14,14 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from mtl_engine import SHARING
+from mtl_engine import MERGES, SHARING
 from mtl_engine.errors import fmt_shape
 
 from ..session import Session
 from ..widgets.layer_list import LayerListEditor, RowInfo, fmt_count
 from ..widgets.param_form import ParamForm
 from .base import Panel, error_label, heading, hint
+from .branches import BranchesEditor, branch_inputs
 from .diagram import ModelDiagram
 
 
@@ -74,6 +77,10 @@ class ModelPanel(Panel):
         self.counts = QLabel(self)
         self.counts.setWordWrap(True)
         self.input_label = hint()
+        self.branches = BranchesEditor(self)
+        self.branches.branch_edited.connect(self._branch_edited)
+        self.branches.merge_picked.connect(self._merge_picked)
+        self.branches.merge_params_edited.connect(self._merge_params)
 
         row = QHBoxLayout()
         row.addWidget(QLabel("scheme", self))
@@ -81,6 +88,7 @@ class ModelPanel(Panel):
         lay = QVBoxLayout(self)
         lay.addWidget(self.diagram)
         lay.addWidget(self.counts)
+        lay.addWidget(self.branches)  # in the diagram's order: branches, merge, shared part
         lay.addWidget(heading("Sharing"))
         lay.addLayout(row)
         lay.addWidget(self.scheme_help)
@@ -91,7 +99,9 @@ class ModelPanel(Panel):
         lay.addWidget(self.trunk, 1)
 
     def section(self, draft: dict[str, Any]) -> Any:
-        return (draft.get("trunk"), draft.get("sharing"))
+        # the dataset's inputs too: a new dataset brings other branch editors
+        return (draft.get("trunk"), draft.get("sharing"), draft.get("branches"),
+                draft.get("merge"), branch_inputs(draft, self.session.check.spec))
 
     def render(self, draft: dict[str, Any]) -> None:
         sharing = draft.get("sharing") or {}
@@ -103,17 +113,20 @@ class ModelPanel(Panel):
             self.scheme_form.set_schema(entry.params)
             self.scheme_form.set_values(sharing.get("params") or {})
             self.scheme_form.setVisible(bool(entry.params))
+        self.branches.set_inputs(branch_inputs(draft, self.session.check.spec))
+        self.branches.set_model(draft)
         self.trunk.set_layers(list(draft.get("trunk") or []))
 
     def on_checked(self) -> None:
         check = self.session.check
         summary = check.summary
         self.trunk.set_info(row_infos(summary, "trunk", len(self.trunk.layers())))
+        self.branches.set_check(check, lambda prefix, n: row_infos(summary, prefix, n))
         path = check.problem_path or ""
         self.scheme_error.setVisible(bool(check.problem) and path.startswith("sharing"))
         self.scheme_error.setText(check.problem or "")
         spec = check.spec
-        self.input_label.setText(f"input shape {fmt_shape(spec.input_shape)}" if spec else "")
+        self.input_label.setText(_trunk_input(spec, summary))
         self.diagram.set_model(self.session.draft, summary, spec)
         self.counts.setText(counts_text(summary))
 
@@ -132,8 +145,40 @@ class ModelPanel(Panel):
 
         self.edit(mutate)
 
+    def _branch_edited(self, name: str, layers: list[dict[str, Any]]) -> None:
+        def mutate(d: dict[str, Any]) -> None:
+            branches = d.get("branches")
+            d["branches"] = {**(branches if isinstance(branches, dict) else {}), name: layers}
+
+        self.edit(mutate)
+
+    def _merge_picked(self, name: str) -> None:
+        def mutate(d: dict[str, Any]) -> None:
+            d["merge"] = {"type": name, "params": MERGES.get(name).defaults()}
+
+        self.edit(mutate, rerender=True)
+
+    def _merge_params(self, values: dict[str, Any]) -> None:
+        def mutate(d: dict[str, Any]) -> None:
+            merge = d.get("merge") if isinstance(d.get("merge"), dict) else {"type": "concat"}
+            d["merge"] = {**merge, "params": values}
+
+        self.edit(mutate)
+
     def _trunk_edited(self, layers: list[dict[str, Any]]) -> None:
         def mutate(d: dict[str, Any]) -> None:
             d["trunk"] = layers
 
         self.edit(mutate)
+
+
+def _trunk_input(spec: Any, summary: Any) -> str:
+    """What the trunk reads: the dataset's one input, or the merged branches."""
+    if spec is None:
+        return ""
+    if not spec.multi_input:
+        return f"input shape {fmt_shape(spec.input_shape)}"
+    merge = next((r for r in summary.layers if r.where == "merge"), None) \
+        if summary is not None else None
+    shape = fmt_shape(merge.out_shape) if merge is not None and merge.out_shape else "?"
+    return f"reads the merged branches, shape {shape}"

@@ -42,8 +42,16 @@ def test_shapes_types_and_task_declarations(name: str) -> None:
     ds = load(name)
     spec = ds.spec
     assert spec.name == name and spec.description and spec.source
-    assert ds.x.dtype == np.float32 and ds.x.shape == (spec.n_samples, *spec.input_shape)
-    assert not np.isinf(ds.x).any()  # NaN marks a missing input: the run's preprocessing fills it
+    # one float32 `x`, or a dict of named inputs, each in its declared shape and dtype
+    xs = ds.x if spec.multi_input else {"x": ds.x}
+    assert list(xs) == [i.name for i in spec.input_specs()]
+    for inp in spec.input_specs():
+        x = xs[inp.name]
+        assert x.dtype == np.dtype(inp.dtype) and x.shape == (spec.n_samples, *inp.shape)
+        if inp.dtype == "int64":
+            assert x.min() >= 0 and x.max() < inp.vocab
+        else:  # NaN marks a missing input: the run's preprocessing fills it
+            assert not np.isinf(x).any()
     assert list(ds.targets) == [t.name for t in spec.tasks]
     for task in spec.tasks:
         y = ds.targets[task.name]
@@ -67,7 +75,9 @@ def test_shapes_types_and_task_declarations(name: str) -> None:
 @pytest.mark.parametrize("name", BUILT_IN)
 def test_same_seed_same_data(name: str) -> None:
     a, b = load(name, seed=7), load(name, seed=7)
-    assert np.array_equal(a.x, b.x, equal_nan=True)
+    xa, xb = (d.x if d.spec.multi_input else {"x": d.x} for d in (a, b))
+    for key in xa:
+        assert np.array_equal(xa[key], xb[key], equal_nan=xa[key].dtype.kind == "f")
     for key in a.targets:
         assert np.array_equal(a.targets[key], b.targets[key], equal_nan=True)
 
