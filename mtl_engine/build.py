@@ -79,6 +79,11 @@ def resolve_tasks(config: ExperimentConfig, spec: DatasetSpec) -> tuple[Resolved
                 raise ConfigError(f"{path}.{kind}", f"{name!r} does not apply to a "
                                                     f"{declared.type} task (it takes "
                                                     f"{', '.join(types)})")
+        needs = METRICS.get(metric).meta["outputs"]
+        if needs is not None and declared.n_outputs != needs:
+            raise ConfigError(f"{path}.metric", f"{metric!r} needs a task of {needs} values per "
+                                                f"row; {declared.name!r} has "
+                                                f"{declared.n_outputs}")
         hib = bool(METRICS.get(metric).meta["higher_is_better"])
         out.append(ResolvedTask(task.name, declared.name, declared.type, declared.n_classes,
                                 declared.n_outputs, loss, metric, task.weight, hib))

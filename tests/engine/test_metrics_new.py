@@ -110,3 +110,22 @@ def test_facts_directions_and_which_tasks_get_them() -> None:
     assert "rmse" in metrics_for("regression", "mse", 1) and "rmse" in metrics_for(
         "regression", "mse", 4)
     assert "logloss" in metrics_for("binary") and "logloss" not in metrics_for("regression")
+
+
+def test_iou_is_refused_for_a_task_without_four_values() -> None:
+    import pytest
+
+    from mtl_engine.build import dataset_for, resolve_tasks
+    from mtl_engine.errors import ConfigError
+    from mtl_engine.presets import load, resolve
+
+    d = load(resolve("penguins_mixed")).to_dict()
+    reg = next(i for i, t in enumerate(d["tasks"]) if t["name"] == "body_mass" or
+               t.get("target") == "body_mass")
+    d["tasks"][reg]["metric"] = "iou"
+    from mtl_engine.config import from_dict
+
+    config = from_dict(d)
+    with pytest.raises(ConfigError) as err:
+        resolve_tasks(config, dataset_for(config).spec)
+    assert f"tasks[{reg}].metric" in str(err.value) and "4 values" in str(err.value)
