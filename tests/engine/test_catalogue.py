@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from mtl_engine import catalogue
-from mtl_engine.catalogue import WRITE_COMMAND, NotPlain, Unloaded, decode, encode, encode_fact
+from mtl_engine import catalogue, catalogue_read
+from mtl_engine.catalogue import WRITE_COMMAND, NotPlain, encode, encode_fact
+from mtl_engine.catalogue_read import Unloaded, decode
 from mtl_engine.registry import ALL, Param
 
 STALE = f"catalogue.json is stale: run {WRITE_COMMAND}"
@@ -76,7 +77,7 @@ def test_values_that_are_not_plain_data_are_named_not_stored() -> None:
 
 # -- the shipped file --------------------------------------------------------------------------
 def test_shipped_catalogue_reads_back_every_entry_exactly() -> None:
-    shipped = catalogue.read()
+    shipped = catalogue_read.read()
     assert shipped, STALE
     for key, reg in _live_registries().items():
         record = shipped[(reg.kind, reg.package)]
@@ -100,22 +101,22 @@ def test_shipped_catalogue_reads_back_every_entry_exactly() -> None:
 
 
 def test_a_stale_or_damaged_catalogue_is_not_used(tmp_path: Path) -> None:
-    good = json.loads(catalogue.FILE.read_text(encoding="utf-8"))
+    good = json.loads(catalogue_read.FILE.read_text(encoding="utf-8"))
     copy = tmp_path / "catalogue.json"
-    shutil.copy(catalogue.FILE, copy)
-    assert catalogue.read(copy), STALE
+    shutil.copy(catalogue_read.FILE, copy)
+    assert catalogue_read.read(copy), STALE
     first = next(iter(good["sources"]["files"]))
     good["sources"]["files"][first] = "0" * 16  # as if that file changed since --write
     copy.write_text(json.dumps(good), encoding="utf-8")
-    assert catalogue.read(copy) == {}
+    assert catalogue_read.read(copy) == {}
     assert any(first in p for p in catalogue.check(copy))
     copy.write_text("{not json", encoding="utf-8")
-    assert catalogue.read(copy) == {}
-    assert catalogue.read(tmp_path / "absent.json") == {}
+    assert catalogue_read.read(copy) == {}
+    assert catalogue_read.read(tmp_path / "absent.json") == {}
 
 
 def test_check_names_what_changed(tmp_path: Path) -> None:
-    data = json.loads(catalogue.FILE.read_text(encoding="utf-8"))
+    data = json.loads(catalogue_read.FILE.read_text(encoding="utf-8"))
     strategies = data["registries"]["strategies"]["entries"]
     strategies[:] = [e for e in strategies if e["name"] != "pcgrad"]
     data["registries"]["metrics"]["entries"][0]["summary"] = "edited"
@@ -221,9 +222,9 @@ def test_an_unknown_name_still_gets_suggestions(fresh: dict[str, Any]) -> None:
 
 _MISSING = """
 import json, sys
-from mtl_engine import catalogue
+from mtl_engine import catalogue_read
 from mtl_engine.registry import LOSSES, METRICS
-records = catalogue.records()
+records = catalogue_read.records()
 key = (LOSSES.kind, LOSSES.package)
 record = dict(records[key])
 record["entries"] = [e for e in record["entries"] if e["name"] != "huber"]
