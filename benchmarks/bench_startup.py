@@ -15,7 +15,8 @@ alternating with the app's; medians of N each, with the ratio app / bare. A fres
 (MTL_EXPLORER_HOME) for every run, so each opens the default preset as on a first launch. The
 platform is QT_QPA_PLATFORM (offscreen unless set: run under `xvfb-run -a` with
 QT_QPA_PLATFORM=xcb for a real X server). Prints the load average before and after and the
-machine; figures, not assertions.
+machine; figures, not assertions. Python's bytecode cache is on in the children (the first,
+untimed run fills it), as on a user's machine.
 """
 
 from __future__ import annotations
@@ -99,6 +100,9 @@ def main() -> None:
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     env.setdefault("OMP_NUM_THREADS", "1")
+    # As on a user's machine, where Python caches compiled modules: with this set (some CI and
+    # sandbox images do) every start compiles ~130 modules from source again (0.2 s).
+    no_cache = env.pop("PYTHONDONTWRITEBYTECODE", None) is not None
     try:
         torch_version = metadata.version("torch")
     except metadata.PackageNotFoundError:
@@ -106,6 +110,8 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python "
           f"{platform.python_version()}, torch {torch_version}, "
           f"platform {env['QT_QPA_PLATFORM']}")
+    if no_cache:
+        print("PYTHONDONTWRITEBYTECODE was set: unset for the children, as on a user's machine")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     one(APP, env)  # a warm-up: the OS file cache holds torch and Qt from here on
     apps, bares = [], []

@@ -22,7 +22,9 @@ holds it to that. Everything else in the package is internal and may change. By 
   `FilePreview`) and `preview_table`
 - model: `summarize(config, spec) -> ModelSummary` (shapes and sizes, no weights allocated;
   rows are `LayerInfo`, a multi-input model's named `branches.<input>[i]` and `merge`)
-- devices: `available_devices`, `resolve_device`, `resolve_tasks` -> `ResolvedTask`
+- devices: `available_devices`, `resolve_device`, `resolve_tasks` -> `ResolvedTask`; `is_warm()`
+  and `warm_up()` (torch and the model code imported ahead of need, for a window that paints
+  first)
 - export: `load_bundle(path)` (its `predict(x)` takes an array, or for a model over named inputs
   a dict {input name: rows}), `export_torchscript`, `export_program`, `copy_bundle`
 - interop (docs/interop.md; each an optional extra, MissingExtraError naming the install line
@@ -120,6 +122,8 @@ _LAZY: dict[str, str] = {
     "available_devices": "build:available_devices",
     "resolve_device": "build:resolve_device",
     "resolve_tasks": "build:resolve_tasks",
+    "is_warm": "warm:is_warm",
+    "warm_up": "warm:warm_up",
     "ResolvedTask": "build:ResolvedTask",
     # export
     "load_bundle": "export:load_bundle",

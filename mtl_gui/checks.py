@@ -3,25 +3,31 @@
 Runs on every edit, so it only does what is cheap: validation, the (cached) dataset load and shape
 inference without allocating weights. Only the engine's typed errors are caught here; they are
 the user's mistakes and become the reason Start is disabled.
+
+The shape inference and the device list need torch, which takes seconds to import: with
+`model=False` (the window's first check, before torch is loaded) they are left out and the check
+is `pending` (Start stays disabled, saying why) until the window's next check.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mtl_engine import (
     DatasetSpec,
     ExperimentConfig,
-    ModelSummary,
     ResolvedTask,
-    available_devices,
     config_from_dict,
     load_dataset,
     resolve_tasks,
-    summarize,
 )
 from mtl_engine.errors import ConfigError, MTLError
+
+if TYPE_CHECKING:  # the model package imports torch: read only where a summary is made
+    from mtl_engine import ModelSummary
+
+PENDING = "checking the model's shapes (loading PyTorch)"
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class Check:
     summary: ModelSummary | None = None
     problem: str | None = "no preset loaded"
     problem_path: str | None = None
+    pending: bool = False  # valid so far; the shapes and devices are not checked yet
 
 
 def _spec(draft: dict[str, Any]) -> tuple[DatasetSpec | None, MTLError | None]:
@@ -45,7 +52,8 @@ def _spec(draft: dict[str, Any]) -> tuple[DatasetSpec | None, MTLError | None]:
         return None, exc
 
 
-def check_config(draft: dict[str, Any]) -> Check:
+def check_config(draft: dict[str, Any], model: bool = True) -> Check:
+    """The whole check of `draft`; with `model` False, all but the torch-bound part."""
     if not draft:
         return Check()
     spec, data_error = _spec(draft)
@@ -61,6 +69,10 @@ def check_config(draft: dict[str, Any]) -> Check:
         tasks = resolve_tasks(config, spec)
     except ConfigError as exc:
         return Check(config=None, spec=spec, problem=str(exc), problem_path=exc.path)
+    if not model:
+        return Check(config=None, spec=spec, tasks=tasks, problem=PENDING, pending=True)
+    from mtl_engine import available_devices, summarize
+
     summary = summarize(config, spec)
     if not summary.ok:
         return Check(config=None, spec=spec, tasks=tasks, summary=summary,

@@ -3,32 +3,41 @@
 Panels never hold the config. They read `document.draft` (the preset as plain data, possibly
 invalid while the user edits) and hand back a changed copy with `set_draft`; the document
 validates it through the engine (config, dataset, tasks, model shapes) and tells everyone with
-signals named as facts. Start is allowed exactly when `problem` is None. Runs live elsewhere
-(run_book.py): a document knows nothing of them, so a study and a single run start from the same
-draft.
+signals named as facts. Start is allowed exactly when `problem` is None. Until torch is loaded
+(the first seconds after launch) a check leaves the model's shapes out and is `pending`; torch
+loads on a background thread and the draft is checked again, whole, when it is in. Runs live
+elsewhere (run_book.py): a document knows nothing of them, so a study and a single run start
+from the same draft.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from mtl_engine import (
     PRESETS_DIR,
     ExperimentConfig,
     config_from_dict,
     config_to_dict,
+    is_warm,
     load_preset,
     resolve_preset,
     save_preset,
+    warm_up,
 )
 
 from .checks import Check, check_config
 from .run_entry import derived_name, setup_basis
+
+WARM_UP_DELAY_MS = 150  # from the first check to loading torch: the window paints meanwhile
 
 # A fresh setup for imported flat data: two hidden layers, and per task a hidden layer a little
 # wider than its outputs (16 for a binary or regression task, 4 per class up to 64).
@@ -55,6 +64,7 @@ class Document(QObject):
     file_changed = Signal()  # path or unsaved-changes state changed
     edited = Signal(object, object)  # draft before, draft after: one undoable edit (undo.py)
     loaded = Signal()  # a whole setup was loaded: the undo history starts over
+    _warmed = Signal()  # from the warm-up thread: torch is in, check again (queued to this thread)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -66,6 +76,9 @@ class Document(QObject):
         # sharing differ, runs are named after the setup instead, unless the user typed a name.
         self._name_basis: tuple[str, str, str] | None = None
         self._name_typed = False
+        self._warming: threading.Thread | None = None
+        self._warm_error: str | None = None  # why torch could not be loaded
+        self._warmed.connect(self._changed)
 
     @property
     def config(self) -> ExperimentConfig | None:
@@ -190,6 +203,29 @@ class Document(QObject):
         self.set_draft(d)
 
     def _changed(self) -> None:
-        self.check = check_config(self.draft)
+        self.check = check_config(self.draft, model=is_warm())
+        if self.check.pending and self._warm_error is not None:
+            self.check = replace(self.check, pending=False,
+                                 problem=f"PyTorch could not be loaded: {self._warm_error}")
+        elif self.check.pending:
+            self._warm_up()
         self.config_changed.emit()
         self.checked.emit()
+
+    def _warm_up(self) -> None:
+        """Load torch off the GUI thread (once), then check the draft again."""
+        if self._warming is not None:
+            return
+
+        def work() -> None:
+            try:
+                warm_up()
+            except Exception as exc:  # noqa: BLE001 - said in the check, as a setup problem
+                self._warm_error = f"{type(exc).__name__}: {exc}"
+            with contextlib.suppress(RuntimeError):  # the document was deleted meanwhile
+                self._warmed.emit()
+
+        self._warming = threading.Thread(target=work, name="mtl-warm-up", daemon=True)
+        # Started from the event loop a moment later, not here: the window being built now
+        # paints first (the import holds the interpreter much of the time it takes).
+        QTimer.singleShot(WARM_UP_DELAY_MS, self._warming.start)

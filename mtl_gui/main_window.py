@@ -38,7 +38,7 @@ from .panels.strategy import StrategyPanel
 from .panels.tasks import TasksPanel
 from .panels.training import TrainingPanel
 from .plots.area import PlotArea
-from .plots.style import apply_theme
+from .plots.style import apply_app_theme
 from .run_actions import RunActions
 from .session import Session
 from .settings import Settings
@@ -52,7 +52,7 @@ class MainWindow(QMainWindow, FileActions):
         registries()  # loads every registering module: the panels' pickers are complete
         self.settings = settings or Settings()
         self.theme = str(self.settings.get("theme", "light"))
-        apply_theme(self.theme)
+        apply_app_theme(self.theme)  # before the widgets: setting the sheet later re-polishes all
         self.session = session or Session(self.settings.runs_dir)
         session = self.session
         self.setWindowTitle("MTL Explorer")

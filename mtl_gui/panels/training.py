@@ -15,6 +15,7 @@ from mtl_engine import (
     TRAINING_PARAMS,
     Param,
     available_devices,
+    is_warm,
 )
 
 from ..session import Session
@@ -47,7 +48,9 @@ def with_help(params: tuple[Param, ...], helps: dict[str, str]) -> tuple[Param, 
 
 
 def device_param(current: str) -> Param:
-    choices = available_devices()
+    # Asking torch for its devices imports it (seconds): until the window has loaded it in the
+    # background, the list is the devices every machine has; the panel refreshes it then.
+    choices = available_devices() if is_warm() else ["auto", "cpu"]
     if current not in choices:  # a preset from a GPU machine: show it, the check explains
         choices = [*choices, current]
     base = next(p for p in TRAINING_PARAMS if p.name == "device")
@@ -76,6 +79,7 @@ class TrainingPanel(Panel):
         self.sched_combo.activated.connect(self._schedule_picked)
         self.sched_form = ParamForm((), self)
         self.sched_form.values_changed.connect(self._schedule_params)
+        self._devices_known = is_warm()
         self.train_form = ParamForm(self._train_schema("auto"), self)
         self.train_form.values_changed.connect(self._train_edited)
         self.error = error_label()
@@ -119,12 +123,18 @@ class TrainingPanel(Panel):
             self.sched_form.set_schema(SCHEDULES.get(sched["name"]).params)
             self.sched_form.set_values(sched.get("params") or {})
             self.sched_form.setVisible(bool(SCHEDULES.get(sched["name"]).params))
+        self._render_training(draft)
+
+    def _render_training(self, draft: dict[str, Any]) -> None:
         t = draft.get("training") or {}
+        self._devices_known = is_warm()
         self.train_form.set_schema(self._train_schema(str(t.get("device", "auto"))))
         # the config reads `threads: auto` as unset; the form shows unset as its "auto" switch
         self.train_form.set_values({**t, "threads": None} if t.get("threads") == "auto" else t)
 
     def on_checked(self) -> None:
+        if not self._devices_known and is_warm():  # torch came in: list the real devices
+            self._render_training(self.session.draft)
         check = self.session.check
         path = check.problem_path or ""
         mine = bool(check.problem) and path.startswith(("optimizer", "training"))

@@ -45,6 +45,16 @@ def _no_leftover_quit(qapp):  # noqa: ANN001, ANN202 - pytest-qt's application f
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _torch_loaded() -> None:
+    """A window checks a setup in two steps until torch is loaded (its first seconds after
+    launch: document.py); the tests of that are in test_startup.py. Every other test gets the
+    whole check at once, whichever test happens to run first."""
+    from mtl_engine import warm_up
+
+    warm_up()
+
+
 @pytest.fixture(autouse=True)
 def _private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
                   ) -> Path:

@@ -43,6 +43,9 @@ SCRIPT = textwrap.dedent("""
 
     def start():
         w = window()
+        if w.session.check.pending:  # torch is still loading: Start is disabled until then
+            QTimer.singleShot(50, start)
+            return
         w.ask_unsaved = lambda: "discard"
         w.session.start()
         send()

@@ -1,5 +1,7 @@
 """Start-up: the first paint needs no torch, and the main window then takes the frame's place;
-`mtl-run --help` loads no torch either; the Training panel offers training.threads."""
+the main window is built and checked without torch, which loads on a background thread, after
+which the check is whole; `mtl-run --help` loads no torch either; the Training panel offers
+training.threads."""
 
 from __future__ import annotations
 
@@ -7,7 +9,10 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,3 +87,83 @@ def test_the_training_panel_sets_threads(window) -> None:  # noqa: ANN001
     editor.switch.setChecked(False)  # back to auto
     assert window.session.draft["training"]["threads"] is None
     assert window.session.check.config.training.threads is None
+
+
+def test_the_main_window_is_built_without_torch_and_checked_whole_once_it_loads(tmp_path
+                                                                                 ) -> None:
+    # a fresh process, as `mtl-explorer` starts: who imports torch first, and what the window
+    # says before and after
+    printed = _python("""
+        import builtins, sys, threading, time
+        first = []
+        real_import = builtins.__import__
+        def watch(name, *args, **kwargs):
+            if name.split(".")[0] == "torch" and not first:
+                first.append(threading.current_thread().name)
+            return real_import(name, *args, **kwargs)
+        builtins.__import__ = watch
+        from PySide6.QtWidgets import QApplication
+        app = QApplication(sys.argv[:1])
+        import mtl_gui.document as document
+        checks = []  # each check the window makes: (whole?, pending?)
+        real_check = document.check_config
+        def logged(draft, model=True):
+            result = real_check(draft, model)
+            checks.append(f"{model}/{result.pending}")
+            return result
+        document.check_config = logged
+        from mtl_gui.app import create_window
+        window = create_window()
+        window.show()
+        def devices():
+            combo = window.training_panel.train_form.editors["device"].combo
+            return ",".join(combo.itemText(i) for i in range(combo.count()))
+        deadline = time.monotonic() + 90
+        while window.session.check.pending and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.01)
+        check = window.session.check
+        print(first[0] if first else "none", check.pending, check.problem,
+              check.summary is not None and check.summary.ok,
+              window.controls.start_btn.isEnabled(), window.controls.reason.text() or "-",
+              devices().startswith("auto,cpu"))
+        print(checks[0], checks[-1])
+        window.session.shutdown(10)
+    """, tmp_path)
+    # the first check leaves the model out (pending); the last, after the warm-up, is whole
+    assert printed == ["mtl-warm-up", "False", "None", "True", "True", "-", "True",
+                       "False/True", "True/False"], printed
+
+
+def test_a_pending_check_disables_start_and_a_failed_torch_load_is_said(window, monkeypatch
+                                                                        ) -> None:  # noqa: ANN001
+    import mtl_gui.document as document
+
+    document_ = window.session.document
+    calls = []
+
+    def failing_warm_up() -> None:
+        calls.append(1)
+        raise ImportError("libtorch_cpu.so: cannot open shared object file")
+
+    monkeypatch.setattr(document, "is_warm", lambda: False)
+    monkeypatch.setattr(document, "warm_up", failing_warm_up)
+    document_._warming = None  # as on a fresh launch: nothing warmed yet
+    window.session.rename("pending check")
+    assert window.session.check.pending and window.session.check.config is None
+    assert window.session.check.problem == "checking the model's shapes (loading PyTorch)"
+    assert not window.controls.start_btn.isEnabled()
+    assert "Start is disabled: checking the model's shapes" in window.controls.reason.text()
+    deadline = time.monotonic() + 10  # the thread starts, fails, and queues a new check
+    while window.session.check.pending and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.005)
+    assert calls == [1]
+    check = window.session.check
+    assert not check.pending and check.problem == (
+        "PyTorch could not be loaded: ImportError: libtorch_cpu.so: cannot open shared object "
+        "file")
+    assert not window.controls.start_btn.isEnabled()
+    monkeypatch.undo()  # torch is in after all: the next edit is checked whole
+    window.session.rename("whole check")
+    assert window.session.problem is None and window.controls.start_btn.isEnabled()
