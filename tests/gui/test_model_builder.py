@@ -157,3 +157,23 @@ def test_a_layer_list_parameter_of_a_sharing_scheme(window, monkeypatch) -> None
     private = [r for r in window.session.check.summary.layers
                if r.where.startswith("sharing.params.private")]
     assert private[0].out_shape == (8,) and private[0].copies == 2
+
+
+def _offered(combo) -> list[str]:  # noqa: ANN001
+    return [combo.itemText(i) for i in range(combo.count())]
+
+
+def test_the_metric_picker_offers_what_the_engine_accepts_for_the_task(window) -> None:
+    # IoU needs 4 values per row (a box); the engine refuses it elsewhere (tasks[i].metric), so
+    # the picker offers it only to such a task
+    assert window.new_from("mnist_localisation")
+    tasks = window.tasks_panel
+    names = [t["name"] for t in window.session.draft["tasks"]]
+    tasks.list.setCurrentRow(names.index("box"))
+    box = _offered(tasks.metric_combo)
+    assert "iou" in box and "mse" in box and "accuracy" not in box
+    assert window.new_from("solar_flare_counts")  # regression tasks with one value each
+    for row in range(len(window.session.draft["tasks"])):
+        tasks.list.setCurrentRow(row)
+        offered = _offered(tasks.metric_combo)
+        assert offered and "iou" not in offered, offered
