@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 
 from mtl_engine.events import RunStatus
 
+from ..plots.style import set_tone
 from ..run_book import BookState
 from ..run_entry import RunEntry
 from ..session import Session
@@ -144,6 +145,8 @@ class RunControls(QWidget):
         self.pause_btn.setText("Resume" if state == BookState.PAUSED else "Pause")
         self.stop_btn.setEnabled(state in (BookState.RUNNING, BookState.PAUSED))
         why = f"Start is disabled: {problem}" if idle and problem else ""
+        # torch still loading is not the user's mistake: said in the hint tone, not as an error
+        set_tone(self.reason, "hint" if self.session.check.pending else "error")
         self.reason.setText(why)
         self.reason.setToolTip(why)
         self.start_btn.setToolTip(why or "train the current setup (the run is saved as a folder)")

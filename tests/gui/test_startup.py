@@ -154,6 +154,7 @@ def test_a_pending_check_disables_start_and_a_failed_torch_load_is_said(window, 
     assert window.session.check.problem == "checking the model's shapes (loading PyTorch)"
     assert not window.controls.start_btn.isEnabled()
     assert "Start is disabled: checking the model's shapes" in window.controls.reason.text()
+    assert window.controls.reason.property("tone") == "hint"  # not the user's mistake
     deadline = time.monotonic() + 10  # the thread starts, fails, and queues a new check
     while window.session.check.pending and time.monotonic() < deadline:
         QApplication.processEvents()
@@ -164,6 +165,7 @@ def test_a_pending_check_disables_start_and_a_failed_torch_load_is_said(window, 
         "PyTorch could not be loaded: ImportError: libtorch_cpu.so: cannot open shared object "
         "file")
     assert not window.controls.start_btn.isEnabled()
+    assert window.controls.reason.property("tone") == "error"
     monkeypatch.undo()  # torch is in after all: the next edit is checked whole
     window.session.rename("whole check")
     assert window.session.problem is None and window.controls.start_btn.isEnabled()
