@@ -209,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from PySide6.QtWidgets import QApplication
 
+        from mtl_engine import warm_up
+
+        warm_up()  # each shot shows a whole check, not the first second's pending one
         app = QApplication.instance() or QApplication(sys.argv[:1])
         folder = Path(args.folder)
         folder.mkdir(parents=True, exist_ok=True)
