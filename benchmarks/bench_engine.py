@@ -94,13 +94,14 @@ def _add(terms: list[torch.Tensor]) -> torch.Tensor:
     return total
 
 
-def _plain_step(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
-                pairs: list) -> Callable[[torch.Tensor], None]:
+def _plain_step(model: torch.nn.Module, opt: torch.optim.Optimizer,
+                x: torch.Tensor | dict[str, torch.Tensor], pairs: list
+                ) -> Callable[[torch.Tensor], None]:
     """One hand-written step: forward, the sum of the task losses (and the model's penalty),
     backward, the optimiser step; `pairs` are (loss function, task name, targets)."""
 
     def step(idx: torch.Tensor) -> None:
-        out = model(x[idx])
+        out = model({k: v[idx] for k, v in x.items()} if isinstance(x, dict) else x[idx])
         terms = [fn(out[name], y[idx]) for fn, name, y in pairs]
         penalty = model.penalty()
         loss = _add(terms + ([penalty] if penalty is not None else []))
@@ -152,7 +153,7 @@ def fused_loop(config: ExperimentConfig) -> Rate:
         if bool(missing_targets(t.loss, y).any()):  # no fused kernel skips a missing label
             pairs.append((fn, t.name, y))
         else:
-            dtype = torch.int64 if t.type == "classification" else x.dtype
+            dtype = torch.int64 if t.type == "classification" else torch.get_default_dtype()
             pairs.append((_fused(t.loss, fn), t.name, y.to(dtype)))
 
     return _timed_epochs(config, s, _plain_step(model, opt, x, pairs))
