@@ -52,13 +52,19 @@ PRESETS = Path(__file__).resolve().parent.parent / "presets"
 TARGET_STEPS = 200  # default epochs: about this many steps per run
 
 
-def bench_config(preset: str, epochs: int, batch: int, device: str) -> ExperimentConfig:
+def bench_config(preset: str, epochs: int, batch: int, device: str, threads: int = 0
+                 ) -> ExperimentConfig:
+    """The preset under equal weighting, no validation; with `threads`, the run's
+    training.threads too (else `auto` would give a convolutional model every core while the
+    plain loops keep the bench's count, and leave that count set for them afterwards)."""
     d = load(preset).to_dict()
     d["strategy"] = {"name": "equal", "params": {}, "grad_mode": "shared"}
     d["data"]["val_fraction"] = 0.0
     d["data"]["test_fraction"] = 0.0
     d["training"].update(epochs=epochs, max_steps_per_epoch=None, batch_size=batch,
                          device=device, diagnostics_every=0, select="last", patience=None)
+    if threads:
+        d["training"]["threads"] = threads
     return from_dict(d)
 
 
@@ -230,7 +236,7 @@ def main() -> None:
         defaults = load(preset).training
         batch = int(rest[0]) if rest else defaults.batch_size
         epochs = int(rest[1]) if len(rest) > 1 else defaults.epochs
-        config = bench_config(preset, epochs, batch, a.device)
+        config = bench_config(preset, epochs, batch, a.device, a.threads)
         for loop in (engine_loop, plain_loop, fused_loop):  # warm-up (allocator, kernels, data)
             loop(config)
         eng, pl, fu = [], [], []
