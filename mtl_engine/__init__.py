@@ -22,7 +22,8 @@ holds it to that. Everything else in the package is internal and may change. By 
   `FilePreview`) and `preview_table`
 - model: `summarize(config, spec) -> ModelSummary` (shapes and sizes, no weights allocated;
   rows are `LayerInfo`, a multi-input model's named `branches.<input>[i]` and `merge`)
-- devices: `available_devices`, `resolve_device`, `resolve_tasks` -> `ResolvedTask`; `is_warm()`
+- devices: `available_devices`, `resolve_device`, `resolve_tasks` -> `ResolvedTask`,
+  `metrics_for(type, loss, outputs)` (the metrics a task may be judged by); `is_warm()`
   and `warm_up()` (torch and the model code imported ahead of need, for a window that paints
   first)
 - export: `load_bundle(path)` (its `predict(x)` takes an array, or for a model over named inputs
@@ -122,6 +123,7 @@ _LAZY: dict[str, str] = {
     "available_devices": "build:available_devices",
     "resolve_device": "build:resolve_device",
     "resolve_tasks": "build:resolve_tasks",
+    "metrics_for": "metric_choice:metrics_for",
     "is_warm": "warm:is_warm",
     "warm_up": "warm:warm_up",
     "ResolvedTask": "build:ResolvedTask",

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from .catalogue_read import (
-    _OBJECT,
-    _TUPLE,
     FILE,
+    OBJECT_KEY,
     ROOT,
+    TUPLE_KEY,
     VERSION,
     WRITE_COMMAND,
     digest,
@@ -56,11 +56,11 @@ def encode(value: Any) -> Any:
     if value is None or type(value) in (bool, int, float, str):
         return value
     if isinstance(value, tuple):
-        return {_TUPLE: [encode(v) for v in value]}
+        return {TUPLE_KEY: [encode(v) for v in value]}
     if type(value) is list:
         return [encode(v) for v in value]
     if type(value) is dict:
-        if not all(isinstance(k, str) for k in value) or _TUPLE in value or _OBJECT in value:
+        if not all(isinstance(k, str) for k in value) or TUPLE_KEY in value or OBJECT_KEY in value:
             raise NotPlain(f"a mapping with keys JSON cannot round-trip: {sorted(map(str, value))}")
         return {k: encode(v) for k, v in value.items()}
     raise NotPlain(f"{type(value).__name__} {name_of(value)}")
@@ -76,7 +76,7 @@ def encode_fact(value: Any) -> Any:
     try:
         return encode(value)
     except NotPlain:
-        return {_OBJECT: name_of(value)}
+        return {OBJECT_KEY: name_of(value)}
 
 
 # -- the live registries as catalogue data --------------------------------------------------------

@@ -24,9 +24,8 @@ FILE = Path(__file__).with_name("catalogue.json")
 ROOT = Path(__file__).parent  # source paths in the file are relative to it
 VERSION = 1
 WRITE_COMMAND = "python -m mtl_engine.catalogue --write"
-_TUPLE = "__tuple__"
-_OBJECT = "__object__"
-
+TUPLE_KEY = "__tuple__"
+OBJECT_KEY = "__object__"
 
 
 class Unloaded:
@@ -45,13 +44,12 @@ def decode(data: Any) -> Any:
     if isinstance(data, list):
         return [decode(v) for v in data]
     if isinstance(data, dict):
-        if set(data) == {_TUPLE}:
-            return tuple(decode(v) for v in data[_TUPLE])
-        if set(data) == {_OBJECT}:
-            return Unloaded(data[_OBJECT])
+        if set(data) == {TUPLE_KEY}:
+            return tuple(decode(v) for v in data[TUPLE_KEY])
+        if set(data) == {OBJECT_KEY}:
+            return Unloaded(data[OBJECT_KEY])
         return {k: decode(v) for k, v in data.items()}
     return data
-
 
 
 # -- freshness: the sources the catalogue was made from ---------------------------------------

@@ -23,8 +23,8 @@ mean binary cross-entropy of sigmoid(logit), computed from the logits (finite fo
 iou scores boxes: a task of 4 values per row (x_min, y_min, x_max, y_max), the mean over the rows
 with no missing target value of area(intersection) / area(union); a predicted box with
 x_max < x_min or y_max < y_min is empty (IoU 0), and so is a row whose union has no area. Its
-registry fact `outputs=4` keeps it to tasks of 4 values (`metrics_for(..., outputs=)`); given
-another width it raises ValueError.
+registry fact `outputs=4` keeps it to tasks of 4 values (`metric_choice.metrics_for(...,
+outputs=)`); given another width it raises ValueError.
 
 Regression metrics score predictions in the target's units: for a task trained with `poisson`
 that is the mean count exp(output) (training applies the loss's link first, losses.prediction).
@@ -253,15 +253,3 @@ def iou(pred: Any, target: Any) -> float:
     union = area_p + area_t - inter
     score = torch.where(union > 0, inter / union.clamp(min=1e-300), torch.zeros_like(union))
     return float(score.mean())
-
-
-def metrics_for(task_type: str, loss: str | None = None, outputs: int | None = None
-                ) -> list[str]:
-    """Every registered metric that applies to `task_type` (trained with `loss`: a metric that
-    names the losses it needs applies only to those; with `outputs` values per row: a metric
-    that needs a number of them applies only to tasks with that many, and to none when
-    `outputs` is not given), in registration order."""
-    return [e.name for e in METRICS if task_type in e.meta["task_types"]
-            and (not e.meta["losses"] or loss in e.meta["losses"])
-            and (e.meta["outputs"] is None or e.meta["outputs"] == outputs)]
-

@@ -14,7 +14,7 @@ from .config import ExperimentConfig
 from .data.base import Dataset
 from .errors import ConfigError
 from .events import TaskInfo
-from .metrics import metrics_for
+from .metric_choice import metrics_for
 from .model import build_model
 from .optim import make_optimizer
 from .preprocess import Preprocessing, fit_preprocessing

@@ -12,8 +12,10 @@ import sys
 
 
 def is_warm() -> bool:
-    """Whether the model code (and so torch) is imported: a full check costs no import now."""
-    return "mtl_engine.model.multitask" in sys.modules and "mtl_engine.build" in sys.modules
+    """Whether the model code (and so torch) is imported, whole: a full check costs no import.
+    The package's names exist only once its import has finished, so a warm-up still under way
+    on another thread reads as not warm (a check then would wait for it)."""
+    return hasattr(sys.modules.get("mtl_engine.model"), "summarize")
 
 
 def warm_up() -> None:

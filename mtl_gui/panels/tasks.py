@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mtl_engine import LOSSES, METRICS, Registry
+from mtl_engine import LOSSES, METRICS, Registry, metrics_for
 from mtl_engine.errors import fmt_shape
 
 from ..session import Session
@@ -32,22 +32,13 @@ DEFAULT = "dataset default"
 CLASS_WEIGHTS = ("none", "balanced")  # the task field class_weight (none: not written)
 
 
-def choices_for(reg: Registry[Any], task_type: str | None, loss: str | None = None,
-                outputs: int | None = None) -> list[str]:
-    """Registry names that apply to a task: of its type (entries declare meta["task_types"]),
-    and for a metric, to its loss (meta["losses"], when set) and its number of values per row
-    (meta["outputs"], when set: IoU needs 4), as the engine's check asks."""
+def choices_for(reg: Registry[Any], task_type: str | None) -> list[str]:
+    """Registry names that apply to a task type (entries declare meta["task_types"])."""
     out = []
     for e in reg.entries():
         types = e.meta["task_types"]
-        if types and task_type is not None and task_type not in types:
-            continue
-        losses, need = e.meta.get("losses"), e.meta.get("outputs")
-        if losses and loss is not None and loss not in losses:
-            continue
-        if need is not None and outputs is not None and need != outputs:
-            continue
-        out.append(e.name)
+        if not types or task_type is None or task_type in types:
+            out.append(e.name)
     return out
 
 
@@ -182,10 +173,10 @@ class TasksPanel(Panel):
                                 "classification" else (ttype or "unknown target"))
         self._fill(self.loss_combo, choices_for(LOSSES, ttype), task.get("loss"),
                    dt.loss if dt else "")
-        loss = task.get("loss") or (dt.loss if dt else None)
-        self._fill(self.metric_combo,
-                   choices_for(METRICS, ttype, loss, dt.n_outputs if dt else None),
-                   task.get("metric"), dt.metric if dt else "")
+        # the engine's own rule (type, loss, values per row: IoU only for a 4-value box)
+        metrics = (metrics_for(dt.type, task.get("loss") or dt.loss, dt.n_outputs) if dt
+                   else choices_for(METRICS, None))
+        self._fill(self.metric_combo, metrics, task.get("metric"), dt.metric if dt else "")
         self.weight_spin.setValue(float(task.get("weight", 1.0)))
         self.enabled_box.setChecked(bool(task.get("enabled", True)))
         self.class_weight_combo.setCurrentText(str(task.get("class_weight") or CLASS_WEIGHTS[0]))

@@ -10,7 +10,7 @@ import torch
 
 from mtl_engine.config import TASK_TYPES
 from mtl_engine.data._common import make_task
-from mtl_engine.metrics import metrics_for
+from mtl_engine.metric_choice import metrics_for
 from mtl_engine.registry import LOSSES, METRICS
 
 LN2, LN3 = math.log(2.0), math.log(3.0)

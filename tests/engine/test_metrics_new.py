@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from mtl_engine.metrics import auroc, iou, logloss, metrics_for, mse, rmse
+from mtl_engine.metric_choice import metrics_for
+from mtl_engine.metrics import auroc, iou, logloss, mse, rmse
 from mtl_engine.registry import METRICS
 
 NAN = float("nan")

@@ -15,7 +15,7 @@ from mtl_engine.config import from_dict
 from mtl_engine.control import RunControl
 from mtl_engine.errors import ConfigError
 from mtl_engine.losses import prediction
-from mtl_engine.metrics import metrics_for
+from mtl_engine.metric_choice import metrics_for
 from mtl_engine.registry import LOSSES, METRICS
 from mtl_engine.session_setup import prepare
 from mtl_engine.training import _Loop

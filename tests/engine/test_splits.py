@@ -220,7 +220,7 @@ def _metrics_of(bundle_path: Path, rows: np.ndarray, seed: int = 3) -> dict[str,
 
 
 def loaded_metric_names(loaded, task: str) -> list[str]:
-    from mtl_engine.metrics import metrics_for
+    from mtl_engine.metric_choice import metrics_for
 
     t = next(t for t in loaded.tasks if t.name == task)
     return list(metrics_for(t.type))
