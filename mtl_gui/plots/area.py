@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..run_entry import RunEntry
-from .base import PlotOptions, link_x
+from .base import PlotOptions, join_x, link_x
 from .budget import BUDGET, set_quality
 from .catalogue import PLOTS, Plot, PlotSpec, tabs
 
@@ -74,9 +74,7 @@ class PlotArea(QWidget):
         self.specs: tuple[PlotSpec, ...] = PLOTS
         self._plots: dict[str, Plot] = {}  # catalogue name -> the plot
         self.tabs = QTabWidget(self)
-        self._build_tabs()
-        # One x range for all: a zoom in one plot is a zoom in every plot.
-        link_x([holder for plot in self._plots.values() for holder in plot.x_holders()])
+        self._build_tabs()  # one x range for all: a zoom in one plot is a zoom in every plot
         self.tabs.currentChanged.connect(lambda _: self.refresh(force=True))
 
         self.x_combo = QComboBox(self)
@@ -133,28 +131,76 @@ class PlotArea(QWidget):
 
     def _build_tabs(self) -> None:
         """A tab per catalogue tab, each a grid of its plots in their cells; a tab of one
-        plot is that plot itself (no grid margins around it)."""
-        for title in tabs(self.specs):
-            specs = [s for s in self.specs if s.tab == title]
-            made = [(s, s.make(self.options, self)) for s in specs]
-            for spec, plot in made:
-                self._plots[spec.name] = plot
-                if spec.attr:
-                    setattr(self, spec.attr, plot)
-            if len(made) == 1:
-                self.tabs.addTab(made[0][1], title)
-                continue
+        plot is that plot itself (no grid margins around it). Only the first tab's plots are
+        made now: another tab's are made when it is first shown or first asked for (`plot`,
+        `plots`), which keeps pyqtgraph's per-plot set-up (menus, axes) out of the start-up."""
+        self._pages: dict[str, QWidget] = {}  # tab title -> its page until its plots are made
+        for index, title in enumerate(tabs(self.specs)):
             page = QWidget(self)
-            grid = QGridLayout(page)
+            QVBoxLayout(page).setContentsMargins(0, 0, 0, 0)
+            self._pages[title] = page
+            self.tabs.addTab(page, title)
+            if index == 0:
+                self._make_tab(title)
+
+    def _make_tab(self, title: str) -> None:
+        """Make the plots of tab `title` (once) and join them to the shared x range."""
+        page = self._pages.pop(title, None)
+        if page is None:
+            return
+        made = [(s, s.make(self.options, self)) for s in self.specs if s.tab == title]
+        for spec, plot in made:
+            self._plots[spec.name] = plot
+            if spec.attr:
+                setattr(self, spec.attr, plot)
+        if len(made) == 1:
+            page.layout().addWidget(made[0][1])
+        else:
+            grid = QGridLayout()
             grid.setContentsMargins(2, 2, 2, 2)
             grid.setSpacing(4)
             for spec, plot in made:
                 cell = spec.cell
                 grid.addWidget(plot, cell.row, cell.col, cell.rows, cell.cols)
-            self.tabs.addTab(page, title)
+            page.layout().addLayout(grid)
+        new = [holder for _, plot in made for holder in plot.x_holders()]
+        old = [holder for plot in self._plots.values() for holder in plot.x_holders()
+               if holder not in new]
+        if old:
+            join_x(old, new)
+        else:
+            link_x(new)
+        bar = self.__dict__.get("bar")  # None while the first tab is made, before the bar
+        theme = self.__dict__.get("_theme")
+        for _, plot in made:
+            for label, control in plot.controls() if bar is not None else ():
+                at = bar.indexOf(self.task_label)
+                bar.insertWidget(at, QLabel(label, self))
+                bar.insertWidget(at + 1, control)
+                bar.insertSpacing(at + 2, 12)
+            if theme is not None:
+                plot.restyle(theme)
+            for view in plot.views().values() if self._live else ():
+                set_quality(view.widget, full=False)
+
+    def _make_all(self) -> None:
+        for title in list(self._pages):
+            self._make_tab(title)
+
+    def __getattr__(self, name: str) -> Any:
+        # A plot's attribute (`grad_panel`, ...) before its tab was made: make it now.
+        specs = self.__dict__.get("specs") if name != "__dict__" else None
+        for spec in specs or ():
+            if spec.attr == name:
+                self._make_tab(spec.tab)
+                return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def plot(self, name: str) -> Plot:
         """The plot the catalogue names `name` (KeyError naming the choices otherwise)."""
+        for spec in self.specs:
+            if spec.name == name:
+                self._make_tab(spec.tab)
         try:
             return self._plots[name]
         except KeyError:
@@ -162,12 +208,14 @@ class PlotArea(QWidget):
 
     def plots(self) -> dict[str, QWidget]:
         """Every exported view by its file-friendly name, in catalogue order (used by export)."""
+        self._make_all()
         return {spec.export_name(part): view for spec in self.specs
                 for part, view in self._plots[spec.name].views().items()}
 
     def tab_plots(self, index: int) -> dict[str, QWidget]:
         """`plots()` of the tab at `index`."""
         title = self.tabs.tabText(index)
+        self._make_tab(title)
         return {spec.export_name(part): view for spec in self.specs if spec.tab == title
                 for part, view in self._plots[spec.name].views().items()}
 
@@ -180,9 +228,11 @@ class PlotArea(QWidget):
 
     def _on_tab(self, index: int) -> list[Plot]:
         title = self.tabs.tabText(index)
+        self._make_tab(title)
         return [self._plots[s.name] for s in self.specs if s.tab == title]
 
     def set_theme(self, name: str) -> None:
+        self._theme = name  # for the plots of a tab made later
         for plot in self._plots.values():
             plot.restyle(name)
 
@@ -234,6 +284,7 @@ class PlotArea(QWidget):
 
     def refresh_all(self) -> None:
         """Redraw every plot, hidden tabs included (before exporting them), from one frame."""
+        self._make_all()
         self._sync_task_picker(self._runs())
         frame = self._take_frame(self._runs())
         for plot in self._plots.values():
@@ -279,7 +330,8 @@ class PlotArea(QWidget):
         live = any(r.history.status == "running" for r in runs)
         if live != self._live:
             self._live = live
-            widgets = [plot.widget for plot in self.plots().values()]
+            widgets = [view.widget for plot in self._plots.values()
+                       for view in plot.views().values()]
             if live:
                 for w in widgets:
                     set_quality(w, full=False)

@@ -247,6 +247,23 @@ def link_x(holders: list[SharedX]) -> None:
         h.group = holders
 
 
+def join_x(group: list[SharedX], new: list[SharedX]) -> None:
+    """Link plots made later (`new`) to a linked `group`: they take the group's x zoom, if the
+    user made one, as if they had been there when it was made."""
+    link_x(group + new)
+    zoomed = next((h for h in group if h.user_zoomed), None)
+    if zoomed is None:
+        return
+    lo, hi = (float(v) for v in zoomed.vb.viewRange()[0])
+    for h in new:
+        h.user_zoomed = True
+        h._runs = zoomed._runs  # the zoom belongs to these runs: kept until they change
+        h.span = zoomed.span  # the shared span under the zoom, where auto-range returns
+        h._setting = True
+        h.vb.setXRange(lo, hi, padding=0.0)
+        h._setting = False
+
+
 class SingleView:
     """The Plot protocol's answers for a plot that is one pyqtgraph view (`widget`) on one
     zoom-linked x axis (`shared_x`), with no controls of its own (catalogue.Plot)."""

@@ -9,12 +9,22 @@ Text stays text (searchable, editable in Inkscape).
 from __future__ import annotations
 
 import base64
-from xml.sax.saxutils import escape, quoteattr
+from html import escape as _html_escape
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontInfo, QImage, QPainterPath, QPen, QTransform
 
 from .export_record import Op
+
+
+def escape(text: str) -> str:
+    """Text for an XML element (not xml.sax.saxutils: it imports urllib and http at start-up)."""
+    return _html_escape(text, quote=False)
+
+
+def quoteattr(text: str) -> str:
+    """A quoted XML attribute value."""
+    return '"' + _html_escape(text, quote=True) + '"'
 
 CAPS = {Qt.PenCapStyle.FlatCap: "butt", Qt.PenCapStyle.SquareCap: "square",
         Qt.PenCapStyle.RoundCap: "round"}

@@ -471,6 +471,43 @@ def test_zooming_one_plot_zooms_them_all_and_auto_range_brings_all_back(qtbot) -
         assert _x_range(plot) == pytest.approx(_padded(0.0, 200.0)), name
 
 
+def test_a_tab_made_after_a_zoom_and_a_theme_switch_takes_both(qtbot) -> None:
+    # Only the first tab's plots are made with the area (start-up time); the gradient tab's are
+    # made when first shown. Made after the user zoomed and picked a theme, they must look as
+    # if they had been there all along: the same x zoom, the theme's colours.
+    history = RunHistory()
+    history.feed_all(_events())
+    area = _area(qtbot, [RunEntry(1, {}, history)])
+    area.refresh(force=True)
+    assert "gradient" not in area._plots  # not made yet
+    area.set_theme("dark")
+    vb = area.weight_plot.plot.getViewBox()
+    vb.setXRange(50.0, 100.0, padding=0.0)
+    vb.sigRangeChangedManually.emit([True, False])
+    gradient_tab = next(i for i in range(area.tabs.count()) if "gradient" in
+                        " ".join(area.tab_plots(i)) and i != 0)
+    area.tabs.setCurrentIndex(gradient_tab)  # shown: made, then drawn from the frame
+    assert "gradient" in area._plots
+    made = {k: p for k, p in _curve_plots(area).items() if k.startswith("gradient")}
+    assert made, list(area.plots())
+    for name, plot in made.items():
+        assert _x_range(plot) == pytest.approx((50.0, 100.0)), name
+    want = QColor(THEMES["dark"]["foreground"])
+    assert area.grad_panel.heat.bar.axis.textPen().color() == want
+    button = area.loss_plot.plot.autoBtn
+    button.clicked.emit(button)  # "A" on a first-tab plot brings the new ones back too
+    for name, plot in made.items():
+        assert _x_range(plot) == pytest.approx(_padded(0.0, float(EPOCHS * SPE))), name
+
+
+def test_a_plots_attribute_or_name_makes_its_tab(qtbot) -> None:
+    area = _area(qtbot, [RunEntry(1, {}, history_from_events(_events()))])
+    assert "gradient" not in area._plots
+    assert area.plot("gradient") is area.grad_panel  # asking by name makes the tab
+    with pytest.raises(AttributeError, match="no_such_plot"):
+        area.no_such_plot  # noqa: B018 - the attribute lookup is the test
+
+
 def test_a_snapshot_keeps_its_values_while_the_history_grows_past_its_buffers() -> None:
     events = fake_events(epochs=2, steps_per_epoch=400, log_every=10, grads_every=50)
     history = RunHistory()
