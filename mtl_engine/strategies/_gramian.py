@@ -20,7 +20,7 @@ import torch
 from torchjd.linalg import DualConeProjector
 
 from ..errors import SolverError
-from .base import GRADS, Combined, StepInfo, Strategy
+from .base import GRAMIAN, Combined, StepInfo, Strategy
 
 TINY = 1e-12  # below this (relative to the largest diagonal entry) a task gradient counts as zero
 
@@ -38,9 +38,12 @@ class GramianStrategy(Strategy):
     """Base of the methods whose weights are a function of K (and, for some, of the losses).
 
     Subclasses implement `weigh(k, losses)` on host float64 tensors and return alpha (T,).
+    They ask for K alone (GRAMIAN): in shared mode the loop then computes K and w^T G block by
+    block without ever holding the T x P matrix G (gradients.task_gramian); a method that needs
+    G itself asks for GRADS.
     """
 
-    requires = frozenset({GRADS})
+    requires = frozenset({GRAMIAN})
     label = "gradient method"
 
     def combine(self, losses: torch.Tensor, info: StepInfo) -> Combined:

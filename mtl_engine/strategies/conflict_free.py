@@ -31,7 +31,7 @@ import torch
 
 from ..registry import STRATEGIES
 from ._gramian import GramianStrategy, tensor
-from .base import Combined, StepInfo
+from .base import GRADS, Combined, StepInfo
 
 _EPS64 = float(np.finfo(np.float64).eps)
 
@@ -77,6 +77,7 @@ def _from_basis(a: np.ndarray, s2: np.ndarray, norms: np.ndarray) -> np.ndarray:
 )
 class ConFIG(GramianStrategy):
     label = "config"
+    requires = frozenset({GRADS})  # from G itself; K alone (the fallback) squares its conditioning
 
     def combine(self, losses: torch.Tensor, info: StepInfo) -> Combined:
         g = info.grads

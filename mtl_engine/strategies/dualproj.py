@@ -29,7 +29,7 @@ from .upgrad import UPGrad, pref_vector, projector
 class DualProj(GramianStrategy):
     label = "dualproj"
     Params = UPGrad.Params
-    requires = frozenset({GRAMIAN})  # the weights are a function of K alone
+    requires = frozenset({GRAMIAN})  # the weights are a function of K alone (as the base)
 
     def setup(self) -> None:
         self._weighting = DualProjWeighting(pref_vector(self), projector=projector(self))

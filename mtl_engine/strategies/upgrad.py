@@ -53,7 +53,7 @@ def projector(strategy: GramianStrategy) -> ActiveSetProjector:
 )
 class UPGrad(GramianStrategy):
     label = "upgrad"
-    requires = frozenset({GRAMIAN})  # the weights are a function of K alone
+    requires = frozenset({GRAMIAN})  # the weights are a function of K alone (as the base)
 
     @dataclass(frozen=True)
     class Params:  # DualProj (dualproj.py) takes the same ones

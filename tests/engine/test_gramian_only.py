@@ -63,7 +63,19 @@ def _losses(config) -> list[tuple[float, ...]]:
     return [v for e in run(config) if isinstance(e, StepsLogged) for v in e.losses.values()]
 
 
-@pytest.mark.parametrize("name", ["upgrad", "dualproj"])
+# every method whose weights are a function of K alone (GramianStrategy's default input)
+GRAMIAN_METHODS = ["upgrad", "dualproj", "mgda", "pcgrad", "cagrad", "nash_mtl", "imtl_g",
+                   "aligned_mtl", "fairgrad", "gradvac"]
+
+
+def test_the_methods_that_read_only_k_ask_for_k_alone() -> None:
+    asking = sorted(n for n in STRATEGIES.names()
+                    if GRAMIAN in getattr(STRATEGIES.get(n).obj, "requires", ()))
+    assert asking == sorted(GRAMIAN_METHODS)
+    assert STRATEGIES.get("config").obj.requires == frozenset({GRADS})  # reads G itself
+
+
+@pytest.mark.parametrize("name", GRAMIAN_METHODS)
 def test_training_on_the_gramian_alone_equals_training_on_the_gradients(monkeypatch, name: str
                                                                         ) -> None:
     cls = STRATEGIES.get(name).obj
