@@ -22,6 +22,8 @@ import time
 import numpy as np
 import torch
 
+from mtl_engine.data.gradnorm_toy import B_STD, EPS_STD
+
 SIGMAS = (1.0, 100.0)
 VAL = 10_000
 FIXED = {"ew": (1.0, 1.0), "alone1": (1.0, 0.0), "alone2": (0.0, 1.0)}
@@ -41,10 +43,12 @@ def inputs(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def toy(kind: str, n: int, seed: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """x (n + VAL, 250) and each task's targets (n + VAL, 100), B and eps drawn first."""
+    """x (n + VAL, 250) and each task's targets (n + VAL, 100), B and eps drawn first. The
+    engine's generator (`toy_arrays`) fixes the inputs to N(0, I/250); this one draws them as
+    `kind` says, in the same order (so `normal` gives the engine's numbers)."""
     rng = np.random.default_rng(seed)
-    shared = rng.normal(0.0, 10.0, (100, 250))
-    private = rng.normal(0.0, 3.5, (len(SIGMAS), 100, 250))
+    shared = rng.normal(0.0, B_STD, (100, 250))
+    private = rng.normal(0.0, EPS_STD, (len(SIGMAS), 100, 250))
     x = inputs(kind, n + VAL, rng)
     ys = [s * np.tanh(x @ (shared + private[i]).T) for i, s in enumerate(SIGMAS)]
     return (torch.tensor(x, dtype=torch.float32),

@@ -13,7 +13,6 @@ from torchjd.aggregation import DualProjWeighting
 
 from ..registry import STRATEGIES
 from ._gramian import GramianStrategy
-from .base import GRAMIAN
 from .upgrad import UPGrad, pref_vector, projector
 
 
@@ -29,7 +28,6 @@ from .upgrad import UPGrad, pref_vector, projector
 class DualProj(GramianStrategy):
     label = "dualproj"
     Params = UPGrad.Params
-    requires = frozenset({GRAMIAN})  # the weights are a function of K alone (as the base)
 
     def setup(self) -> None:
         self._weighting = DualProjWeighting(pref_vector(self), projector=projector(self))

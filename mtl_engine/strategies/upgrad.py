@@ -21,7 +21,6 @@ from torchjd.aggregation import UPGradWeighting
 from ..errors import ConfigError
 from ..registry import STRATEGIES, param
 from ._gramian import ActiveSetProjector, GramianStrategy
-from .base import GRAMIAN
 
 
 def pref_vector(strategy: GramianStrategy) -> torch.Tensor | None:
@@ -53,7 +52,6 @@ def projector(strategy: GramianStrategy) -> ActiveSetProjector:
 )
 class UPGrad(GramianStrategy):
     label = "upgrad"
-    requires = frozenset({GRAMIAN})  # the weights are a function of K alone (as the base)
 
     @dataclass(frozen=True)
     class Params:  # DualProj (dualproj.py) takes the same ones

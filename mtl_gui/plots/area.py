@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..run_entry import RunEntry
-from .base import PlotOptions, join_x, link_x
+from .base import PlotOptions, join_x
 from .budget import BUDGET, set_quality
 from .catalogue import PLOTS, Plot, PlotSpec, tabs
 
@@ -149,6 +149,7 @@ class PlotArea(QWidget):
         if page is None:
             return
         made = [(s, s.make(self.options, self)) for s in self.specs if s.tab == title]
+        old = [holder for plot in self._plots.values() for holder in plot.x_holders()]
         for spec, plot in made:
             self._plots[spec.name] = plot
             if spec.attr:
@@ -163,13 +164,7 @@ class PlotArea(QWidget):
                 cell = spec.cell
                 grid.addWidget(plot, cell.row, cell.col, cell.rows, cell.cols)
             page.layout().addLayout(grid)
-        new = [holder for _, plot in made for holder in plot.x_holders()]
-        old = [holder for plot in self._plots.values() for holder in plot.x_holders()
-               if holder not in new]
-        if old:
-            join_x(old, new)
-        else:
-            link_x(new)
+        join_x(old, [holder for _, plot in made for holder in plot.x_holders()])
         bar = self.__dict__.get("bar")  # None while the first tab is made, before the bar
         theme = self.__dict__.get("_theme")
         for _, plot in made:

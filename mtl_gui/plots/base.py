@@ -248,8 +248,8 @@ def link_x(holders: list[SharedX]) -> None:
 
 
 def join_x(group: list[SharedX], new: list[SharedX]) -> None:
-    """Link plots made later (`new`) to a linked `group`: they take the group's x zoom, if the
-    user made one, as if they had been there when it was made."""
+    """Link plots made later (`new`) to a linked `group` (none: the first plots): they take the
+    group's x zoom, if the user made one, as if they had been there when it was made."""
     link_x(group + new)
     zoomed = next((h for h in group if h.user_zoomed), None)
     if zoomed is None:
