@@ -1,15 +1,18 @@
 """The GUI's cost while a run trains at full speed with every plot live.
 
     python benchmarks/bench_gui.py [--preset NAME] [--epochs N] [--pairs P] [--points N]
+                                   [--in-thread]
     (defaults: multimnist_uncertainty with its own 10 epochs, 7 pairs, 200k points)
     xvfb-run -a -s "-screen 0 1920x1200x24" env QT_QPA_PLATFORM=xcb python benchmarks/bench_gui.py
 
 Figures, printed as a table (and quoted in docs/gui.md):
 
-1. Throughput (issue 14, goal >= 0.95): samples/s of the same preset trained in the window's
-   worker thread (every plot live) against `mtl_engine.run` alone, each in a fresh process with
-   one torch thread, in P alternating pairs (the order flips every pair, so a drifting load
-   favours neither side). The figure is the median of the P per-pair ratios, with their spread.
+1. Throughput (issue 14, goal >= 0.95): samples/s of the same preset trained through the window
+   (every plot live; the run trains in the window's child process, or with --in-thread in its
+   worker thread, as MTL_EXPLORER_RUN_IN_THREAD=1 makes it) against `mtl_engine.run` alone, each
+   in a fresh process with one torch thread, in P alternating pairs (the order flips every pair,
+   so a drifting load favours neither side). The figure is the median of the P per-pair ratios,
+   with their spread.
 2. Event-loop stalls (goal: 99th percentile < 30 ms): a 10 ms QTimer heartbeat on the GUI thread
    records the gap between its ticks during the GUI runs; a gap is how long a click or a repaint
    would have waited. Also the GUI thread's CPU time as a share of the run's wall time (what it
@@ -51,6 +54,7 @@ import mtl_engine.events as ev  # noqa: E402
 from mtl_engine.config import ExperimentConfig, from_dict  # noqa: E402
 from mtl_engine.presets import load  # noqa: E402
 from mtl_engine.training import run  # noqa: E402
+from mtl_gui.run_book import IN_THREAD_ENV  # noqa: E402
 
 PROBE_MS = 10  # the stall probe's period; 10 ms resolves a 30 ms stall and costs little
 GOAL_RATIO, GOAL_P99_MS = 0.95, 30.0
@@ -208,13 +212,16 @@ def child(kind: str, preset: str, epochs: int) -> int:
     return 0
 
 
-def measure(kind: str, preset: str, epochs: int) -> dict[str, Any]:
+def measure(kind: str, preset: str, epochs: int, in_thread: bool = False) -> dict[str, Any]:
     # A fresh process per measurement: torch's OpenMP pool belongs to the thread that first
     # used it, and a headless run on the main thread leaves a pool that competes with the
     # GUI's worker-thread pool for the same cores (it cost the GUI runs a quarter of their
     # speed when both ran in one process). Separate processes are also what users run.
+    env = {**os.environ, IN_THREAD_ENV: "1"} if in_thread else {
+        k: v for k, v in os.environ.items() if k != IN_THREAD_ENV}
     out = subprocess.run([sys.executable, __file__, "--child", kind, "--preset", preset,
-                          "--epochs", str(epochs)], capture_output=True, text=True, check=True)
+                          "--epochs", str(epochs)], capture_output=True, text=True, check=True,
+                         env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -228,6 +235,8 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=0, help="0 (default): the preset's own")
     p.add_argument("--pairs", type=int, default=7, help="alternating headless / GUI pairs")
     p.add_argument("--points", type=int, default=200_000, help="0: no redraw-cost figures")
+    p.add_argument("--in-thread", action="store_true",
+                   help="train the GUI runs in the window's worker thread, not its child process")
     p.add_argument("--child", choices=("headless", "gui"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -242,14 +251,15 @@ def main() -> int:
           f"{os.environ.get('QT_QPA_PLATFORM')}; preset {args.preset}, "
           f"{config.training.epochs} epochs, "
           f"batch {config.training.batch_size}; {args.pairs} alternating pairs, each run in a "
-          f"fresh process")
+          f"fresh process; GUI runs train in the window's "
+          f"{'worker thread' if args.in_thread else 'child process'}")
     print(f"load average before: {before}")
     ratios, heads, guis, p99s, cpus = [], [], [], [], []
     all_gaps: list[np.ndarray] = []
     redraws = apart = 0
     for i in range(args.pairs):
         order = ("headless", "gui") if i % 2 == 0 else ("gui", "headless")
-        got = {kind: measure(kind, args.preset, args.epochs) for kind in order}
+        got = {kind: measure(kind, args.preset, args.epochs, args.in_thread) for kind in order}
         head, gui = got["headless"]["sps"], got["gui"]["sps"]
         gaps = np.asarray(got["gui"]["gaps"])
         all_gaps.append(gaps)

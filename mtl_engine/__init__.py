@@ -11,7 +11,9 @@ holds it to that. Everything else in the package is internal and may change. By 
 - registries: `registries()` (kind -> Registry), the registries themselves (`STRATEGIES`,
   `DATASETS`, `LAYERS`, `SHARING`, `MERGES`, `LOSSES`, `METRICS`, `OPTIMIZERS`, `SCHEDULES`;
   complete when got from here), `Registry`, `Entry`, `Param`, `PARAM_TYPES`, `validate_params`
-- runs: `run(config, control, out_dir)` yields events; `RunControl`; `read_run(folder)`,
+- runs: `run(config, control, out_dir)` yields events; `run_in_process` (the same in a child
+  process forked from a warm fork server, where `RUNS_IN_PROCESS`; `prestart_runs()` starts the
+  server early); `RunControl`; `read_run(folder)`,
   `RunRecord`; `new_run_dir`; the run folder's `MODEL_FILE`, `EVENTS_FILE`, `INCOMPLETE_FILE`,
   `ERROR_FILE`; its curves tables `STEPS_FILE`, `EPOCHS_FILE` (`StepsTable`, `EpochsTable` over
   `StepSeries`, `EpochSeries`; `curves_csv_text`); its split, `SPLIT_FILE`, read back by
@@ -90,6 +92,9 @@ _LAZY: dict[str, str] = {
     "validate_params": "registry:validate_params",
     # runs (with `run()` below)
     "RunControl": "control:RunControl",
+    "run_in_process": "process_run:run_in_process",
+    "RUNS_IN_PROCESS": "process_run:AVAILABLE",
+    "prestart_runs": "process_run:prestart",
     "read_run": "runs:read_run",
     "RunRecord": "runs:RunRecord",
     "new_run_dir": "runs:new_run_dir",

@@ -222,6 +222,11 @@ class Document(QObject):
                 warm_up()
             except Exception as exc:  # noqa: BLE001 - said in the check, as a setup problem
                 self._warm_error = f"{type(exc).__name__}: {exc}"
+            else:  # then the fork server runs are trained from, so Start waits for nothing
+                with contextlib.suppress(Exception):  # without one, a run starts it itself
+                    from mtl_engine import prestart_runs
+
+                    prestart_runs()
             with contextlib.suppress(RuntimeError):  # the document was deleted meanwhile
                 self._warmed.emit()
 

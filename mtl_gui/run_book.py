@@ -46,6 +46,7 @@ worker has ended; a study run's when its closing event arrives.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ from .worker import EventSource, RunWorker
 SourceFactory = Callable[[ExperimentConfig, "Path | None"], EventSource]
 
 LIVE = LIVE_STATUSES  # a study run in these may still get events
+IN_THREAD_ENV = "MTL_EXPLORER_RUN_IN_THREAD"  # "1": lone runs train in the worker thread
 
 
 class BookState(StrEnum):
@@ -80,9 +82,13 @@ class BookState(StrEnum):
 
 
 def engine_source(config: ExperimentConfig, out_dir: Path | None) -> EventSource:
-    from mtl_engine import run
+    """A lone run's events: trained in a child process where the platform forks one warm (the
+    window's redraws then never hold the training's interpreter lock; docs/gui.md), else, or
+    with MTL_EXPLORER_RUN_IN_THREAD=1 set, in the worker thread itself."""
+    from mtl_engine import RUNS_IN_PROCESS, run, run_in_process
 
-    return lambda control: run(config, control, out_dir)
+    train = run if not RUNS_IN_PROCESS or os.environ.get(IN_THREAD_ENV) == "1" else run_in_process
+    return lambda control: train(config, control, out_dir)
 
 
 @dataclass(eq=False)
