@@ -208,18 +208,8 @@ def run(config: Any, control: Any = None, out_dir: Any = None, *,
     """`training.run` with its arguments checked now, not at the first event: a config dict is
     validated into an ExperimentConfig (ConfigError naming the field), a wrong type is an
     ArgumentError naming the argument. `key` (a study's run key) is stamped on every event."""
-    from .args import as_config, check_path
-    from .control import RunControl
-    from .errors import ArgumentError
+    from .args import run_args
     from .training import run as _run
 
-    cfg = as_config(config, "run")
-    if control is not None and not isinstance(control, RunControl):
-        raise ArgumentError("run", "control", "a RunControl or None", control)
-    if out_dir is not None:
-        check_path(out_dir, "run", "out_dir")
-    if not isinstance(overwrite, bool):
-        raise ArgumentError("run", "overwrite", "True or False", overwrite)
-    if not isinstance(key, str):
-        raise ArgumentError("run", "key", "a str", key)
+    cfg = run_args("run", config, control, out_dir, overwrite, key)
     return _run(cfg, control, out_dir, overwrite=overwrite, key=key)

@@ -30,3 +30,21 @@ def as_config(value: Any, function: str, argument: str = "config") -> Any:
     if isinstance(value, Mapping):
         return from_dict(value)
     raise ArgumentError(function, argument, "an ExperimentConfig or a config dict", value)
+
+
+def run_args(function: str, config: Any, control: Any, out_dir: Any, overwrite: Any,
+             key: Any) -> Any:
+    """The checks of `run` and `run_in_process`: the config (validated), then each argument's
+    type; returns the ExperimentConfig."""
+    from .control import RunControl
+
+    cfg = as_config(config, function)
+    if control is not None and not isinstance(control, RunControl):
+        raise ArgumentError(function, "control", "a RunControl or None", control)
+    if out_dir is not None:
+        check_path(out_dir, function, "out_dir")
+    if not isinstance(overwrite, bool):
+        raise ArgumentError(function, "overwrite", "True or False", overwrite)
+    if not isinstance(key, str):
+        raise ArgumentError(function, "key", "a str", key)
+    return cfg

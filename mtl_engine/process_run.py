@@ -62,18 +62,9 @@ def run_in_process(config: Any, control: Any = None, out_dir: Any = None, *,
     """`run(config, control, out_dir)` in a child process; its arguments are checked now, as
     `run()` checks them."""
     from . import config_to_dict
-    from .args import as_config, check_path
-    from .errors import ArgumentError
+    from .args import run_args
 
-    cfg = as_config(config, "run_in_process")
-    if control is not None and not isinstance(control, RunControl):
-        raise ArgumentError("run_in_process", "control", "a RunControl or None", control)
-    if out_dir is not None:
-        check_path(out_dir, "run_in_process", "out_dir")
-    if not isinstance(overwrite, bool):
-        raise ArgumentError("run_in_process", "overwrite", "True or False", overwrite)
-    if not isinstance(key, str):
-        raise ArgumentError("run_in_process", "key", "a str", key)
+    cfg = run_args("run_in_process", config, control, out_dir, overwrite, key)
     folder = None if out_dir is None else str(Path(out_dir).resolve())
     return _stream(config_to_dict(cfg), control or RunControl(), folder, overwrite, key)
 
@@ -81,7 +72,7 @@ def run_in_process(config: Any, control: Any = None, out_dir: Any = None, *,
 def _stream(config: dict[str, Any], control: RunControl, folder: str | None, overwrite: bool,
             key: str) -> Iterator[Event]:
     global _active
-    from .study.executors import context
+    from .study.executors import context, mirror
 
     ctx = context()
     results: Any = ctx.Queue()
@@ -96,10 +87,10 @@ def _stream(config: dict[str, Any], control: RunControl, folder: str | None, ove
     last_step = last_epoch = 0
     ended = False
     try:
-        _mirror(control, stop, running)  # a run asked to pause before it starts starts paused
+        mirror(control, stop, running)  # a run asked to pause before it starts starts paused
         proc.start()
         while True:
-            _mirror(control, stop, running)
+            mirror(control, stop, running)
             try:
                 msg = results.get(timeout=POLL_S)
             except queue.Empty:
@@ -131,16 +122,6 @@ def _stream(config: dict[str, Any], control: RunControl, folder: str | None, ove
                 proc.join(timeout=2.0)
         results.cancel_join_thread()
         results.close()
-
-
-def _mirror(control: RunControl, stop: Any, running: Any) -> None:
-    if control.stop_requested:
-        stop.set()
-        running.set()
-    elif control.paused:
-        running.clear()
-    else:
-        running.set()
 
 
 def _child(config: dict[str, Any], folder: str | None, overwrite: bool, key: str, threads: int,

@@ -122,7 +122,7 @@ class LocalPool:
         gone: set[int] = set()
         try:
             while len(gone) < n:
-                _mirror(control, stop, running)
+                mirror(control, stop, running)
                 try:
                     msg = results.get(timeout=0.2)
                 except queue.Empty:
@@ -185,7 +185,8 @@ def prestart() -> None:
         forkserver.ensure_running()
 
 
-def _mirror(control: RunControl, stop: Any, running: Any) -> None:
+def mirror(control: RunControl, stop: Any, running: Any) -> None:
+    """Pass `control`'s stop and pause requests on to a child's multiprocessing events."""
     if control.stop_requested:
         stop.set()
         running.set()
