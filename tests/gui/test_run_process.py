@@ -45,3 +45,26 @@ def test_with_the_variable_set_it_trains_in_the_worker_thread(qtbot, window, mon
     entry = _train_in_window(qtbot, window)
     assert entry.status == "failed"
     assert "trained in the window's own process" in entry.history.failure.message
+
+
+@pytest.mark.skipif(not RUNS_IN_PROCESS, reason="no fork server on this platform")
+def test_a_users_imported_file_trains_in_the_child(qtbot, window, tmp_path, monkeypatch
+                                                   ) -> None:  # noqa: ANN001
+    # the child reads the file by the path the config holds; nothing of the import is
+    # needed from the window's process
+    monkeypatch.delenv(IN_THREAD_ENV, raising=False)
+    rows = ["a,b,kind,size"] + [f"{i % 7},{(i * 3) % 5},{'xy'[i % 2]},{i * 0.5}"
+                                for i in range(80)]
+    path = tmp_path / "mine.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    s = window.session
+    s.document.import_dataset("csv", {"path": str(path),
+                                      "tasks": ["kind:binary", "size:regression"]})
+    s.edit(lambda d: d["training"].update(epochs=2, batch_size=16, device="cpu"))
+    assert s.problem is None, s.problem
+    _no_training_here(monkeypatch)
+    entry = s.start()
+    assert entry is not None
+    qtbot.waitUntil(lambda: s.state == "idle", timeout=60_000)
+    assert entry.status == "completed", entry.history.failure
+    assert set(entry.history.final_metrics) == {"kind", "size"}
