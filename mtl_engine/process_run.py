@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .control import RunControl
-from .events import Event, RunFailed, RunFinished
+from .events import Event, RunFailed, RunFinished, StepsLogged
 from .threads import apply_threads, auto_threads, set_auto_threads
 
 AVAILABLE = "forkserver" in mp.get_all_start_methods()
@@ -100,14 +100,14 @@ def _stream(config: dict[str, Any], control: RunControl, folder: str | None, ove
                     msg = results.get(timeout=POLL_S)
                 except queue.Empty:
                     if not ended:
-                        yield RunFailed("WorkerDied", f"the process training the run died (exit"
-                                        f" code {proc.exitcode}); its folder is marked "
-                                        "incomplete", "", last_step, last_epoch, run=key)
+                        where = "; its folder is marked incomplete" if folder else ""
+                        yield RunFailed("WorkerDied", "the process training the run died (exit "
+                                        f"code {proc.exitcode}){where}", "", last_step,
+                                        last_epoch, run=key)
                     return
             if msg == _END:
                 return
-            last_step = getattr(msg, "step", last_step) or last_step
-            last_epoch = getattr(msg, "epoch", last_epoch) or last_epoch
+            last_step, last_epoch = _progress(msg, last_step, last_epoch)
             ended = isinstance(msg, (RunFinished, RunFailed))
             yield msg
     finally:
@@ -122,6 +122,13 @@ def _stream(config: dict[str, Any], control: RunControl, folder: str | None, ove
                 proc.join(timeout=2.0)
         results.cancel_join_thread()
         results.close()
+
+
+def _progress(event: Event, step: int, epoch: int) -> tuple[int, int]:
+    """Steps done and epoch after `event`, as a RunFailed counts them."""
+    if isinstance(event, StepsLogged) and event.steps:
+        return int(event.steps[-1]) + 1, int(event.epoch)  # step indices count from 0
+    return int(getattr(event, "step", step) or step), int(getattr(event, "epoch", epoch) or epoch)
 
 
 def _child(config: dict[str, Any], folder: str | None, overwrite: bool, key: str, threads: int,
@@ -139,8 +146,7 @@ def _child(config: dict[str, Any], folder: str | None, overwrite: bool, key: str
 
         for event in run(config_from_dict(config), control, folder, overwrite=overwrite,
                          key=key):
-            step = getattr(event, "step", step) or step
-            epoch = getattr(event, "epoch", epoch) or epoch
+            step, epoch = _progress(event, step, epoch)
             results.put(event)
     except BaseException as exc:  # noqa: BLE001 - whatever ends the run is reported as its end
         results.put(RunFailed(type(exc).__name__, str(exc) or type(exc).__name__,

@@ -12,7 +12,7 @@ import time
 import pytest
 
 import mtl_engine.events as ev
-from mtl_engine import MODEL_FILE, RUNS_IN_PROCESS, RunControl, run, run_in_process
+from mtl_engine import INCOMPLETE_FILE, MODEL_FILE, RUNS_IN_PROCESS, RunControl, run, run_in_process
 from mtl_engine.errors import ArgumentError, ConfigError
 
 from .conftest import tiny
@@ -81,7 +81,10 @@ def test_a_child_killed_mid_run_is_a_failed_run(tmp_path) -> None:  # noqa: ANN0
             killed = True
     assert isinstance(events[-1], ev.RunFailed)
     assert events[-1].error_type == "WorkerDied"
-    assert "exit code -9" in events[-1].message
+    assert "exit code -9" in events[-1].message and "marked incomplete" in events[-1].message
+    logged = [s for e in events if isinstance(e, ev.StepsLogged) for s in e.steps]
+    assert events[-1].step == logged[-1] + 1  # the steps it had logged
+    assert (tmp_path / INCOMPLETE_FILE).exists()  # as the message says
     assert not [p for p in mp.active_children() if p.name == "mtl-run"]
 
 
