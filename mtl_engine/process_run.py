@@ -107,6 +107,8 @@ def _stream(config: dict[str, Any], control: RunControl, folder: str | None, ove
                     return
             if msg == _END:
                 return
+            if isinstance(msg, tuple):  # what escaped run() in the child: its end, as run() says
+                msg = RunFailed(*msg, last_step, last_epoch, run=key)
             last_step, last_epoch = _progress(msg, last_step, last_epoch)
             ended = isinstance(msg, (RunFinished, RunFailed))
             yield msg
@@ -140,16 +142,14 @@ def _child(config: dict[str, Any], folder: str | None, overwrite: bool, key: str
     set_auto_threads(threads)
     apply_threads(threads)  # before any work, while the inter-op pool can still be sized
     control = RunControl(stop, running)
-    step = epoch = 0
     try:
         from . import config_from_dict, run
 
         for event in run(config_from_dict(config), control, folder, overwrite=overwrite,
                          key=key):
-            step, epoch = _progress(event, step, epoch)
             results.put(event)
-    except BaseException as exc:  # noqa: BLE001 - whatever ends the run is reported as its end
-        results.put(RunFailed(type(exc).__name__, str(exc) or type(exc).__name__,
-                              traceback.format_exc(), int(step), int(epoch), run=key))
+    except BaseException as exc:  # noqa: BLE001 - run() yields its own failures; this is the rest
+        # (error type, message, traceback); the caller adds the steps it saw
+        results.put((type(exc).__name__, str(exc) or type(exc).__name__, traceback.format_exc()))
     finally:
         results.put(_END)

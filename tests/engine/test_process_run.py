@@ -95,3 +95,16 @@ def test_arguments_are_checked_before_any_process_starts(tmp_path) -> None:  # n
         run_in_process({**tiny().to_dict(), "strategy": {"name": "no_such_method"}})
     assert not [p for p in mp.active_children() if p.name == "mtl-run"]
 
+
+
+def test_what_the_child_cannot_start_is_a_failed_run_naming_it() -> None:
+    # a config the child refuses (here one that skipped the caller's checks): its error, with
+    # the child's traceback, as the run's end
+    from mtl_engine.process_run import _stream
+
+    config = {**tiny().to_dict(), "strategy": {"name": "no_such_method"}}
+    events = list(_stream(config, RunControl(), None, False, "k"))
+    assert len(events) == 1 and isinstance(events[0], ev.RunFailed)
+    failed = events[0]
+    assert failed.error_type == "UnknownNameError" and "no_such_method" in failed.message
+    assert "Traceback" in failed.details and failed.run == "k" and failed.step == 0
