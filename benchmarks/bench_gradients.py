@@ -53,7 +53,8 @@ import torch
 from mtl_engine.config import ExperimentConfig, from_dict
 from mtl_engine.control import RunControl
 from mtl_engine.events import TaskInfo
-from mtl_engine.gradients import backward_along, backward_reusing, task_gradients, task_gramian
+from mtl_engine.gradients import backward_along, backward_reusing, task_gradients
+from mtl_engine.gramian_tape import LinearTape, step_gramian
 from mtl_engine.presets import load
 from mtl_engine.session_setup import prepare
 from mtl_engine.strategies.base import StepInfo, build_strategy
@@ -285,17 +286,25 @@ def grid_step(kind: str, n_tasks: int, params: int, device: torch.device
             opt.zero_grad(set_to_none=True)
             losses.sum().backward()
             opt.step()
-    elif kind == "engine":
+    elif kind in ("engine", "blocks"):
         infos = tuple(TaskInfo(f"t{i}", "regression", 1, "mse", "mse", False)
                       for i in range(n_tasks))
         strategy = build_strategy("upgrad", {}, infos, [1.0] * n_tasks, device)
+        # engine: as the loop runs UPGrad (input GRAMIAN): K from the linear layers' record
+        # (gramian_tape) where it is the smaller, else K and w^T G from the blocks; blocks: the
+        # blocks route always (the loop's route before the tape)
+        tape = LinearTape.attach(net, shared) if kind == "engine" else None
 
-        def step() -> None:  # as the loop runs UPGrad (input GRAMIAN): K and w^T G, no G
+        def step() -> None:
+            if tape is not None:
+                tape.armed = True
             losses, _ = losses_of()
-            gram = task_gramian(losses, shared)
+            if tape is not None:
+                tape.armed = False
+            gram = step_gramian(tape, losses, shared)
             combined = strategy.combine(losses, StepInfo(0, 0, gramian=gram.gramian))
             opt.zero_grad(set_to_none=True)
-            backward_along(combined.total, gram.direction(combined.weights), shared, heads)
+            backward_along(combined.total, gram.update(combined.weights), shared, heads)
             opt.step()
     elif kind == "engine_g":  # the same with the whole G (input GRADS), for the memory column
         infos = tuple(TaskInfo(f"t{i}", "regression", 1, "mse", "mse", False)
@@ -374,20 +383,23 @@ def part_grid(device: torch.device, reps: int, sync: Callable[[], None], tasks: 
               sizes: list[int], memory: bool) -> None:
     print("\n## Grid, UPGrad: step time (autojac / engine, autogram / engine: above 1 the "
           "engine is faster) and peak memory above equal weighting, in units of G = T x P floats")
-    print("(engine: the loop's route for UPGrad, input GRAMIAN; engine+G: the same method fed the "
-          "whole G, input GRADS, memory only)")
-    print(f"{'T':>3} {'P':>8} {'engine ms':>9} {'autojac/eng':>11} {'autogram/eng':>12} | "
-          f"{'mem engine':>10} {'engine+G':>8} {'mem autojac':>11} {'mem autogram':>12}")
+    print("(engine: the loop's route for UPGrad, input GRAMIAN: K from the linear layers' "
+          "record where that is the smaller, else from the per-tensor blocks; blocks: the "
+          "blocks route always; engine+G: the same method fed the whole G, input GRADS, memory "
+          "only)")
+    print(f"{'T':>3} {'P':>8} {'engine ms':>9} {'blocks/eng':>10} {'autojac/eng':>11} "
+          f"{'autogram/eng':>12} | {'mem engine':>10} {'blocks':>6} {'engine+G':>8} "
+          f"{'mem autojac':>11} {'mem autogram':>12}")
     for n_tasks in tasks:
         for params in sizes:
             fns: dict[str, Callable[[], None]] = {}
-            for kind in ("engine", "autojac", "autogram"):
+            for kind in ("engine", "blocks", "autojac", "autogram"):
                 with contextlib.suppress(ImportError):  # torchjd's without quadprog
                     fns[kind], width = grid_step(kind, n_tasks, params, device)
             ms = timed(fns, reps, sync)
             ratio = {k: f"{ms[k] / ms['engine']:.2f}" if k in ms else "n/a"
-                     for k in ("autojac", "autogram")}
-            mem = {k: "-" for k in ("engine", "engine_g", "autojac", "autogram")}
+                     for k in ("blocks", "autojac", "autogram")}
+            mem = {k: "-" for k in ("engine", "blocks", "engine_g", "autojac", "autogram")}
             if memory and device.type == "cpu":
                 ew, _ = measure_memory("ew", n_tasks, params)
                 g_kib = n_tasks * width * 4 / 1024
@@ -395,9 +407,9 @@ def part_grid(device: torch.device, reps: int, sync: Callable[[], None], tasks: 
                     rise, _ = measure_memory(kind, n_tasks, params)
                     if rise is not None and ew is not None:
                         mem[kind] = f"{(rise - ew) / g_kib:.2f}"
-            print(f"{n_tasks:>3} {width:>8} {ms['engine'] * 1e3:9.2f} {ratio['autojac']:>11} "
-                  f"{ratio['autogram']:>12} | {mem['engine']:>10} {mem['engine_g']:>8} "
-                  f"{mem['autojac']:>11} "
+            print(f"{n_tasks:>3} {width:>8} {ms['engine'] * 1e3:9.2f} {ratio['blocks']:>10} "
+                  f"{ratio['autojac']:>11} {ratio['autogram']:>12} | {mem['engine']:>10} "
+                  f"{mem['blocks']:>6} {mem['engine_g']:>8} {mem['autojac']:>11} "
                   f"{mem['autogram']:>12}", flush=True)
 
 

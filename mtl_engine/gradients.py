@@ -75,10 +75,12 @@ class TaskGramian:
     For the methods whose weights depend on K only (the GRAMIAN input), this is all a step
     needs, and the T x P matrix G is never built: the peak is the blocks themselves."""
 
-    __slots__ = ("blocks", "gramian", "width")
+    __slots__ = ("blocks", "gramian", "shapes", "width")
 
-    def __init__(self, blocks: Sequence[torch.Tensor], n_tasks: int, like: torch.Tensor) -> None:
+    def __init__(self, blocks: Sequence[torch.Tensor], n_tasks: int, like: torch.Tensor,
+                 shapes: Sequence[torch.Size]) -> None:
         self.blocks = list(blocks)
+        self.shapes = list(shapes)  # the tensors' shapes, in the columns' order
         self.width = sum(int(b.shape[1]) for b in self.blocks)
         k = (self.blocks[0] if self.blocks else like).new_zeros(n_tasks, n_tasks)
         for b in self.blocks:
@@ -92,6 +94,16 @@ class TaskGramian:
         w = weights.to(self.gramian.dtype)
         return torch.cat([w @ b for b in self.blocks])
 
+    def update(self, weights: torch.Tensor) -> list[torch.Tensor]:
+        """w^T G per tensor (each shaped as its tensor), new tensors (the pieces of one where
+        the blocks are one): what backward_along puts on the parameters without a copy."""
+        if len(self.blocks) == len(self.shapes):
+            w = weights.to(self.gramian.dtype)
+            return [(w @ b).view(s) for b, s in zip(self.blocks, self.shapes)]
+        flat = self.direction(weights)
+        return [part.view(s) for part, s in zip(
+            flat.split([s.numel() for s in self.shapes]), self.shapes)]
+
 
 def task_gramian(losses: torch.Tensor, wrt: Sequence[torch.Tensor]) -> TaskGramian:
     """K = G G^T and the means to apply w^T G for G = task_gradients(losses, wrt), by the same
@@ -103,12 +115,13 @@ def task_gramian(losses: torch.Tensor, wrt: Sequence[torch.Tensor]) -> TaskGrami
     if wrt and losses.requires_grad and all(t.is_leaf for t in wrt) and not _conv_on_cpu(wrt):
         grads = _batched(losses, wrt)
         if grads is not None:
+            shapes = [t.shape for t in wrt]
             if n_tasks * sum(t.numel() for t in wrt) < BLOCKS_FROM:  # small: one block is faster
-                return TaskGramian([_rows(grads, wrt, n_tasks)], n_tasks, losses)
+                return TaskGramian([_rows(grads, wrt, n_tasks)], n_tasks, losses, shapes)
             blocks = [(g if g is not None else t.new_zeros((n_tasks, *t.shape))).reshape(
                 n_tasks, -1) for g, t in zip(grads, wrt)]
-            return TaskGramian(blocks, n_tasks, losses)
-    return TaskGramian([task_gradients(losses, wrt)], n_tasks, losses)
+            return TaskGramian(blocks, n_tasks, losses, shapes)
+    return TaskGramian([task_gradients(losses, wrt)], n_tasks, losses, [t.shape for t in wrt])
 
 
 def _conv_on_cpu(wrt: Sequence[torch.Tensor]) -> bool:
@@ -136,7 +149,7 @@ def backward_reusing(
 
 def backward_along(
     total: torch.Tensor,
-    direction: torch.Tensor,
+    direction: torch.Tensor | Sequence[torch.Tensor],
     shared: Sequence[torch.Tensor],
     others: Sequence[torch.Tensor],
     shared_extra: torch.Tensor | None = None,
@@ -145,10 +158,12 @@ def backward_along(
     """Put the update `direction` on the shared parameters and back-propagate `total` into
     `others` only (heads, a strategy's own parameters); `shared_extra` goes into `shared`.
 
-    Without `representation`, `direction` is the shared parameters' gradient itself (flattened in
-    their order, as task_gradients' columns). With it (grad_mode "representation"), `direction`
-    is a cotangent on that tensor (its elements flattened), back-propagated through the trunk into
-    `shared`: the gradient a loss would give whose gradient at the representation is `direction`.
+    Without `representation`, `direction` is the shared parameters' gradient itself: flattened in
+    their order (as task_gradients' columns), or one new tensor per parameter (TaskGramian.update),
+    which becomes that parameter's gradient as it is, with no copy. With it (grad_mode
+    "representation"), `direction` is a cotangent on that tensor (its elements flattened),
+    back-propagated through the trunk into `shared`: the gradient a loss would give whose
+    gradient at the representation is `direction`.
     """
     if representation is not None:  # first, while the heads' graph is still there
         torch.autograd.backward(representation, direction.view_as(representation).to(
@@ -159,6 +174,14 @@ def backward_along(
     if shared_extra is not None and shared_extra.requires_grad:
         torch.autograd.backward(shared_extra, inputs=list(shared))
     if representation is not None:
+        return
+    if isinstance(direction, (list, tuple)):  # one new tensor per parameter: used as it is
+        for p, g in zip(shared, direction, strict=True):
+            g = g.view_as(p).to(p.dtype)
+            if p.grad is None:
+                p.grad = g
+            else:
+                p.grad.add_(g)
         return
     start = 0
     for p in shared:

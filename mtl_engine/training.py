@@ -38,8 +38,8 @@ from .gradients import (
     diagnostics,
     fallback_notes,
     task_gradients,
-    task_gramian,
 )
+from .gramian_tape import FactoredGramian, LinearTape, step_gramian
 from .losses import LossFn, prediction
 from .multilabel import multilabel_metrics
 from .optim import lr_factor
@@ -60,6 +60,11 @@ FUSED_LOSSES = True
 # class) is asked for them at the first step only; later steps weight the losses with them
 # directly, skipping the per-step strategy calls (wants, combine, after_step are no-ops for it).
 CONSTANT_WEIGHT_STRATEGIES: tuple[str, ...] = ("equal", "static")
+# For a strategy that needs only the Gramian (input GRAMIAN, grad_mode shared), when every shared
+# parameter belongs to a linear layer: K from the layers' inputs and output gradients, the T x P
+# matrix G never formed (gramian_tape; the same K as gradients.task_gramian, checked on the first
+# step of each run).
+FACTORED_GRAMIAN = True
 
 
 def run(
@@ -127,6 +132,8 @@ class _Loop:
         self.epoch = 0
         self.last_metrics: dict[str, dict[str, float]] = {}
         self.notes_seen = set(fallback_notes())
+        self.tape: LinearTape | None = None  # the linear layers' record (FACTORED_GRAMIAN)
+        self.route_notes: list[str] = []
         # selection (training.select, training.patience; the rule is selection.py's)
         self.epochs_done = 0
         self.best_rank: Rank | None = None
@@ -159,6 +166,10 @@ class _Loop:
         except Exception as exc:  # the run's boundary: any failure becomes an event
             yield RunFailed(type(exc).__name__, str(exc) or type(exc).__name__,
                             traceback.format_exc(), self.step, self.epoch)
+        finally:  # a failed or closed run too
+            if self.tape is not None:
+                self.tape.detach()
+                self.tape = None
 
     # ------------------------------------------------------------------ events
     def _started(self) -> RunStarted:
@@ -184,6 +195,9 @@ class _Loop:
     def _finished(self, status: str, t0: float) -> RunFinished:
         """The closing event; the model holds the selected epoch's weights from here on (the
         bundle saves them), and the test rows are measured with them, once."""
+        if self.tape is not None:  # training is over: no hooks left on the model it hands on
+            self.tape.detach()
+            self.tape = None
         selected, metrics = self._select()
         setup = self.setup
         test_loss, test_metrics = (self._evaluate(setup.test) if setup is not None
@@ -250,6 +264,9 @@ class _Loop:
         self.constant_ok = any(kind is STRATEGIES.get(n).obj for n in CONSTANT_WEIGHT_STRATEGIES)
         self.constant: torch.Tensor | None = None  # the weights, once the strategy gave them
         self.constant_ones = False
+        if FACTORED_GRAMIAN and GRAMIAN in setup.strategy.requires \
+                and self.config.strategy.grad_mode != "representation":
+            self.tape = LinearTape.attach(setup.model, setup.shared_params)
 
     def _epoch(self, t0: float) -> Iterator[Event]:
         setup = self.setup
@@ -308,13 +325,20 @@ class _Loop:
             return self._constant_step(xb, yb, fns)
         wants = driver.wanted(strategy, self.step)
         # GRAMIAN alone (grad_mode shared, no diagnostics this step): K and w^T G block by block,
-        # the T x P matrix G never formed (gradients.task_gramian)
+        # the T x P matrix G never formed (gramian_tape.step_gramian, gradients.task_gramian)
         gram_only = GRAMIAN in wants and not (GRADS in wants or diag_now) \
             and cfg.strategy.grad_mode != "representation"
         need_grads = GRADS in wants or diag_now or (GRAMIAN in wants and not gram_only)
         use_rep = need_grads and cfg.strategy.grad_mode == "representation"
+        tape = self.tape if gram_only else None
         if use_rep:
             outputs, rep = model.forward_with_representation(xb)
+        elif tape is not None:
+            tape.armed = True
+            try:
+                outputs = model(xb)
+            finally:
+                tape.armed = False
         else:
             outputs = model(xb)
         losses = torch.stack([fn(outputs[n], y) for fn, n, y in zip(fns, self.names, yb)])
@@ -323,7 +347,7 @@ class _Loop:
         if need_grads:
             grads = task_gradients(losses, [rep] if use_rep else setup.shared_params)
         inputs = _LoopInputs(self, xb, yb, outputs, losses, grads, rep if use_rep else None, fns)
-        gram = inputs.gram = task_gramian(losses, setup.shared_params) if gram_only else None
+        gram = inputs.gram = self._gramian(losses) if gram_only else None
         info = driver.prepare(strategy, wants, self.step, self.epoch, inputs)
         combined = strategy.combine(losses, info)
         given = grads if grads is not None else info.grads  # GRADS_SPLIT's parts fill info's
@@ -341,7 +365,7 @@ class _Loop:
             self._backward_along(combined.total, combined.weights.to(grads.dtype) @ grads,
                                  extras)
         elif gram is not None and REUSE_TASK_GRADIENTS:
-            self._backward_along(combined.total, gram.direction(combined.weights), extras)
+            self._backward_along(combined.total, gram.update(combined.weights), extras)
         else:
             for v in extras.values():
                 total = total + v
@@ -382,6 +406,16 @@ class _Loop:
         setup.optimizer.step()
         return losses.detach(), w, total.detach(), extras, None
 
+    def _gramian(self, losses: torch.Tensor) -> TaskGramian | FactoredGramian:
+        """K and w -> w^T G for a GRAMIAN-only step (gramian_tape.step_gramian)."""
+        tape = self.tape
+        gram = step_gramian(tape, losses, self.setup.shared_params)  # type: ignore[union-attr]
+        if tape is not None and tape.off:
+            if tape.note:
+                self.route_notes.append(tape.note)
+            self.tape = None
+        return gram
+
     def _penalties(self) -> dict[str, torch.Tensor]:
         """This step's penalty terms, by logged name: the model's own (soft sharing), then L1 and
         L2 on the shared parameters."""
@@ -401,7 +435,8 @@ class _Loop:
                 extras["l2"] = opt_cfg.l2 * sum(p.pow(2).sum() for p in shared)
         return extras
 
-    def _backward_along(self, total: torch.Tensor, direction: torch.Tensor,
+    def _backward_along(self, total: torch.Tensor,
+                        direction: torch.Tensor | list[torch.Tensor],
                         extras: dict[str, torch.Tensor], rep: torch.Tensor | None = None
                         ) -> None:
         """Put `direction` on the shared parameters (from `rep` back through the trunk when
@@ -418,7 +453,8 @@ class _Loop:
     def _new_warnings(self) -> Iterator[Warned]:
         """Things the user must see that do not stop the run (a slower gradient route, say)."""
         setup = self.setup
-        notes = fallback_notes() + (setup.strategy.take_notes() if setup is not None else [])
+        notes = fallback_notes() + self.route_notes \
+            + (setup.strategy.take_notes() if setup is not None else [])
         for note in notes:
             if note not in self.notes_seen:
                 self.notes_seen.add(note)

@@ -83,13 +83,13 @@ def test_training_on_the_gramian_alone_equals_training_on_the_gradients(monkeypa
     config = tiny(strategy={"name": name}, optimizer={"name": "sgd", "lr": 0.05},
                   training={"epochs": 1, "max_steps_per_epoch": 8, "log_every": 2})
     used: list[bool] = []
-    real = training.task_gramian
+    real = training.step_gramian
 
     def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         used.append(True)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(training, "task_gramian", spy)
+    monkeypatch.setattr(training, "step_gramian", spy)
     gramian_only = _losses(config)
     assert used, "the loop did not take the Gramian-only route"
     monkeypatch.setattr(cls, "requires", frozenset({GRADS}))
