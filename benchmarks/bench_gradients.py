@@ -77,22 +77,32 @@ CLOCK = {"wall": time.perf_counter, "cpu": time.thread_time}
 clock = time.perf_counter
 
 
+SAMPLE_S = 0.02  # one timing sample lasts about this long (several calls of a fast step)
+
+
 def timed(fns: dict[str, Callable[[], None]], reps: int, sync: Callable[[], None]
           ) -> dict[str, float]:
-    """Median seconds per call; the candidates take turns so machine noise hits all alike. With
-    `--clock cpu` (one torch thread, CPU) the calling thread's CPU time, which the other
-    programs on a shared machine do not inflate."""
-    for fn in fns.values():
+    """Median seconds per call; the candidates take turns so machine noise hits all alike. Each
+    sample runs a candidate enough times in a row to last about SAMPLE_S (a 1 ms step timed once
+    is mostly noise). With `--clock cpu` (one torch thread, CPU) the calling thread's CPU time,
+    which the other programs on a shared machine do not inflate."""
+    calls: dict[str, int] = {}
+    for name, fn in fns.items():
         fn()
+        sync()
+        t = clock()
         fn()
+        sync()
+        calls[name] = max(1, min(50, round(SAMPLE_S / max(clock() - t, 1e-6))))
     samples: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(reps):
         for name, fn in fns.items():
             sync()
             t = clock()
-            fn()
+            for _ in range(calls[name]):
+                fn()
             sync()
-            samples[name].append(clock() - t)
+            samples[name].append((clock() - t) / calls[name])
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
@@ -293,7 +303,7 @@ def grid_step(kind: str, n_tasks: int, params: int, device: torch.device
         # engine: as the loop runs UPGrad (input GRAMIAN): K from the linear layers' record
         # (gramian_tape) where it is the smaller, else K and w^T G from the blocks; blocks: the
         # blocks route always (the loop's route before the tape)
-        tape = LinearTape.attach(net, shared) if kind == "engine" else None
+        tape = LinearTape.attach(net, shared, batch=64) if kind == "engine" else None
 
         def step() -> None:
             if tape is not None:

@@ -68,11 +68,16 @@ class LinearTape:
         self.handles = [m.register_forward_hook(self._hook(i)) for i, m in enumerate(layers)]
 
     @classmethod
-    def attach(cls, model: nn.Module, shared: Sequence[torch.Tensor]) -> LinearTape | None:
+    def attach(cls, model: nn.Module, shared: Sequence[torch.Tensor], batch: int | None = None
+               ) -> LinearTape | None:
         """The tape for `model`, or None unless every shared parameter is the weight or bias of
         exactly one nn.Linear (of exactly that class: a subclass may compute something else)
         inside `model`, every one is trained, and none is listed twice. A layer with a bias
-        among the shared parameters has its weight there too, and the other way round."""
+        among the shared parameters has its weight there too, and the other way round.
+
+        With `batch` (rows per step), also None when even one call of each layer on that many
+        rows would record more than FACTOR_BELOW of G: the route could never be taken, and the
+        hooks would only cost time (about 35 us a step on a small MLP)."""
         owner: dict[int, tuple[nn.Linear, str]] = {}
         seen_params: dict[int, int] = {}
         for module in model.modules():
@@ -97,6 +102,9 @@ class LinearTape:
         for i, module in enumerate(layers):
             if {n for j, n in order if j == i} != {n for n, _ in module.named_parameters()}:
                 return None
+        width = sum(p.numel() for p in shared)
+        if batch is not None and batch * sum(m.out_features for m in layers) > FACTOR_BELOW * width:
+            return None
         return cls(layers, order)
 
     def detach(self) -> None:

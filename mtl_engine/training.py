@@ -266,7 +266,8 @@ class _Loop:
         self.constant_ones = False
         if FACTORED_GRAMIAN and GRAMIAN in setup.strategy.requires \
                 and self.config.strategy.grad_mode != "representation":
-            self.tape = LinearTape.attach(setup.model, setup.shared_params)
+            self.tape = LinearTape.attach(setup.model, setup.shared_params,
+                                          self.config.training.batch_size)
 
     def _epoch(self, t0: float) -> Iterator[Event]:
         setup = self.setup

@@ -125,6 +125,18 @@ def test_attach_refuses_what_the_identity_does_not_cover() -> None:
     assert not any(m._forward_hooks for m in ok.modules())
 
 
+def test_no_hooks_when_the_batch_alone_rules_the_route_out() -> None:
+    """64 -> 72 -> 72 (P = 9,936): a batch of 64 records 64 x 144 = 9,216 output values per
+    task, more than half of P; a batch of 8 (1,152) does not."""
+    net = nn.Sequential(nn.Linear(64, 72), nn.ReLU(), nn.Linear(72, 72))
+    shared = list(net.parameters())
+    assert LinearTape.attach(net, shared, batch=64) is None
+    assert not any(m._forward_hooks for m in net.modules())
+    tape = LinearTape.attach(net, shared, batch=8)
+    assert tape is not None
+    tape.detach()
+
+
 def test_no_factoring_when_the_record_is_not_smaller_or_was_changed(monkeypatch) -> None:
     torch.manual_seed(2)
     net = Net(d_in=6)
