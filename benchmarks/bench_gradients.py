@@ -77,6 +77,7 @@ CLOCK = {"wall": time.perf_counter, "cpu": time.thread_time}
 clock = time.perf_counter
 
 
+MEMORY_STEPS = 5  # memory_cell: the median of this many steps' peaks
 SAMPLE_S = 0.02  # one timing sample lasts about this long (several calls of a fast step)
 
 
@@ -302,7 +303,7 @@ def grid_step(kind: str, n_tasks: int, params: int, device: torch.device
         strategy = build_strategy("upgrad", {}, infos, [1.0] * n_tasks, device)
         # engine: as the loop runs UPGrad (input GRAMIAN): K from the linear layers' record
         # (gramian_tape) where it is the smaller, else K and w^T G from the blocks; blocks: the
-        # blocks route always (the loop's route before the tape)
+        # blocks route always (the loop's route before gramian_tape)
         tape = LinearTape.attach(net, shared, batch=64) if kind == "engine" else None
 
         def step() -> None:
@@ -363,9 +364,11 @@ def _status_kib(field: str) -> int:
 
 def memory_cell(kind: str, n_tasks: int, params: int) -> None:
     """In a subprocess: the peak resident set's growth (KiB) over one step after a warm-up one,
-    printed as JSON. Linux's peak (VmHWM) is reset just before the step (/proc/self/clear_refs),
-    and glibc hands every block above 64 KiB straight back to the system when freed (the
-    parent sets MALLOC_MMAP_THRESHOLD_), so the growth is the step's largest live set."""
+    printed as JSON: the median over MEMORY_STEPS steps, each measured on its own. Linux's peak
+    (VmHWM) is reset just before each step (/proc/self/clear_refs), and glibc hands every block
+    above 64 KiB straight back to the system when freed (the parent sets
+    MALLOC_MMAP_THRESHOLD_), so the growth is the step's largest live set. (One step alone
+    scattered by about +-0.5 x G at P = 1e4, where G is under 2 MB: the heap's own growth.)"""
     torch.set_num_threads(1)
     try:
         step, width = grid_step(kind, n_tasks, params, torch.device("cpu"))
@@ -373,11 +376,14 @@ def memory_cell(kind: str, n_tasks: int, params: int) -> None:
         print(json.dumps({"rise": None}))
         return
     step()  # Adam's state, autograd's buffers: there from the first step on
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-    before = _status_kib("VmRSS")
-    step()
-    print(json.dumps({"rise": _status_kib("VmHWM") - before, "width": width}))
+    rises = []
+    for _ in range(MEMORY_STEPS):
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        before = _status_kib("VmRSS")
+        step()
+        rises.append(_status_kib("VmHWM") - before)
+    print(json.dumps({"rise": statistics.median(rises), "width": width}))
 
 
 def measure_memory(kind: str, n_tasks: int, params: int) -> tuple[float | None, int]:
