@@ -367,8 +367,9 @@ def memory_cell(kind: str, n_tasks: int, params: int) -> None:
     printed as JSON: the median over MEMORY_STEPS steps, each measured on its own. Linux's peak
     (VmHWM) is reset just before each step (/proc/self/clear_refs), and glibc hands every block
     above 64 KiB straight back to the system when freed (the parent sets
-    MALLOC_MMAP_THRESHOLD_), so the growth is the step's largest live set. (One step alone
-    scattered by about +-0.5 x G at P = 1e4, where G is under 2 MB: the heap's own growth.)"""
+    MALLOC_MMAP_THRESHOLD_), so the growth is the step's largest live set. (At P = 1e4, where G
+    is under 2 MB, one step scattered by about +-0.5 x G, the heap's own growth, and the median
+    of 5 still does: those cells cannot resolve differences of that size.)"""
     torch.set_num_threads(1)
     try:
         step, width = grid_step(kind, n_tasks, params, torch.device("cpu"))
