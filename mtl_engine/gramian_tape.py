@@ -1,5 +1,6 @@
 """The Gramian K = G G^T of the per-task gradients without G, for shared parameters that all
-belong to linear layers: what a method whose weights depend on K only (input GRAMIAN) needs.
+belong to linear layers and embedding tables: what a method whose weights depend on K only
+(input GRAMIAN) needs.
 
 For a linear layer y = x W^T + b applied to N rows (X: N x in), the gradient of task t's loss
 with respect to W is dY_t^T X, where dY_t (N x out) is that loss's gradient with respect to the
@@ -16,8 +17,15 @@ gradient at all; the T x P matrix G never exists. Where a layer has more rows th
 (N > in), its block G_W = dY^T X (T x out x in) is smaller than A's product and is formed
 instead, for that layer only, and dropped before the next.
 
-`LinearTape.attach(model, shared)` hooks the linear layers that own the shared parameters (None
-unless every shared parameter is the weight or bias of exactly one `nn.Linear`). While armed, the
+An embedding table E (nn.Embedding, as the categorical inputs and the token layers use) is the
+same identity with one-hot rows: task t's gradient on E is the sum of dY_t's rows into the rows
+of the ids read, so with the U distinct ids of the step, its U x dim block (dY_t's rows added up
+per id; zero for the padding id, as torch's own backward) is all of it that is not zero:
+K gets <block_t, block_s>, and the update is the weighted blocks added into a zero table. A
+table's G is vocab x dim per task; its block is at most the step's rows.
+
+`LinearTape.attach(model, shared)` hooks the layers that own the shared parameters (None unless
+every shared parameter belongs to exactly one `nn.Linear` or `nn.Embedding`). While armed, the
 hooks record each call's input and output. `tape.gramian(losses)` then returns a
 `FactoredGramian` (K, and w -> w^T G flattened as gradients.task_gradients' columns), or None
 when the route does not apply to this step: the recorded dY_t would not be smaller than G
@@ -54,9 +62,10 @@ AGREE_RTOL = 1e-3
 
 
 class LinearTape:
-    """Forward hooks on the linear layers that own every shared parameter."""
+    """Forward hooks on the linear layers (and embedding tables) that own every shared
+    parameter."""
 
-    def __init__(self, layers: list[nn.Linear], order: list[tuple[int, str]]) -> None:
+    def __init__(self, layers: list[nn.Module], order: list[tuple[int, str]]) -> None:
         self.layers = layers
         self.order = order  # per shared parameter: (layer index, "weight" or "bias")
         self.armed = False
@@ -71,24 +80,26 @@ class LinearTape:
     def attach(cls, model: nn.Module, shared: Sequence[torch.Tensor], batch: int | None = None
                ) -> LinearTape | None:
         """The tape for `model`, or None unless every shared parameter is the weight or bias of
-        exactly one nn.Linear (of exactly that class: a subclass may compute something else)
-        inside `model`, every one is trained, and none is listed twice. A layer with a bias
-        among the shared parameters has its weight there too, and the other way round.
+        exactly one nn.Linear or the table of one nn.Embedding (of exactly those classes: a
+        subclass may compute something else; an embedding without max_norm, which rewrites the
+        table in its forward, and with dense gradients) inside `model`, every one is trained,
+        and none is listed twice. A layer with a bias among the shared parameters has its
+        weight there too, and the other way round.
 
         With `batch` (rows per step), also None when even one call of each layer on that many
         rows would record more than FACTOR_BELOW of G: the route could never be taken, and the
         hooks would only cost time (about 35 us a step on a small MLP)."""
-        owner: dict[int, tuple[nn.Linear, str]] = {}
+        owner: dict[int, tuple[nn.Module, str]] = {}
         seen_params: dict[int, int] = {}
         for module in model.modules():
             for name, p in module.named_parameters(recurse=False):
                 seen_params[id(p)] = seen_params.get(id(p), 0) + 1
-                if type(module) is nn.Linear:
+                if _factorable(module):
                     owner[id(p)] = (module, name)
         if not shared or len({id(p) for p in shared}) != len(shared) \
                 or not all(p.requires_grad for p in shared):
             return None
-        layers: list[nn.Linear] = []
+        layers: list[nn.Module] = []
         index: dict[int, int] = {}
         order: list[tuple[int, str]] = []
         for p in shared:
@@ -103,7 +114,7 @@ class LinearTape:
             if {n for j, n in order if j == i} != {n for n, _ in module.named_parameters()}:
                 return None
         width = sum(p.numel() for p in shared)
-        if batch is not None and batch * sum(m.out_features for m in layers) > FACTOR_BELOW * width:
+        if batch is not None and batch * sum(_out(m) for m in layers) > FACTOR_BELOW * width:
             return None
         return cls(layers, order)
 
@@ -156,14 +167,36 @@ class LinearTape:
             for x, y, _, _ in c:
                 dy = d_outs[k]
                 k += 1
-                xs.append(x.detach().reshape(-1, m.in_features))
+                xs.append(x.detach().reshape(-1, m.in_features) if isinstance(m, nn.Linear)
+                          else x.reshape(-1))
                 dys.append(y.new_zeros((n_tasks, *y.shape)) if dy is None else dy)
             x_all = xs[0] if len(xs) == 1 else torch.cat(xs)
-            dys = [d.reshape(n_tasks, -1, m.out_features) for d in dys]  # views
+            dys = [d.reshape(n_tasks, -1, _out(m)) for d in dys]  # views
             dy_all = dys[0] if len(dys) == 1 else torch.cat(dys, dim=1)
             per_layer.append((x_all, dy_all))
         return FactoredGramian(self, per_layer, n_tasks, width)
 
+
+
+def _factorable(module: nn.Module) -> bool:
+    if type(module) is nn.Linear:
+        return True
+    return type(module) is nn.Embedding and module.max_norm is None and not module.sparse \
+        and not module.scale_grad_by_freq
+
+
+def _out(module: nn.Module) -> int:
+    return module.out_features if isinstance(module, nn.Linear) else module.embedding_dim
+
+
+def _table_rows(ids: torch.Tensor, dy: torch.Tensor, padding: int | None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The distinct ids read and dY's rows added up per id (T x U x dim), the padding id's zero."""
+    uniq, where = torch.unique(ids, return_inverse=True)
+    block = dy.new_zeros((dy.shape[0], uniq.numel(), dy.shape[2])).index_add_(1, where, dy)
+    if padding is not None:
+        block[:, uniq == padding] = 0
+    return uniq, block
 
 
 def step_gramian(tape: LinearTape | None, losses: torch.Tensor, shared: Sequence[torch.Tensor]
@@ -201,13 +234,20 @@ class FactoredGramian:
     """K (T x T) from the layers' inputs and output gradients, and w -> w^T G; the same
     interface as gradients.TaskGramian (gramian, width, update, direction)."""
 
-    __slots__ = ("gramian", "layers", "tape", "width")
+    __slots__ = ("gramian", "layers", "tables", "tape", "width")
 
     def __init__(self, tape: LinearTape, layers: list[tuple[torch.Tensor, torch.Tensor]],
                  n_tasks: int, width: int) -> None:
         self.tape, self.layers, self.width = tape, layers, width
         kk = layers[0][1].new_zeros(n_tasks, n_tasks)
-        for (x, dy), module in zip(layers, tape.layers):
+        self.tables: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        for i, ((x, dy), module) in enumerate(zip(layers, tape.layers)):
+            if isinstance(module, nn.Embedding):
+                uniq, block = _table_rows(x, dy, module.padding_idx)
+                flat = block.reshape(n_tasks, -1)
+                kk.addmm_(flat, flat.T)
+                self.tables[i] = (uniq, block)
+                continue
             rows = x.shape[0]
             flat = dy.reshape(n_tasks, -1)
             if rows <= x.shape[1]:  # A = X X^T is the smaller: K_ts = <A dY_t, dY_s>
@@ -230,11 +270,20 @@ class FactoredGramian:
     def update(self, weights: torch.Tensor) -> list[torch.Tensor]:
         """w^T G per shared parameter (in the order given to LinearTape.attach, each shaped as
         its parameter), new tensors: (sum_t w_t dY_t)^T X for a weight, its column sums for a
-        bias."""
+        bias, the weighted per-id rows in a zero table for an embedding."""
         w = weights.to(self.gramian.dtype)
-        combined = [torch.tensordot(w, dy, dims=1) for _, dy in self.layers]  # (N, out)
-        return [combined[i].T @ self.layers[i][0] if name == "weight" else combined[i].sum(0)
-                for i, name in self.tape.order]
+        out = []
+        for i, name in self.tape.order:
+            module = self.tape.layers[i]
+            if i in self.tables:  # the weighted per-id rows, into a zero table
+                uniq, block = self.tables[i]
+                table = block.new_zeros(module.weight.shape)
+                out.append(table.index_copy_(0, uniq, torch.tensordot(w, block, dims=1)))
+                continue
+            combined = torch.tensordot(w, self.layers[i][1], dims=1)  # (N, out)
+            out.append(combined.T @ self.layers[i][0] if name == "weight"
+                       else combined.sum(0))
+        return out
 
     def direction(self, weights: torch.Tensor) -> torch.Tensor:
         """w^T G (P,), flattened as gradients.task_gradients' columns."""

@@ -213,3 +213,73 @@ def test_loop_leaves_no_hooks_and_warns_nothing() -> None:
     assert not [e for e in events if isinstance(e, Warned)]
     assert loop.tape is None  # detached when the run finished
     assert not any(m._forward_hooks for m in loop.setup.model.modules())
+
+
+class EmbedNet(nn.Module):
+    """Two id columns through tables (one with a padding id, ids repeated within the batch),
+    concatenated with a dense feature, then a linear layer; two heads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Embedding(7, 3, padding_idx=0)
+        self.b = nn.Embedding(5, 2)
+        self.lin = nn.Linear(6, 8)
+        self.heads = nn.ModuleList([nn.Linear(8, 1), nn.Linear(8, 1)])
+
+    def forward(self, ids: torch.Tensor, dense: torch.Tensor) -> list[torch.Tensor]:
+        h = torch.tanh(self.lin(torch.cat([self.a(ids[:, 0]), self.b(ids[:, 1]), dense], 1)))
+        return [head(h).squeeze(-1) for head in self.heads]
+
+
+def test_embedding_tables_factor_exactly_with_repeated_and_padding_ids(monkeypatch) -> None:
+    monkeypatch.setattr(gt, "FACTOR_BELOW", 100.0)
+    torch.manual_seed(5)
+    net = EmbedNet().double()
+    ids = torch.tensor([[0, 1], [3, 1], [3, 4], [0, 2], [6, 1]])  # id 0 is a's padding
+    dense = torch.randn(5, 1, dtype=torch.float64)
+    y = torch.randn(2, 5, dtype=torch.float64)
+    shared = [net.a.weight, net.lin.weight, net.b.weight, net.lin.bias]
+    tape = LinearTape.attach(net, shared)
+    assert tape is not None
+    tape.armed = True
+    losses = torch.stack([((o - t) ** 2).mean() * s
+                          for o, t, s in zip(net(ids, dense), y, (1.0, 30.0))])
+    tape.armed = False
+    factored = tape.gramian(losses)
+    grads = task_gradients(losses, shared)
+    torch.testing.assert_close(factored.gramian, grads @ grads.T, rtol=1e-10, atol=1e-12)
+    w = torch.tensor([0.7, -0.2], dtype=torch.float64)
+    torch.testing.assert_close(factored.direction(w), w @ grads, rtol=1e-10, atol=1e-12)
+    assert factored.update(w)[0][0].abs().max() == 0  # the padding row gets nothing
+    rewriting = nn.Embedding(4, 2, max_norm=1.0)  # renormalises the table in its forward
+    assert LinearTape.attach(rewriting, list(rewriting.parameters())) is None
+    sparse = nn.Embedding(4, 2, sparse=True)
+    assert LinearTape.attach(sparse, list(sparse.parameters())) is None
+
+
+def test_a_categorical_preset_takes_the_factored_route_with_the_same_numbers(monkeypatch) -> None:
+    """ctr_esmm_mmoe's id columns go through embedding tables, its experts are linear."""
+    from mtl_engine.config import from_dict
+    from mtl_engine.presets import load
+
+    d = load("ctr_esmm_mmoe").to_dict()
+    d["strategy"] = {"name": "upgrad", "params": {}, "grad_mode": "shared"}
+    d["training"].update(epochs=1, max_steps_per_epoch=6, batch_size=8, log_every=3,
+                         diagnostics_every=0)
+    config = from_dict(d)
+
+    used = []
+    original = FactoredGramian.__init__
+
+    def counting(self, *args, **kwargs):
+        used.append(any(isinstance(m, nn.Embedding) for m in args[0].layers))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FactoredGramian, "__init__", counting)
+    factored = [e.losses for e in run(config) if isinstance(e, StepsLogged)]
+    assert used == [True] * 6
+    monkeypatch.setattr(training, "FACTORED_GRAMIAN", False)
+    blocks = [e.losses for e in run(config) if isinstance(e, StepsLogged)]
+    for a, b in zip(factored, blocks, strict=True):
+        for task in a:
+            assert a[task] == pytest.approx(b[task], rel=1e-4, abs=1e-6)
