@@ -177,7 +177,6 @@ class LinearTape:
         return FactoredGramian(self, per_layer, n_tasks, width)
 
 
-
 def _factorable(module: nn.Module) -> bool:
     if type(module) is nn.Linear:
         return True
