@@ -252,9 +252,9 @@ class FactoredGramian:
             if rows <= x.shape[1]:  # A = X X^T is the smaller: K_ts = <A dY_t, dY_s>
                 a = x @ x.T
                 step = max(1, PIECE // max(1, flat.shape[1]))
-                for i in range(0, n_tasks, step):
-                    z = torch.matmul(a, dy[i:i + step])  # (tasks of this piece, N, out)
-                    kk[i:i + step].addmm_(z.reshape(z.shape[0], -1), flat.T)
+                for first in range(0, n_tasks, step):
+                    z = torch.matmul(a, dy[first:first + step])  # (this piece's tasks, N, out)
+                    kk[first:first + step].addmm_(z.reshape(z.shape[0], -1), flat.T)
                     del z
                 del a
             else:  # this layer's block G_W = dY^T X, then dropped

@@ -49,11 +49,14 @@ def _recorded(net: Net, x: torch.Tensor, y: torch.Tensor, tape: LinearTape) -> t
     return losses
 
 
-@pytest.mark.parametrize("rows", [3, 12], ids=["A=XX^T", "block G_W"])
-def test_gramian_and_update_equal_the_per_task_gradients(monkeypatch, rows) -> None:
+@pytest.mark.parametrize(("rows", "piece"), [(3, gt.PIECE), (3, 1), (12, gt.PIECE)],
+                         ids=["A=XX^T", "A=XX^T one task a piece", "block G_W"])
+def test_gramian_and_update_equal_the_per_task_gradients(monkeypatch, rows, piece) -> None:
     """K_ts = <g_t, g_s> and w^T G per parameter, against G itself, in float64; both branches
-    (X X^T when a layer has fewer rows than inputs, its block dY^T X otherwise)."""
+    (X X^T when a layer has fewer rows than inputs, its block dY^T X otherwise), A's product
+    in one piece and one task at a time."""
     monkeypatch.setattr(gt, "FACTOR_BELOW", 100.0)  # this small net: factor whatever the sizes
+    monkeypatch.setattr(gt, "PIECE", piece)
     torch.manual_seed(0)
     net = Net(d_in=6 if rows == 12 else 40).double()
     x = torch.randn(rows, 2, net.a.in_features, dtype=torch.float64)
