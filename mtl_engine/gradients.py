@@ -175,20 +175,12 @@ def backward_along(
         torch.autograd.backward(shared_extra, inputs=list(shared))
     if representation is not None:
         return
-    if isinstance(direction, (list, tuple)):  # one new tensor per parameter: used as it is
-        for p, g in zip(shared, direction, strict=True):
-            g = g.view_as(p).to(p.dtype)
-            if p.grad is None:
-                p.grad = g
-            else:
-                p.grad.add_(g)
-        return
-    start = 0
-    for p in shared:
-        g = direction[start:start + p.numel()].view_as(p).to(p.dtype)
-        start += p.numel()
+    fresh = isinstance(direction, (list, tuple))  # one new tensor per parameter: used as it is
+    parts = direction if fresh else direction.split([p.numel() for p in shared])
+    for p, g in zip(shared, parts, strict=True):
+        g = g.view_as(p).to(p.dtype)
         if p.grad is None:
-            p.grad = g.clone()
+            p.grad = g if fresh else g.clone()
         else:
             p.grad.add_(g)
 

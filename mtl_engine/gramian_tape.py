@@ -72,8 +72,8 @@ class LinearTape:
         self.calls: list[list[tuple[torch.Tensor, torch.Tensor, int, int]]] = [
             [] for _ in layers]
         self.checked = False  # the first factored step was compared with the blocks route
-        self.off = False  # it disagreed: the blocks route for the rest of the run
-        self.note: str | None = None
+        self.note: str | None = None  # why it is off (it disagreed with the blocks route)
+        self.width = sum(layers[i].get_parameter(name).numel() for i, name in order)
         self.handles = [m.register_forward_hook(self._hook(i)) for i, m in enumerate(layers)]
 
     @classmethod
@@ -118,6 +118,11 @@ class LinearTape:
             return None
         return cls(layers, order)
 
+    @property
+    def off(self) -> bool:
+        """It disagreed with the blocks route: the blocks for the rest of the run."""
+        return self.note is not None
+
     def detach(self) -> None:
         for h in self.handles:
             h.remove()
@@ -147,9 +152,8 @@ class LinearTape:
             for x, y, vx, vy in c:
                 if x._version != vx or y._version != vy or not y.requires_grad:
                     return None
-        width = sum(self.layers[i].get_parameter(name).numel() for i, name in self.order)
         rows = sum(y.numel() for c in calls for _, y, _, _ in c)
-        if rows > FACTOR_BELOW * width:
+        if rows > FACTOR_BELOW * self.width:
             return None
         outs = [y for c in calls for _, y, _, _ in c]
         eye = torch.eye(n_tasks, dtype=losses.dtype, device=losses.device)
@@ -174,7 +178,7 @@ class LinearTape:
             dys = [d.reshape(n_tasks, -1, _out(m)) for d in dys]  # views
             dy_all = dys[0] if len(dys) == 1 else torch.cat(dys, dim=1)
             per_layer.append((x_all, dy_all))
-        return FactoredGramian(self, per_layer, n_tasks, width)
+        return FactoredGramian(self, per_layer, n_tasks, self.width)
 
 
 def _factorable(module: nn.Module) -> bool:
@@ -214,7 +218,6 @@ def step_gramian(tape: LinearTape | None, losses: torch.Tensor, shared: Sequence
     if _close(factored.gramian, blocks.gramian) \
             and _close(factored.direction(probe), blocks.direction(probe)):
         return factored
-    tape.off = True
     tape.detach()
     tape.note = ("Gramian: the linear layers' factored route disagreed with the per-tensor "
                  "blocks on the first step (a shared weight used outside its layer?); using the "

@@ -61,9 +61,9 @@ FUSED_LOSSES = True
 # directly, skipping the per-step strategy calls (wants, combine, after_step are no-ops for it).
 CONSTANT_WEIGHT_STRATEGIES: tuple[str, ...] = ("equal", "static")
 # For a strategy that needs only the Gramian (input GRAMIAN, grad_mode shared), when every shared
-# parameter belongs to a linear layer: K from the layers' inputs and output gradients, the T x P
-# matrix G never formed (gramian_tape; the same K as gradients.task_gramian, checked on the first
-# step of each run).
+# parameter belongs to a linear layer or an embedding table: K from the layers' inputs and output
+# gradients, the T x P matrix G never formed (gramian_tape; the same K as gradients.task_gramian,
+# checked on the first step of each run).
 FACTORED_GRAMIAN = True
 
 
@@ -167,9 +167,7 @@ class _Loop:
             yield RunFailed(type(exc).__name__, str(exc) or type(exc).__name__,
                             traceback.format_exc(), self.step, self.epoch)
         finally:  # a failed or closed run too
-            if self.tape is not None:
-                self.tape.detach()
-                self.tape = None
+            self._drop_tape()
 
     # ------------------------------------------------------------------ events
     def _started(self) -> RunStarted:
@@ -195,9 +193,7 @@ class _Loop:
     def _finished(self, status: str, t0: float) -> RunFinished:
         """The closing event; the model holds the selected epoch's weights from here on (the
         bundle saves them), and the test rows are measured with them, once."""
-        if self.tape is not None:  # training is over: no hooks left on the model it hands on
-            self.tape.detach()
-            self.tape = None
+        self._drop_tape()  # training is over: no hooks left on the model it hands on
         selected, metrics = self._select()
         setup = self.setup
         test_loss, test_metrics = (self._evaluate(setup.test) if setup is not None
@@ -407,13 +403,17 @@ class _Loop:
         setup.optimizer.step()
         return losses.detach(), w, total.detach(), extras, None
 
+    def _drop_tape(self) -> None:
+        if self.tape is not None:
+            self.tape.detach()
+            self.tape = None
+
     def _gramian(self, losses: torch.Tensor) -> TaskGramian | FactoredGramian:
         """K and w -> w^T G for a GRAMIAN-only step (gramian_tape.step_gramian)."""
         tape = self.tape
         gram = step_gramian(tape, losses, self.setup.shared_params)  # type: ignore[union-attr]
-        if tape is not None and tape.off:
-            if tape.note:
-                self.route_notes.append(tape.note)
+        if tape is not None and tape.note is not None:  # switched off (and detached) for good
+            self.route_notes.append(tape.note)
             self.tape = None
         return gram
 
